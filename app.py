@@ -1,0 +1,68 @@
+"""SSL Magic Lab: see and reproduce surprising abilities of self-supervised models.
+
+`demo = build_app()` at module level is what Hugging Face Spaces imports; `python app.py`
+launches it with the queue on (host/port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT).
+"""
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+
+from core.device import device_info
+from core.models import current_profile, default_model, load_model, profile_note
+from demos import crosslingual
+
+HEADER = """
+# SSL Magic Lab
+Self-supervised models learn more than their training task asks for. Each tab reproduces one
+published finding with real models and real data, on your CPU or a GPU.
+"""
+
+TABS = [  # (title, module with build())
+    ("Cross-lingual", crosslingual),
+]
+
+
+def badge() -> str:
+    """The device and model profile in use, shown under the header."""
+    info = device_info()
+    note = profile_note()
+    text = (f"**Device:** {info.name} &nbsp;·&nbsp; **Profile:** `{current_profile()}` "
+            f"(multilingual model: `{default_model('multilingual')}`)")
+    return text + (f"<br>{note}" if note else "")
+
+
+def warm_up_async() -> None:
+    """Compiles UMAP and loads the default model in the background: the first click is fast."""
+    from core import projection
+
+    projection.warm_up_async()
+
+    def load() -> None:
+        try:
+            load_model(default_model("multilingual"))
+        except Exception as exc:  # the tab reports it properly on the first click
+            print(f"warm-up: default model not loaded ({exc})")
+
+    threading.Thread(target=load, name="model-warm-up", daemon=True).start()
+
+
+def build_app(*, warm: bool = True) -> gr.Blocks:
+    tabs = [(title, module.build()) for title, module in TABS]  # each runnable alone too
+    with gr.Blocks(title="SSL Magic Lab") as app:
+        gr.Markdown(HEADER)
+        gr.Markdown(badge(), elem_id="device-badge")
+        with gr.Tabs():
+            for title, blocks in tabs:
+                with gr.Tab(title):
+                    blocks.render()
+    if warm:
+        warm_up_async()
+    return app
+
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.queue().launch()

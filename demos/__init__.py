@@ -1,0 +1,1 @@
+"""One module per tab: build() -> gr.Blocks; handlers adapt UI values to core calls."""

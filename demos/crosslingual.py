@@ -1,0 +1,173 @@
+"""Cross-lingual tab: language clusters, language mean vectors, centering and shift translation."""
+from __future__ import annotations
+
+import gradio as gr
+
+from core import crosslingual_lab as lab
+from core.models import available_multilingual, default_model, get_spec
+from core.xling_data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
+from demos.common import gpu, progress_callback, user_errors
+
+INTRO = """
+**Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
+lie close together once each language's own mean vector is subtracted; the mean vectors carry
+the language identity, and adding the difference of two means to a word's vector "translates"
+it (Liu et al. 2020, arXiv 2004.09205 / 2010.10041; Libovický et al. 2020).
+**Try it.** Draw the map raw, then tick *subtract language mean*: the language clusters dissolve
+and translations meet. The embedded model, multilingual-e5-small, was tuned for cross-lingual
+search, so language identity is strongest in its **early layers**: the layer slider matters.
+"""
+
+DEFAULT_LAYER = 3  # where e5-small still clusters clearly by language (see the layer sweep)
+SAMPLE_TEXT = "\n".join([
+    "en\tThe cat sleeps on the warm roof.", "en\tWater is life.",
+    "en\tChildren have the right to education.",
+    "de\tDie Katze schläft auf dem warmen Dach.", "de\tWasser ist Leben.",
+    "de\tKinder haben das Recht auf Bildung.",
+    "fr\tLe chat dort sur le toit chaud.", "fr\tL'eau, c'est la vie.",
+    "fr\tLes enfants ont droit à l'éducation.",
+    "zh\t猫睡在温暖的屋顶上。", "zh\t水是生命。", "zh\t儿童有受教育的权利。",
+])
+
+
+def _lang_choices() -> list[tuple[str, str]]:
+    return [(language_label(c), c) for c in builtin_languages()]
+
+
+@gpu
+@user_errors
+def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projection="umap-2d",
+             text="", points="words", lines=False, progress=gr.Progress()):
+    """Map of word/sentence vectors coloured by language, plus metrics at the layer."""
+    req = lab.MapRequest(tuple(languages or ()), model or default_model("multilingual"),
+                         int(layer), bool(center), projection, text or "", points, bool(lines))
+    fig, metrics, _, _ = lab.crosslingual_map(req, progress_callback(progress))
+    return fig, metrics
+
+
+@gpu
+@user_errors
+def map_details(languages, model=None, layer=DEFAULT_LAYER, text=""):
+    """Language-mean heatmap and per-pair table at the layer (embeddings come from the cache)."""
+    pt = lab.load_text(list(languages or ()), text or "")
+    layer = int(layer)
+    embs = lab.embed_all(pt, model or default_model("multilingual"), depth=layer)
+    metrics = lab.xl.evaluate(pt, embs, layer)
+    def r3(v):
+        return None if v is None else round(v, 3)
+
+    rows = [[p["source"], p["target"], p["word_pairs"]]
+            + [r3(p[k]) for k in ("word_p_at_1_raw", "word_p_at_1_centered", "word_p_at_1_shift",
+                                  "sentence_p_at_1_raw", "sentence_p_at_1_centered")]
+            for p in metrics["pairs"]]
+    return lab.means_heatmap(embs, layer), rows
+
+
+@gpu
+@user_errors
+def layers(languages, model=None, text="", progress=gr.Progress()):
+    """Every metric at every layer, raw and centered."""
+    return lab.layer_sweep(list(languages or ()), model or default_model("multilingual"),
+                           text or "", progress_callback(progress))
+
+
+@gpu
+@user_errors
+def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, shift=True,
+              text=""):
+    """Top-5 nearest target words, with or without the mean-difference shift."""
+    rows = lab.translate(word or "", source, target, model or default_model("multilingual"),
+                         int(layer), bool(shift), text or "")
+    return [[r["rank"], r["word"], r["similarity"], "yes" if r["gold"] else ""] for r in rows]
+
+
+PAIR_HEADERS = ["source", "target", "words scored", "word P@1 raw", "word P@1 centered",
+                "word P@1 shifted", "sentence P@1 raw", "sentence P@1 centered"]
+
+
+def build() -> gr.Blocks:
+    models = available_multilingual()
+    with gr.Blocks() as tab:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                languages = gr.Dropdown(_lang_choices(), value=lab.DEFAULT_LANGUAGES,
+                                        multiselect=True, label="Languages (UDHR corpus)")
+                model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
+                                    value=models[0], label="Model")
+                layer = gr.Slider(0, 12, value=DEFAULT_LAYER, step=1,
+                                  label="Layer (0 = embeddings; e5: language identity is "
+                                        "strongest early)")
+                center = gr.Checkbox(False, label="Subtract language mean (centering)")
+                projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
+                                          ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
+                                         value="umap-2d", label="Projection")
+                points = gr.Radio(["words", "sentences"], value="words", label="Points")
+                lines = gr.Checkbox(False, label="Join translations with lines")
+                text = gr.Textbox("", lines=4, label="Your own text (optional)",
+                                  placeholder="one `lang<TAB>sentence` per line; the i-th "
+                                              "lines of each language are translations",
+                                  info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
+                                       f"{MAX_TEXT_CHARS:,} characters.")
+                run = gr.Button("Draw map", variant="primary")
+            with gr.Column(scale=2):
+                plot = gr.Plot(label="Map")
+                metrics = gr.JSON(label="Metrics at this layer", open=False)
+        with gr.Row():
+            heatmap = gr.Plot(label="Language mean vectors")
+            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
+                                 interactive=False, wrap=True)
+        with gr.Accordion("Layer sweep: which layer separates languages, which aligns them",
+                          open=False):
+            sweep_btn = gr.Button("Run layer sweep")
+            sweep_plot = gr.Plot(label="Metrics by layer")
+            sweep_json = gr.JSON(label="Per-layer metrics", open=False)
+        with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",
+                          open=True):
+            with gr.Row():
+                word = gr.Textbox("rights", label="Word")
+                source = gr.Dropdown(_lang_choices(), value="en", label="From")
+                target = gr.Dropdown(_lang_choices(), value="de", label="To")
+                shift = gr.Checkbox(True, label="Shift by the mean difference")
+                tr_btn = gr.Button("Translate")
+            tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
+                                  label="Top 5", interactive=False)
+
+        map_inputs = [languages, model, layer, center, projection, text, points, lines]
+        details = dict(fn=map_details, inputs=[languages, model, layer, text],
+                       outputs=[heatmap, pairs], api_name="crosslingual_map_details",
+                       api_visibility="undocumented")
+        run.click(draw_map, map_inputs, [plot, metrics], api_name="crosslingual_map",
+                  concurrency_limit=2).success(**details)
+        sweep_btn.click(layers, [languages, model, text], [sweep_plot, sweep_json],
+                        api_name="crosslingual_layers", concurrency_limit=1)
+        tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
+                     api_name="crosslingual_translate", concurrency_limit=2)
+        map_examples = gr.Examples(
+            [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "", "words",
+              False],
+             [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "", "words",
+              True],
+             [["en", "de", "zh", "ar", "hi", "ko"], models[0], DEFAULT_LAYER, False, "pca-2d",
+              "", "sentences", False],
+             [["en", "de"], models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
+              "sentences", True]],
+            map_inputs, example_labels=["words, raw", "words, centered + lines",
+                                        "sentences, 6 scripts", "your own text"],
+            label="Map examples (one click draws them)", api_visibility="private")
+        map_examples.load_input_event.then(
+            draw_map, map_inputs, [plot, metrics], api_visibility="private",
+            concurrency_limit=2).success(**details)
+        tr_inputs = [word, source, target, shift]
+        tr_examples = gr.Examples([["rights", "en", "de", True], ["freedom", "en", "fr", True],
+                                   ["law", "en", "zh", True], ["law", "en", "zh", False]],
+                                  tr_inputs, label="Translate examples",
+                                  api_visibility="private")
+        tr_examples.load_input_event.then(
+            translate, [word, source, target, model, layer, shift, text], tr_out,
+            api_visibility="private", concurrency_limit=2)
+    return tab
+
+
+if __name__ == "__main__":
+    build().queue().launch()

@@ -1,0 +1,68 @@
+"""The public API through gradio_client against a launched app (real embedded model)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.embedded
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def test_public_endpoints_are_listed(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers"} <= names
+
+
+def test_map_returns_plotly_figure_and_metrics(client):
+    fig, metrics = client.predict(["en", "de", "zh"], api_name="/crosslingual_map")
+    assert fig["type"] == "plotly"
+    traces = json.loads(fig["plot"])["data"]
+    assert [t["name"] for t in traces] == ["English (en)", "German (de)", "Chinese (zh)"]
+    assert sum(len(t["text"]) for t in traces) == metrics["n_points"] > 30
+    assert set(metrics["word_p_at_1"]) >= {"raw", "centered"}
+    assert set(metrics["sentence_p_at_1"]) >= {"raw", "centered"}
+    assert 0.0 <= metrics["word_p_at_1"]["centered"] <= 1.0
+    assert -1.0 <= metrics["language_ari"] <= 1.0
+    assert metrics["languages"] == ["en", "de", "zh"]
+    assert len(metrics["pairs"]) == 6
+
+
+def test_map_with_all_arguments_and_own_text(client):
+    text = "en\tThe law protects everyone.\nen\tFreedom matters.\n" \
+           "de\tDas Gesetz schützt alle.\nde\tFreiheit ist wichtig."
+    _, metrics = client.predict(["en"], "multilingual-e5-small", 2, True, "pca-2d", text,
+                                "sentences", True, api_name="/crosslingual_map")
+    assert metrics["corpus"] == "your text" and metrics["n_points"] == 4
+    assert metrics["sentence_p_at_1"]["centered"] == 1.0
+
+
+def test_translate_and_layers(client):
+    table = client.predict("rights", "en", "de", api_name="/crosslingual_translate")
+    rows = table["data"] if isinstance(table, dict) else table
+    assert len(rows) == 5 and [r[0] for r in rows] == [1, 2, 3, 4, 5]
+    fig, sweep = client.predict(["en", "de"], api_name="/crosslingual_layers")
+    assert len(sweep["layers"]) == 13  # embeddings + 12 layers
+    assert 0 <= sweep["language_ari_peak_layer"] <= 12
+
+
+def test_bad_input_gets_a_message_and_the_server_stays_up(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="at least 2 languages"):
+        client.predict(["en"], api_name="/crosslingual_map")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict(["en", "xx"], api_name="/crosslingual_map")
+    with pytest.raises(AppError, match="does not occur"):
+        client.predict("qwertyuiop", "en", "de", api_name="/crosslingual_translate")
+    with pytest.raises(AppError, match="multilingual-e5-small"):
+        client.predict(["en", "de"], "bert-base-multilingual-cased",
+                       api_name="/crosslingual_map")
+    _, metrics = client.predict(["en", "fr"], api_name="/crosslingual_map")
+    assert metrics["languages"] == ["en", "fr"]

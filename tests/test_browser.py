@@ -1,0 +1,54 @@
+"""The page in headless Chromium: the tab's default example draws a real plotly map."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+        pg.goto(app_url, wait_until="domcontentloaded")
+        yield pg
+        browser.close()
+
+
+def test_header_badge_and_tab(page):
+    page.get_by_text("SSL Magic Lab").first.wait_for(timeout=30_000)
+    badge = page.locator("#device-badge")
+    assert "Device:" in badge.inner_text() and "embedded" in badge.inner_text()
+    assert page.get_by_role("tab", name="Cross-lingual").count() == 1
+
+
+def test_default_example_draws_the_map(page, artifacts):
+    page.get_by_text("words, raw", exact=True).click()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for(state="visible", timeout=180_000)
+    # the map holds one trace per default language, each with points
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length >= 6"
+        " && p.querySelectorAll('.scatterlayer .point').length > 100; }",
+        timeout=120_000)
+    legend = page.locator(".js-plotly-plot").first.locator(".legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert "English (en)" in legend and "Chinese (zh)" in legend
+    page.screenshot(path=str(artifacts / "crosslingual_map.png"), full_page=True)
+
+
+def test_bad_input_shows_an_error_toast(page):
+    page.get_by_role("button", name="Translate", exact=True).click()  # "rights" en->de works
+    page.get_by_label("Word", exact=True).fill("qwertyuiop")
+    page.get_by_role("button", name="Translate", exact=True).click()
+    page.get_by_text("does not occur").first.wait_for(timeout=60_000)

@@ -1,0 +1,53 @@
+"""The Cross-lingual tab's handlers called directly (real embedded model, no server)."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+import pytest
+
+from demos import crosslingual as tab
+
+pytestmark = pytest.mark.embedded
+LANGS = ["en", "de", "ja"]
+
+
+def test_draw_map_defaults():
+    fig, metrics = tab.draw_map(LANGS)
+    assert isinstance(fig, go.Figure)
+    assert [t.name for t in fig.data] == ["English (en)", "German (de)", "Japanese (ja)"]
+    assert metrics["layer"] == tab.DEFAULT_LAYER and metrics["points"] == "words"
+    # at the default layer the embedded model separates languages, centering mixes them
+    assert metrics["language_ari"] > 0.9
+    assert metrics["language_ari_centered"] < 0.2
+    assert metrics["sentence_p_at_1"]["centered"] > metrics["sentence_p_at_1"]["raw"]
+
+
+def test_map_lines_3d_and_details():
+    fig, _ = tab.draw_map(LANGS, None, 2, True, "pca-3d", "", "words", True)
+    assert fig.data[0].name == "translations" and fig.data[1].type == "scatter3d"
+    heat, rows = tab.map_details(LANGS, None, 2)
+    assert heat.data[0].z.shape == (3, 3)
+    assert len(rows) == 6 and all(len(r) == len(tab.PAIR_HEADERS) for r in rows)
+
+
+def test_translate_finds_the_gold_word_with_shift():
+    rows = tab.translate("rights", "en", "de", None, tab.DEFAULT_LAYER, True)
+    assert len(rows) == 5 and rows[0][3] == "yes"  # the top hit is a gold translation
+    assert rows[0][2] >= rows[-1][2]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tab.draw_map(["en"]), "at least 2 languages"),
+    (lambda: tab.draw_map(["en", "klingon"]), "unknown language"),
+    (lambda: tab.draw_map(LANGS, None, 99), "between 0 (embeddings) and 12"),
+    (lambda: tab.draw_map(LANGS, None, 3, False, "tsne"), "unknown projection"),
+    (lambda: tab.draw_map(LANGS, None, 3, False, "pca-2d", "en\tHi"), "at least 2 languages"),
+    (lambda: tab.draw_map(LANGS, None, 3, False, "pca-2d", "hello world"), "lang<TAB>sentence"),
+    (lambda: tab.draw_map(LANGS, None, 3, False, "pca-2d", "en\tx\n" * 20_000), "limit"),
+    (lambda: tab.draw_map(LANGS, "gpt-2"), "choose one of"),
+    (lambda: tab.translate("right", "en", "en"), "same"),
+    (lambda: tab.translate("rihgts", "en", "de"), "close ones: rights"),
+])
+def test_bad_input_becomes_a_readable_error(call, message):
+    with pytest.raises(gr.Error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
