@@ -21,7 +21,7 @@ from core.xling_data import (InputError, ParallelText, builtin_text, language_la
 OnProgress = Callable[[float, str], None]
 PROJECTIONS = {"umap-2d": ("umap", 2), "umap-3d": ("umap", 3),
                "pca-2d": ("pca", 2), "pca-3d": ("pca", 3)}
-POINTS = ("words", "sentences")
+POINTS = ("sentences", "words")
 DEFAULT_LANGUAGES = ["en", "de", "fr", "zh", "ja", "ru"]
 
 
@@ -33,7 +33,7 @@ class MapRequest:
     center: bool = False  # subtract each language's mean vector before projecting
     projection: str = "umap-2d"  # a key of PROJECTIONS
     text: str = ""  # empty = the built-in UDHR corpus; else `lang<TAB>sentence` lines
-    points: str = "words"  # "words" or "sentences"
+    points: str = "sentences"  # "sentences" (cluster by language clearly) or "words"
     lines: bool = False  # join translation groups on the map
 
 

@@ -25,6 +25,9 @@ UMAP_MIN_DIST = 0.1
 PRECOMPUTE_MAX = 4096  # up to here umap-learn takes a full distance matrix (its small-data path)
 UMAP_EPOCHS = 200  # umap-learn uses 500 below 10k points; 200 looks the same here, 2x faster
 CACHE_ENTRIES = 32
+PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
+           "#B6E880", "#FF97FF", "#FECB52", "#1F77B4", "#8C564B", "#7F7F7F", "#BCBD22",
+           "#17BECF")  # plotly's qualitative colours, then more: one per built-in language
 MAX_LINES = 400  # translation-pair lines drawn at most (beyond that the map is a hairball)
 
 _CACHE: OrderedDict["ProjectionKey", np.ndarray] = OrderedDict()
@@ -135,18 +138,19 @@ def scatter(
     hover_arr = np.asarray(hover)
     if lines and groups is not None:
         _add_group_lines(fig, coords, groups)
-    for label in order:
+    for i, label in enumerate(order):
         m = labels_arr == label
         if not m.any():
             continue
+        color = PALETTE[i % len(PALETTE)]  # fixed per legend slot: raw and centered maps match
         common = dict(mode="markers", name=label, text=hover_arr[m],
                       hovertemplate="%{text}<extra>" + label + "</extra>")
         if dim == 3:
             fig.add_trace(go.Scatter3d(x=coords[m, 0], y=coords[m, 1], z=coords[m, 2],
-                                       marker=dict(size=3), **common))
+                                       marker=dict(size=3, color=color), **common))
         else:
             fig.add_trace(go.Scatter(x=coords[m, 0], y=coords[m, 1],
-                                       marker=dict(size=7, opacity=0.8), **common))
+                                     marker=dict(size=7, opacity=0.8, color=color), **common))
     fig.update_layout(title=title, height=560, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(itemsizing="constant"), template="plotly_white")
     if dim == 2:

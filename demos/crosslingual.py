@@ -13,8 +13,8 @@ INTRO = """
 lie close together once each language's own mean vector is subtracted; the mean vectors carry
 the language identity, and adding the difference of two means to a word's vector "translates"
 it (Liu et al. 2020, arXiv 2004.09205 / 2010.10041; Libovický et al. 2020).
-**Try it.** Draw the map raw, then tick *subtract language mean*: the language clusters dissolve
-and translations meet. The embedded model, multilingual-e5-small, was tuned for cross-lingual
+**Try it.** Draw the sentence map raw, then tick *subtract language mean*: the language clusters
+dissolve and translations meet (lines join them). The embedded model, multilingual-e5-small, was tuned for cross-lingual
 search, so language identity is strongest in its **early layers**: the layer slider matters.
 """
 
@@ -37,7 +37,7 @@ def _lang_choices() -> list[tuple[str, str]]:
 @gpu
 @user_errors
 def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projection="umap-2d",
-             text="", points="words", lines=False, progress=gr.Progress()):
+             text="", points="sentences", lines=False, progress=gr.Progress()):
     """Map of word/sentence vectors coloured by language, plus metrics at the layer."""
     req = lab.MapRequest(tuple(languages or ()), model or default_model("multilingual"),
                          int(layer), bool(center), projection, text or "", points, bool(lines))
@@ -102,7 +102,9 @@ def build() -> gr.Blocks:
                 projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
                                           ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
                                          value="umap-2d", label="Projection")
-                points = gr.Radio(["words", "sentences"], value="words", label="Points")
+                points = gr.Radio(["sentences", "words"], value="sentences", label="Points",
+                                  info="sentences: one point per UDHR paragraph; words: "
+                                       "lexicon words, averaged over their occurrences")
                 lines = gr.Checkbox(False, label="Join translations with lines")
                 text = gr.Textbox("", lines=4, label="Your own text (optional)",
                                   placeholder="one `lang<TAB>sentence` per line; the i-th "
@@ -144,16 +146,18 @@ def build() -> gr.Blocks:
         tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
                      api_name="crosslingual_translate", concurrency_limit=2)
         map_examples = gr.Examples(
-            [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "", "words",
-              False],
-             [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "", "words",
-              True],
-             [["en", "de", "zh", "ar", "hi", "ko"], models[0], DEFAULT_LAYER, False, "pca-2d",
-              "", "sentences", False],
+            [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
+              "sentences", False],
+             [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
+              "sentences", True],
+             [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
+             [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
+              "sentences", False],
              [["en", "de"], models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
               "sentences", True]],
-            map_inputs, example_labels=["words, raw", "words, centered + lines",
-                                        "sentences, 6 scripts", "your own text"],
+            map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
+                                        "words, layer 12, centered + lines",
+                                        "6 scripts, layer 1", "your own text"],
             label="Map examples (one click draws them)", api_visibility="private")
         map_examples.load_input_event.then(
             draw_map, map_inputs, [plot, metrics], api_visibility="private",

@@ -32,7 +32,7 @@ def test_header_badge_and_tab(page):
 
 
 def test_default_example_draws_the_map(page, artifacts):
-    page.get_by_text("words, raw", exact=True).click()
+    page.get_by_text("sentences, raw", exact=True).click()
     plot = page.locator(".js-plotly-plot").first
     plot.wait_for(state="visible", timeout=180_000)
     # the map holds one trace per default language, each with points
@@ -45,6 +45,17 @@ def test_default_example_draws_the_map(page, artifacts):
         "els => els.map(e => e.textContent)")
     assert "English (en)" in legend and "Chinese (zh)" in legend
     page.screenshot(path=str(artifacts / "crosslingual_map.png"), full_page=True)
+
+
+def test_centered_example_dissolves_the_language_clusters(page, artifacts):
+    page.get_by_text("sentences, centered + lines", exact=True).click()
+    title = page.locator(".js-plotly-plot").first.locator(".gtitle")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+        " return t && t.textContent.includes('centered'); }", timeout=120_000)
+    ari = float(title.text_content().rsplit(" ", 1)[-1])
+    assert ari < 0.2  # raw was ~1.0: subtracting the language means mixes the languages
+    page.screenshot(path=str(artifacts / "crosslingual_centered.png"), full_page=True)
 
 
 def test_bad_input_shows_an_error_toast(page):

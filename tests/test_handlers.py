@@ -15,7 +15,9 @@ def test_draw_map_defaults():
     fig, metrics = tab.draw_map(LANGS)
     assert isinstance(fig, go.Figure)
     assert [t.name for t in fig.data] == ["English (en)", "German (de)", "Japanese (ja)"]
-    assert metrics["layer"] == tab.DEFAULT_LAYER and metrics["points"] == "words"
+    assert metrics["layer"] == tab.DEFAULT_LAYER and metrics["points"] == "sentences"
+    assert metrics["n_points"] == 3 * 57  # one point per aligned UDHR unit
+    assert metrics["map_language_ari"]["raw"] > 0.9 > 0.2 > metrics["map_language_ari"]["centered"]
     # at the default layer the embedded model separates languages, centering mixes them
     assert metrics["language_ari"] > 0.9
     assert metrics["language_ari_centered"] < 0.2
