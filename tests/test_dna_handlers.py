@@ -1,0 +1,53 @@
+"""The DNA tab's handlers with the real packaged English model (a short run)."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+import pytest
+
+from demos import dna as tab
+
+pytestmark = pytest.mark.embedded
+
+
+@pytest.fixture(scope="module")
+def trained():
+    outputs = list(tab.train("splice", 0, 3, ["pretrained", "random"], 10, 1, 0, 64))
+    assert len(outputs) >= 3  # live updates before the final one
+    return outputs[-1]
+
+
+def test_train_streams_curves_and_returns_metrics(trained):
+    fig, metrics, state = trained
+    assert isinstance(fig, go.Figure)
+    assert set(metrics["runs"]) == {"pretrained", "random"}
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in metrics["runs"].values())
+    assert metrics["config"]["k"] == 3 and metrics["config"]["train_size"] == 64
+    rows, mapping = tab.tables(state)
+    assert len(rows) == 2 and len(mapping) == 64 and len({r[1] for r in mapping}) == 64
+
+
+def test_predict_needs_a_model_then_works(trained):
+    with pytest.raises(gr.Error, match="Train a model first"):
+        tab.predict("ACGT", None)
+    _, _, state = trained
+    probs, fig = tab.predict(tab._example_sequences()[0][0], state)
+    assert set(probs) == {"EI", "IE", "N"} and len(fig.data[0].y) == 60
+
+
+@pytest.mark.parametrize("args, message", [
+    (("splice", 0, 1, [], 10, 1, 0, 64), "at least one"),
+    (("splice", 0, 1, ["pretrained"], 99999, 1, 0, 64), "steps must be"),
+    (("viral", 0, 1, ["pretrained"], 10, 1, 0, 64), "unknown dataset"),
+])
+def test_bad_settings(args, message):
+    with pytest.raises(gr.Error, match=message):
+        list(tab.train(*args))
+
+
+def test_bad_sequence(trained):
+    _, _, state = trained
+    with pytest.raises(gr.Error, match="'U' at 3"):
+        tab.predict("ACUG", state)
+    with pytest.raises(gr.Error, match="no DNA sequence given"):
+        tab.predict("   ", state)
