@@ -49,6 +49,8 @@ def test_centered_example_dissolves_the_language_clusters(page, artifacts):
 
 def test_bad_input_shows_an_error_toast(page):
     page.get_by_role("button", name="Translate", exact=True).click()  # "rights" en->de works
+    # the top hit is the gold word; wait for it, since a click while pending is ignored
+    page.get_by_text("Rechte", exact=True).first.wait_for(state="attached", timeout=120_000)
     page.get_by_label("Word", exact=True).fill("qwertyuiop")
     page.get_by_role("button", name="Translate", exact=True).click()
     page.get_by_text("does not occur").first.wait_for(timeout=60_000)
