@@ -2,7 +2,7 @@
 
 Measures what a user waits for, on this machine:
   - start-up: `python app.py` until the port answers (caches already built);
-  - first map click for the default languages through gradio_client, issued right after the
+  - first map click for the default languages through the HTTP API, issued right after the
     port answers (worst case: warm-up still running) and again in a fresh app after its
     warm-up has finished (a user who opens the page and reads the intro first);
   - embedding throughput (sentences/s and tokens/s) over the whole built-in corpus;
@@ -11,6 +11,7 @@ Measures what a user waits for, on this machine:
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -49,20 +50,43 @@ def _launch() -> tuple[subprocess.Popen, str, float]:
             time.sleep(0.1)
 
 
+def _call(url: str, api_name: str, data: list) -> list:
+    """One call of a public endpoint over Gradio's HTTP API (POST, then read the event stream)."""
+    req = urllib.request.Request(f"{url}gradio_api/call/{api_name}",
+                                 data=json.dumps({"data": data}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        event_id = json.load(resp)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event_id}",
+                                timeout=600) as stream:
+        event = ""
+        for raw in stream:
+            line = raw.decode("utf-8").strip()
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                if event == "error":
+                    raise RuntimeError(f"{api_name} failed: {payload}")
+                return payload
+    raise RuntimeError(f"{api_name}: the event stream ended without a result")
+
+
 def _first_click(wait_s: float) -> dict:
-    from gradio_client import Client
+    from core.crosslingual_lab import DEFAULT_LANGUAGES, DEFAULT_LAYER, MapRequest
+    from core.models import default_model
 
-    from core.crosslingual_lab import DEFAULT_LANGUAGES
-
+    req = MapRequest(tuple(DEFAULT_LANGUAGES), default_model("multilingual"), DEFAULT_LAYER)
+    args = [list(req.languages), req.model, req.layer, req.center, req.projection, req.text,
+            req.points, req.lines]  # the raw HTTP API wants every argument
     proc, url, startup = _launch()
     try:
         time.sleep(wait_s)
-        client = Client(url, verbose=False)
         t0 = time.perf_counter()
-        _, metrics = client.predict(DEFAULT_LANGUAGES, api_name="/crosslingual_map")
+        _, metrics = _call(url, "crosslingual_map", args)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        client.predict(DEFAULT_LANGUAGES, api_name="/crosslingual_map")
+        _call(url, "crosslingual_map", args)
         second = time.perf_counter() - t0
     finally:
         proc.terminate()

@@ -18,7 +18,7 @@ dissolve and translations meet (lines join them). The embedded model, multilingu
 search, so language identity is strongest in its **early layers**: the layer slider matters.
 """
 
-DEFAULT_LAYER = 3  # where e5-small still clusters clearly by language (see the layer sweep)
+DEFAULT_LAYER = lab.DEFAULT_LAYER
 SAMPLE_TEXT = "\n".join([
     "en\tThe cat sleeps on the warm roof.", "en\tWater is life.",
     "en\tChildren have the right to education.",
