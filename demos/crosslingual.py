@@ -47,20 +47,18 @@ def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projectio
 
 @gpu
 @user_errors
-def map_details(languages, model=None, layer=DEFAULT_LAYER, text=""):
-    """Language-mean heatmap and per-pair table at the layer (embeddings come from the cache)."""
-    pt = lab.load_text(list(languages or ()), text or "")
-    layer = int(layer)
-    embs = lab.embed_all(pt, model or default_model("multilingual"), depth=layer)
-    metrics = lab.xl.evaluate(pt, embs, layer)
-    def r3(v):
-        return None if v is None else round(v, 3)
-
+def map_details(metrics, text=""):
+    """Language-mean heatmap and per-pair table for the map just drawn (no re-scoring)."""
+    if not metrics:
+        return None, []
+    pt = lab.load_text(metrics["languages"], text or "")
+    embs = lab.embed_all(pt, metrics["model"], depth=metrics["layer"])  # cached by the map
+    keys = ("word_p_at_1_raw", "word_p_at_1_centered", "word_p_at_1_shift",
+            "sentence_p_at_1_raw", "sentence_p_at_1_centered")
     rows = [[p["source"], p["target"], p["word_pairs"]]
-            + [r3(p[k]) for k in ("word_p_at_1_raw", "word_p_at_1_centered", "word_p_at_1_shift",
-                                  "sentence_p_at_1_raw", "sentence_p_at_1_centered")]
+            + [None if p[k] is None else round(p[k], 3) for k in keys]
             for p in metrics["pairs"]]
-    return lab.means_heatmap(embs, layer), rows
+    return lab.means_heatmap(embs, metrics["layer"]), rows
 
 
 @gpu
@@ -136,7 +134,7 @@ def build() -> gr.Blocks:
                                   label="Top 5", interactive=False)
 
         map_inputs = [languages, model, layer, center, projection, text, points, lines]
-        details = dict(fn=map_details, inputs=[languages, model, layer, text],
+        details = dict(fn=map_details, inputs=[metrics, text],
                        outputs=[heatmap, pairs], api_name="crosslingual_map_details",
                        api_visibility="undocumented")
         run.click(draw_map, map_inputs, [plot, metrics], api_name="crosslingual_map",

@@ -25,9 +25,9 @@ def test_draw_map_defaults():
 
 
 def test_map_lines_3d_and_details():
-    fig, _ = tab.draw_map(LANGS, None, 2, True, "pca-3d", "", "words", True)
+    fig, metrics = tab.draw_map(LANGS, None, 2, True, "pca-3d", "", "words", True)
     assert fig.data[0].name == "translations" and fig.data[1].type == "scatter3d"
-    heat, rows = tab.map_details(LANGS, None, 2)
+    heat, rows = tab.map_details(metrics)
     assert heat.data[0].z.shape == (3, 3)
     assert len(rows) == 6 and all(len(r) == len(tab.PAIR_HEADERS) for r in rows)
 
