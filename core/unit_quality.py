@@ -1,0 +1,76 @@
+"""Unit quality: how consistently the same word maps to the same units across voices.
+
+    takes = {"water": [units_voice1, units_voice2], "garden": [...]}
+    unit_consistency(takes)   # Consistency(within=0.6, between=0.8, ratio=0.75, ...)
+
+A ratio of 1.0 means the units carry nothing about the word (chance); lower is better. It
+compares extractors (mfcc vs a self-supervised model), not codebooks: with the same features,
+random centroids score about the same as k-means ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import InputError
+from core.units import Extractor, speech_units
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """How consistently one word maps to one unit string across voices.
+
+    within: mean normalised edit distance between takes of the same word (lower is better);
+    between: the same between takes of different words (the chance level);
+    ratio: within / between (1.0 = units carry no word identity; 0 = perfect).
+    """
+
+    within: float
+    between: float
+    ratio: float
+    words: int
+    takes: int
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance between two id sequences (one numpy pass per row of `a`)."""
+    a, b = np.asarray(a), np.asarray(b)
+    cols = np.arange(len(b) + 1)
+    row = cols.copy()
+    for i in range(1, len(a) + 1):
+        sub = row[:-1] + (b != a[i - 1])  # diagonal: substitute or match
+        best = np.minimum(np.r_[i, sub], row + 1)  # vs deletion from the row above
+        row = np.minimum.accumulate(best - cols) + cols  # insertions along the row
+    return int(row[-1])
+
+
+def normalised_edit_distance(a, b) -> float:
+    """edit_distance / the longer length, in [0, 1]."""
+    longest = max(len(a), len(b))
+    return 0.0 if longest == 0 else edit_distance(a, b) / longest
+
+
+def unit_consistency(takes: dict[str, list]) -> Consistency:
+    """Scores deduplicated unit strings grouped by word: {word: [units of each take]}."""
+    items = [(w, np.asarray(u)) for w, group in takes.items() for u in group]
+    if len(takes) < 2 or any(len(g) < 2 for g in takes.values()):
+        raise InputError("unit consistency needs at least 2 words with 2 takes each")
+    within, between = [], []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            d = normalised_edit_distance(items[i][1], items[j][1])
+            (within if items[i][0] == items[j][0] else between).append(d)
+    w, b = float(np.mean(within)), float(np.mean(between))
+    return Consistency(w, b, w / b if b else float("nan"), len(takes), len(items))
+
+
+def word_consistency(extractor: Extractor, codebook: np.ndarray, words: list[str],
+                     voices: list[str], *, speed: int | None = None) -> Consistency:
+    """Voices every word in every voice (espeak-ng), then scores unit_consistency."""
+    from core import voice
+
+    kwargs = {} if speed is None else {"speed": speed}
+    takes = {w: [speech_units(voice.voice(w, v, **kwargs), extractor, codebook).units
+                 for v in voices] for w in words}
+    return unit_consistency(takes)
