@@ -7,9 +7,11 @@ so the run subsamples the training set (`train_size`).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -158,29 +160,101 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
             yield state
 
 
-def curves_figure(state: DnaState) -> go.Figure:
-    """Training loss and dev accuracy per starting point (one line per seed)."""
+def _curves_figure(curves: dict[str, list[dict]], title: str, *, mean: bool = False
+                   ) -> go.Figure:
+    """Loss and dev accuracy per starting point; one thin line per seed (key "init/seed"),
+    plus the mean over seeds as a thick line when `mean`."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev accuracy"))
     shown = set()
-    for key, curve in state.curves.items():
+    by_init: dict[str, list[list[dict]]] = {}
+    for key, curve in curves.items():
         init = key.split("/")[0]
+        by_init.setdefault(init, []).append(curve)
         color = COLORS.get(init, "#444")
-        legend = init not in shown
+        legend = not mean and init not in shown
         shown.add(init)
+        thin = dict(color=color, width=1 if mean else 1.5)
+        opacity = 0.35 if mean else 1.0
         fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
                                  name=init, legendgroup=init, showlegend=legend,
-                                 line=dict(color=color, width=1.5)), row=1, col=1)
+                                 opacity=opacity, line=thin), row=1, col=1)
         dev = [p for p in curve if "dev_accuracy" in p]
         fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_accuracy"] for p in dev],
-                                 name=init, legendgroup=init, showlegend=False,
-                                 mode="lines+markers", line=dict(color=color)), row=1, col=2)
-    cfg = state.config
-    fig.update_layout(title=f"{cfg.dataset}: {cfg.train_size or 'all'} training sequences, "
-                            f"k={cfg.k}, {state.done_steps}/{state.total_steps} steps",
-                      height=380, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+                                 name=init, legendgroup=init, showlegend=False, opacity=opacity,
+                                 mode="lines" if mean else "lines+markers", line=thin),
+                      row=1, col=2)
+    if mean:
+        for init, runs in by_init.items():
+            color = COLORS.get(init, "#444")
+            for col, key in ((1, "loss"), (2, "dev_accuracy")):
+                steps = sorted({p["step"] for c in runs for p in c if key in p})
+                ys = [float(np.mean([p[key] for c in runs for p in c
+                                     if p["step"] == s and key in p])) for s in steps]
+                fig.add_trace(go.Scatter(x=steps, y=ys, name=f"{init} (mean of {len(runs)})",
+                                         legendgroup=init, showlegend=col == 1,
+                                         line=dict(color=color, width=3)), row=1, col=col)
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=60, b=10),
+                      template="plotly_white")
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     return fig
+
+
+def curves_figure(state: DnaState) -> go.Figure:
+    """Training loss and dev accuracy per starting point (one line per seed)."""
+    cfg = state.config
+    return _curves_figure(state.curves,
+                          f"{cfg.dataset}: {cfg.train_size or 'all'} training sequences, "
+                          f"k={cfg.k}, {state.done_steps}/{state.total_steps} steps")
+
+
+# --- The committed reference run (`python -m core dna-sweep`), shown before any training ---
+
+REFERENCE_PATH = Path(__file__).resolve().parent.parent / "assets" / "dna" / "reference.json"
+# Kao & Lee 2021, splice test accuracy (%) per starting point, for the table's last column.
+PAPER_SPLICE = {"pretrained": 97.5, "re-emb": 95.6, "random": 95.0}
+
+
+def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
+    """The reference sweep as written by `sweep`, or None when none is committed."""
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def reference_figure(ref: dict, dataset: str) -> go.Figure:
+    """The reference curves of one dataset: every seed thin, the mean over seeds thick."""
+    if dataset not in ref["datasets"]:
+        raise InputError(f"the reference run has no {dataset!r}; it has "
+                         f"{', '.join(ref['datasets'])}")
+    cfg = ref["config"]
+    return _curves_figure(ref["datasets"][dataset]["curves"],
+                          f"Reference, {dataset}: {cfg['train_size'] or 'all'} training "
+                          f"sequences, k={cfg['k']}, {cfg['steps']} steps, "
+                          f"{cfg['seeds']} seeds", mean=True)
+
+
+def reference_table(ref: dict) -> list[list]:
+    """Rows: dataset, starting point, mean test accuracy, 95% interval, per seed, paper."""
+    rows = []
+    for name, result in ref["datasets"].items():
+        for init, r in result["runs"].items():
+            ci = "n/a (1 seed)" if r["ci95"] is None else f"± {r['ci95']:.3f}"
+            paper = PAPER_SPLICE.get(init) if name == "splice" else None
+            rows.append([name, init, round(r["test_accuracy"], 3), ci,
+                         ", ".join(f"{a:.3f}" for a in r["per_seed"]),
+                         "" if paper is None else f"{paper / 100:.3f}"])
+    return rows
+
+
+def reference_summary(ref: dict) -> str:
+    """One Markdown line: how, where and when the reference run was made."""
+    cfg, machine = ref["config"], ref["machine"]
+    return (f"`python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
+            f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}` on {machine['device']} "
+            f"(torch {machine['torch']}), started {ref['started']}, "
+            f"{ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, lr {cfg['lr']}, "
+            f"batch {cfg['batch_size']}.")
 
 
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
@@ -229,10 +303,11 @@ def results_table(state: DnaState) -> list[list]:
 
 def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.INITS,
           steps: int = 300, seeds: int = 3, train_size: int | None = None, k: int = 1,
-          model: str | None = None, on_run=None) -> dict:
+          eval_every: int = 0, model: str | None = None, on_run=None) -> dict:
     """Every dataset x starting point x seed with full curves: the reference run.
 
     Args:
+        eval_every: dev accuracy every N steps (0 = 20 points per curve).
         on_run: called with (dataset, DnaState) after each dataset (progress logging).
     Returns:
         JSON-ready {"config", "machine", "started", "wall_s", "datasets": {name: metrics +
@@ -243,8 +318,11 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.
     from core.device import device_info
 
     t0 = time.perf_counter()
+    eval_every = eval_every or max(1, steps // 20)
     out = {"config": {"datasets": list(datasets), "inits": list(inits), "steps": steps,
                       "seeds": seeds, "train_size": train_size, "k": k,
+                      "eval_every": eval_every, "lr": DnaRunConfig.lr,
+                      "batch_size": DnaRunConfig.batch_size,
                       "model": model or default_model("english")},
            "machine": {"device": device_info().name, "platform": platform.platform(),
                        "torch": torch.__version__},
@@ -252,7 +330,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.
     for name in datasets:
         cfg = DnaRunConfig(dataset=name, inits=tuple(inits), steps=steps, seeds=seeds,
                            train_size=train_size, k=k, model=model,
-                           eval_every=max(1, steps // 20))
+                           eval_every=eval_every)
         state = None
         for state in run(cfg):
             pass

@@ -28,8 +28,8 @@ from core.fake_schemes import (DEFAULT_LENGTH, FlatBlocks, FlatLine, Nesting, Sc
                                Unigram, Uniform, Vocab, Zipf, unigram_from_counts)
 
 __all__ = ["BERT_SPECIAL_IDS", "BOUNDS", "DEFAULT_LENGTH", "SCHEMES", "SHUFFLE_RANGE",
-           "ZIPF_RANGE", "Scheme", "Vocab", "available_schemes", "make_scheme", "render",
-           "unigram_from_counts"]
+           "ZIPF_RANGE", "Scheme", "Vocab", "about", "available_schemes", "make_scheme",
+           "render", "unigram_from_counts"]
 
 # bert-base-uncased (and MiniLM, same vocabulary): ids 0..998 are [PAD], [unused0..993],
 # [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103; id 999 is "!", the first real token.
@@ -119,6 +119,17 @@ def make_scheme(name: str, vocab: Vocab, *, length: int = DEFAULT_LENGTH,
         return Zipf(vocab, _parse_zipf(m.group(1), name), length=length, name=key)
     raise KeyError(f"unknown fake-data scheme {name!r}; choose one of "
                    f"{', '.join(SCHEMES)}, shuffle-<N> (4 <= N <= 64) or zipf-<a> (0 < a <= 3)")
+
+
+def about(name: str) -> str:
+    """The one-line description of scheme `name`; validates the name like make_scheme.
+
+    Raises:
+        KeyError / InputError: as make_scheme.
+    """
+    size = BERT_SPECIAL_IDS.stop + 1000  # a small stand-in vocabulary: only the name matters
+    vocab = Vocab.make(size, avoid=BERT_SPECIAL_IDS)
+    return make_scheme(name, vocab, unigram_freqs=np.ones(size)).about
 
 
 def render(ids, tokenizer=None) -> str:

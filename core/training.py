@@ -14,6 +14,11 @@ Contract with the data: `make_batch(step, rng) -> dict[str, Tensor]` is a plain 
 an iterator) so a run is a pure function of (model init, config.seed): the loop hands it the
 0-based step and a numpy Generator seeded from config.seed. `train` never reads
 `config.batch_size` itself; it records the run, and `batch_sampler` (or the caller) uses it.
+
+Checkpoints: `on_checkpoint(step, model, optimizer, rng)` runs every `checkpoint_every` steps
+and after the last one; it saves what it wants (`capture_rng_state(rng)` takes every RNG).
+A run handed back `start_step`, `optimizer_state` and `rng_state` (with the model's weights
+loaded by the caller) continues exactly where the saved one was, as if it had never stopped.
 """
 from __future__ import annotations
 
@@ -104,6 +109,32 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def capture_rng_state(rng: np.random.Generator) -> dict:
+    """Every RNG a run draws from: the batch Generator, numpy's, python's and torch's (CPU and,
+    once CUDA is in use, the current CUDA device's: a process trains on one device, and asking
+    every device would wake them all). Pass the result back to `train(rng_state=...)`.
+
+    Only plain Python containers, numbers and tensors, so torch.load(weights_only=True) reads it.
+    """
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"numpy_generator": rng.bit_generator.state,
+             "numpy_global": (kind, keys.tolist(), pos, has_gauss, gauss),
+             "python": random.getstate(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _restore_rng(state: Mapping, rng: np.random.Generator) -> None:
+    rng.bit_generator.state = state["numpy_generator"]
+    kind, keys, pos, has_gauss, gauss = state["numpy_global"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig,
                    device: torch.device) -> torch.optim.AdamW:
     """AdamW with decay on matrices only; fused kernels on CUDA."""
@@ -137,7 +168,13 @@ def train(model: torch.nn.Module,
           config: TrainConfig, *,
           evaluate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
           device: torch.device | str | None = None,
-          on_step: Callable[[TrainEvent], None] | None = None) -> Iterator[TrainEvent]:
+          on_step: Callable[[TrainEvent], None] | None = None,
+          start_step: int = 0,
+          optimizer_state: Mapping | None = None,
+          rng_state: Mapping | None = None,
+          on_checkpoint: Callable[[int, torch.nn.Module, torch.optim.Optimizer,
+                                   np.random.Generator], None] | None = None,
+          checkpoint_every: int = 0) -> Iterator[TrainEvent]:
     """Trains `model` in place for config.max_steps steps, yielding progress.
 
     Args:
@@ -148,7 +185,16 @@ def train(model: torch.nn.Module,
         evaluate: model -> {name: value}; called in eval mode under no_grad every
             config.eval_every steps and after the last step; its result is TrainEvent.metrics.
         device: defaults to core.device.pick_device().
-        on_step: called with every event before it is yielded (logging, checkpoints).
+        on_step: called with every event before it is yielded (logging).
+        start_step: steps already done (resuming); the loop runs start_step..max_steps-1 with
+            the same learning rates and step numbers the uninterrupted run would use.
+        optimizer_state: an optimizer.state_dict() to continue from (resuming).
+        rng_state: a `capture_rng_state(rng)` saved at start_step (resuming); restored after
+            seeding.
+        on_checkpoint: (steps done, model, optimizer, batch rng) -> None, called after the
+            optimizer step every `checkpoint_every` steps and after the last step, before
+            that step's event is yielded.
+        checkpoint_every: 0 = only after the last step.
     Yields:
         TrainEvent every config.log_every steps, on evaluation steps and on the last step.
         Closing the generator (or breaking out of a for loop over it) stops training; the
@@ -156,15 +202,21 @@ def train(model: torch.nn.Module,
     """
     if config.max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {config.max_steps}")
+    if not 0 <= start_step <= config.max_steps:
+        raise ValueError(f"start_step must be in 0..{config.max_steps}, got {start_step}")
     device = torch.device(device) if device is not None else pick_device()
     rng = seed_everything(config.seed)
+    if rng_state is not None:
+        _restore_rng(rng_state, rng)
     model.to(device)
     optimizer = make_optimizer(model, config, device)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)  # moves the moments onto the params' device
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), device=device)  # summed on device: no sync until we report
     n_since = 0
     try:
-        for step in range(config.max_steps):
+        for step in range(start_step, config.max_steps):
             model.train()
             lr = lr_at(step, config)
             for group in optimizer.param_groups:
@@ -182,6 +234,9 @@ def train(model: torch.nn.Module,
 
             done = step + 1
             last = done == config.max_steps
+            if on_checkpoint is not None and (
+                    last or (checkpoint_every > 0 and done % checkpoint_every == 0)):
+                on_checkpoint(done, model, optimizer, rng)
             eval_now = evaluate is not None and (
                 last or (config.eval_every > 0 and done % config.eval_every == 0))
             if not (last or eval_now or done % max(config.log_every, 1) == 0):

@@ -21,6 +21,7 @@ body but re-draws the word embeddings (the paper's control): it scored 0.72 ± 0
 level with pretrained, so the transferable part is the body.
 """
 DEFAULTS = dna_lab.DnaRunConfig()
+REFERENCE = dna_lab.load_reference()
 TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
 
 
@@ -69,9 +70,39 @@ def _example_sequences() -> list[list[str]]:
     return picks
 
 
+@user_errors
+def reference_curves(dataset):
+    """The committed reference run's curves for one dataset."""
+    return dna_lab.reference_figure(REFERENCE, dataset)
+
+
+def _reference_panel() -> None:
+    """The reference run (all tasks x starting points x seeds), visible before any training."""
+    with gr.Accordion("Reference run: every task, starting point and seed", open=True):
+        if REFERENCE is None:
+            gr.Markdown("No reference run is committed yet: make one with "
+                        "`python -m core dna-sweep` (it writes assets/dna/reference.json).")
+            return
+        gr.Markdown(dna_lab.reference_summary(REFERENCE))
+        names = list(REFERENCE["datasets"])
+        with gr.Row():
+            with gr.Column(scale=2):
+                which = gr.Radio(names, value=names[0], label="Curves of")
+                plot = gr.Plot(dna_lab.reference_figure(REFERENCE, names[0]),
+                               label="Reference learning curves", elem_id="dna-reference-plot")
+            gr.Dataframe(dna_lab.reference_table(REFERENCE),
+                         headers=["task", "starting point", "test accuracy", "95% CI",
+                                  "per seed", "paper (splice)"],
+                         label="Reference test accuracy", interactive=False, scale=2,
+                         elem_id="dna-reference-table")
+        which.change(reference_curves, which, plot, api_visibility="private")
+
+
 def build() -> gr.Blocks:
     with gr.Blocks() as tab:
         gr.Markdown(INTRO)
+        _reference_panel()
+        gr.Markdown("### Your own run")
         model_state = gr.State(None)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):

@@ -115,3 +115,24 @@ def open_page(url: str):
         page.goto(url, wait_until="domcontentloaded")
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def pretrain_url():
+    """The fake-data tab alone (`python -m demos.pretrain`)."""
+    yield from _serve(["-m", "demos.pretrain"], "pretrain.log")
+
+
+def set_sliders(page, values: dict[str, str]) -> None:
+    """Types each value into the number box of the slider with that label (then Enter)."""
+    for label, value in values.items():
+        box = page.get_by_label(f"number input for {label}", exact=True)
+        box.fill(value)
+        box.press("Enter")
+
+
+def wait_for_plot_title(page, condition_js: str, timeout: int) -> None:
+    """Waits until some plotly title `t` satisfies the JS expression `condition_js`."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        f".some(t => {condition_js})", timeout=timeout)

@@ -193,3 +193,15 @@ def test_vocab_and_render(tiny_model):
     assert render(np.array([1000, 1001])) == "1000 1001"
     with pytest.raises(InputError):
         Vocab.make(10, avoid=range(10))
+
+
+def test_about_describes_every_listed_scheme_and_rejects_bad_names():
+    from core.fake_data import about
+
+    texts = {name: about(name) for name in available_schemes()}
+    assert all(len(t) > 10 for t in texts.values())
+    assert "64 consecutive ids" in texts["shuffle-64"] and "r^-1.2" in texts["zipf-1.2"]
+    with pytest.raises(KeyError, match="unknown fake-data scheme 'banana'"):
+        about("banana")
+    with pytest.raises(InputError, match="4 <= N <= 64"):
+        about("shuffle-2")

@@ -1,0 +1,50 @@
+"""The fake-data tab's handlers (short runs on the tiny model)."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+import pytest
+
+from demos import pretrain as tab
+
+pytestmark = pytest.mark.embedded
+
+
+def test_run_streams_mlm_curves_then_gains_and_a_table():
+    outputs = list(tab.run(["shuffle-4"], "tiny", 4, "sentiment", 0, 1, 20))
+    assert len(outputs) >= 3  # live updates before the last
+    mlm, gains, metrics = outputs[-1]
+    assert isinstance(mlm, go.Figure) and isinstance(gains, go.Figure)
+    assert list(metrics["runs"]) == ["shuffle-4", "scratch"]
+    assert len(metrics["runs"]["shuffle-4"]["mlm_loss"]) >= 1
+    assert all(0 <= r["test_accuracy"] <= 1 for r in metrics["runs"].values())
+    rows = tab.table(metrics)
+    assert [r[0] for r in rows] == ["shuffle-4", "scratch"]
+    assert tab.table(None) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (([], "tiny", 20, "sentiment", 0), "choose at least one scheme"),
+    ((["banana"], "tiny", 20, "sentiment", 0), "unknown fake-data scheme 'banana'"),
+    ((["flat-128"], "medium", 5000, "sentiment", 0, 5), "web UI allows|too big"),
+    ((["flat-128"], "tiny", 20, "poetry", 0), "unknown text task 'poetry'"),
+])
+def test_bad_runs_explain_themselves(args, message):
+    with pytest.raises(gr.Error, match=message):
+        list(tab.run(*args))
+
+
+def test_samples_and_live_samples():
+    ids, text = tab.samples("shuffle-4", 2, 0)
+    assert len(ids) == 2 and len(text.split("\n\n")) == 2
+    for line in ids:  # each block of 4 is a permutation of 4 consecutive ids
+        for i in range(0, 124, 4):
+            block = sorted(line[i:i + 4])
+            assert block == list(range(block[0], block[0] + 4))
+    html = tab.live_samples(["flat-128", "zipf-1.2", "scratch"])
+    assert "<b>flat-128</b>" in html and "<b>zipf-1.2</b>" in html and "scratch" not in html
+    assert "Choose a scheme" in tab.live_samples([])
+    with pytest.raises(gr.Error, match="4 <= N <= 64"):
+        tab.live_samples(["shuffle-99"])
+    with pytest.raises(gr.Error, match="no data"):
+        tab.samples("scratch", 1, 0)
