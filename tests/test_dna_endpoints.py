@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import open_page
+from conftest import open_page, set_sliders, wait_for_plot_title
 
 pytestmark = pytest.mark.embedded
 
@@ -37,15 +37,20 @@ def page(dna_url):
 
 @pytest.mark.browser
 def test_dna_tab_trains_live_and_predicts(page, artifacts):
-    for label, value in (("Bases per token (k)", "3"), ("Steps", "10")):
-        box = page.get_by_label(f"number input for {label}", exact=True)
-        box.fill(value)
-        box.press("Enter")
-    page.get_by_role("button", name="Train", exact=True).click()
+    # the committed reference run is on the page before anything is trained
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
-        ".some(t => t.textContent.includes('k=3') && t.textContent.includes('20/20 steps'))",
-        timeout=240_000)
+        "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Reference, splice'))", timeout=60_000)
+    page.locator("#dna-reference-table").get_by_text("coding").first.wait_for(
+        state="attached", timeout=30_000)
+    page.locator("#dna-reference-which").get_by_text("promoters").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Reference, promoters'))", timeout=60_000)
+    set_sliders(page, {"Bases per token (k)": "3", "Steps": "10"})
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.includes('k=3') && "
+                              "t.textContent.includes('20/20 steps')", timeout=240_000)
     # the results table fills in once both runs have been scored on the test set
     page.get_by_text("n/a (1 seed)").first.wait_for(state="attached", timeout=120_000)
     page.get_by_text("splice test, EI").first.click()

@@ -77,12 +77,60 @@ def test_out_of_range_settings(change, message):
         dna_lab.check_config(dna_lab.DnaRunConfig(**change))
 
 
-def test_sweep_covers_every_dataset_and_start(tiny_english):
+@pytest.fixture(scope="module")
+def small_sweep(tiny_english, tmp_path_factory):
     out = dna_lab.sweep(datasets=("promoters", "coding"), inits=("re-emb", "random"), steps=2,
-                        seeds=1, train_size=16, k=2, model=tiny_english)
-    json.dumps(out)
+                        seeds=2, train_size=16, k=2, model=tiny_english)
+    path = tmp_path_factory.mktemp("ref") / "reference.json"
+    path.write_text(json.dumps(out), encoding="utf-8")
+    return out, path
+
+
+def test_sweep_covers_every_dataset_and_start(small_sweep, tiny_english):
+    out, _ = small_sweep
     assert set(out["datasets"]) == {"promoters", "coding"}
     for m in out["datasets"].values():
         assert set(m["runs"]) == {"re-emb", "random"}
-        assert all(len(c) == 2 for c in m["curves"].values())
+        assert all(len(r["per_seed"]) == 2 for r in m["runs"].values())
+        assert len(m["curves"]) == 4 and all(len(c) == 2 for c in m["curves"].values())
     assert out["config"]["model"] == tiny_english and out["wall_s"] > 0
+
+
+def test_reference_figure_table_and_summary_come_from_the_sweep_file(small_sweep):
+    out, path = small_sweep
+    ref = dna_lab.load_reference(path)
+    fig = dna_lab.reference_figure(ref, "coding")
+    # per init: 2 seeds x (loss, dev) thin lines + (loss, dev) mean lines
+    assert len(fig.data) == 2 * (2 * 2 + 2)
+    means = [t for t in fig.data if t.name.endswith("(mean of 2)") and t.xaxis == "x2"]
+    curve_pts = [p["dev_accuracy"] for k, c in out["datasets"]["coding"]["curves"].items()
+                 if k.startswith("random/") for p in c if p["step"] == 2]
+    mean_random = next(t for t in means if t.name.startswith("random"))
+    assert mean_random.y[-1] == pytest.approx(np.mean(curve_pts))
+    rows = dna_lab.reference_table(ref)
+    assert [(r[0], r[1]) for r in rows] == [(d, i) for d in ("promoters", "coding")
+                                            for i in ("re-emb", "random")]
+    assert rows[0][2] == round(out["datasets"]["promoters"]["runs"]["re-emb"]["test_accuracy"], 3)
+    assert "--steps 2 --seeds 2 --train-size 16 --k 2" in dna_lab.reference_summary(ref)
+    with pytest.raises(InputError, match="has no 'splice'"):
+        dna_lab.reference_figure(ref, "splice")
+    assert dna_lab.load_reference(path.parent / "missing.json") is None
+
+
+def test_committed_reference_covers_every_task_start_and_three_seeds():
+    from core import dna
+    from core.dna_data import DATASETS
+
+    ref = dna_lab.load_reference()
+    assert ref is not None, "assets/dna/reference.json is missing (python -m core dna-sweep)"
+    cfg = ref["config"]
+    assert set(ref["datasets"]) == set(DATASETS) and cfg["seeds"] >= 3
+    for name, result in ref["datasets"].items():
+        assert set(result["runs"]) == set(dna.INITS), name
+        for init, r in result["runs"].items():
+            assert len(r["per_seed"]) == cfg["seeds"]
+            assert all(0 <= a <= 1 for a in r["per_seed"])
+            assert r["test_accuracy"] == pytest.approx(np.mean(r["per_seed"]))
+        for key, curve in result["curves"].items():
+            assert curve[-1]["step"] == cfg["steps"], key
+            assert all(np.isfinite(p["loss"]) for p in curve)

@@ -333,7 +333,7 @@ def test_bench_flop_count_and_peaks(tok):
 def test_bench_runs_on_cpu():
     from core import bench_pretrain as bp
 
-    out = bp.run(steps=2, warmup=1, batch=4)
+    out = bp.run(steps=2, warmup=1, batch=4, with_default_run=False)
     assert out["device"] == "cpu" and out["size"] == "tiny" and out["batch"] == 4
     assert out["note"] and out["peak_flops"] is None
     for name in ("ours", "stock", "ours_end_to_end"):
