@@ -338,9 +338,9 @@ def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
 def reference_summary(ref: dict) -> str:
     """One Markdown line: how, where and when the reference was made."""
     c = ref["metrics"]["config"]
-    return (f"`python -m core pretrain-sweep --size {c['size']} --steps {c['steps']} "
-            f"--seeds {c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` "
-            f"on {ref['machine']['device']} (torch {ref['machine']['torch']}), started "
-            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; "
-            f"{len(c['schemes'])} schemes + scratch, batch {c['batch_size']} lines of "
+    return (f"`python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
+            f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
+            f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` on "
+            f"{ref['machine']['device']} (torch {ref['machine']['torch']}), started "
+            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; lines of "
             f"{pretrain.LINE_LENGTH} tokens, {c['train_size'] or 'all'} labelled examples.")

@@ -113,5 +113,22 @@ def test_sweep_writes_a_reference_the_tab_can_show(tmp_path):
     back = pretrain_lab.load_reference(path)
     assert set(back["metrics"]["runs"]) == {"shuffle-4", "scratch"}
     assert len(back["mlm"]["shuffle-4"]) >= 1 and back["wall_s"] > 0
-    assert "--size tiny --steps 3 --seeds 1" in pretrain_lab.reference_summary(back)
+    assert ("--schemes shuffle-4 --size tiny --steps 3 --batch-size 4 --seeds 1"
+            in pretrain_lab.reference_summary(back))
     assert pretrain_lab.load_reference(tmp_path / "none.json") is None
+
+
+def test_committed_reference_has_every_scheme_scratch_and_three_seeds():
+    ref = pretrain_lab.load_reference()
+    assert ref is not None, "assets/pretrain/reference.json is missing (python -m core " \
+                            "pretrain-sweep)"
+    cfg, runs = ref["metrics"]["config"], ref["metrics"]["runs"]
+    assert cfg["seeds"] >= 3 and set(runs) == set(cfg["schemes"]) | {"scratch"}
+    base = np.mean(runs["scratch"]["per_seed"])
+    for scheme, r in runs.items():
+        assert len(r["per_seed"]) == cfg["seeds"] and all(0 <= a <= 1 for a in r["per_seed"])
+        if scheme != "scratch":
+            assert r["mlm_steps"][-1] == cfg["steps"] and all(np.isfinite(r["mlm_loss"]))
+            assert r["gain_over_scratch"] == pytest.approx(np.mean(r["per_seed"]) - base)
+    fig = pretrain_lab.gains_figure(ref["metrics"], "reference")
+    assert list(fig.data[0].x) == [s for s in cfg["schemes"] if s != "scratch"]
