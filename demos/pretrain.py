@@ -24,7 +24,7 @@ English only learns the word frequencies (its MLM loss falls from 10.3 to 6.9, e
 `unigram`'s) and those frequency-only models transfer worst (English -6.4, unigram -5.5,
 zipf-1.0 -9.3 points), while the structured schemes' losses hardly move from ln(30522) = 10.3
 and they cost less (-3.5 to -4.0); `uniform` -1.0. Read it as the starting point of the paper's
-curves, not its end: the Run button repeats a small version live (~3 minutes on 2 CPU cores);
+curves, not its end: the Run button repeats a small version live (~2 minutes on 2 CPU cores);
 on a GPU, `python -m core pretrain-sweep --size medium` runs the paper's setting.
 """
 DEFAULTS = pretrain_lab.PretrainRunConfig()
