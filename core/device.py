@@ -51,3 +51,11 @@ def device_info() -> DeviceInfo:
     if on_zero_gpu():
         return DeviceInfo("cpu", "ZeroGPU (GPU attached per request)", torch.float32)
     return DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", torch.float32)
+
+
+def machine_info() -> dict:
+    """Where a run was made, for result files: device name, platform, torch version."""
+    import platform
+
+    return {"device": device_info().name, "platform": platform.platform(),
+            "torch": torch.__version__}

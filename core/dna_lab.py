@@ -22,7 +22,7 @@ from core import dna
 from core.dna_data import DATASETS, cv_splits, load_dataset
 from core.errors import InputError
 from core.models import default_model, load_model
-from core.training import TrainConfig, batch_sampler, mean_ci95, train
+from core.training import TrainConfig, batch_sampler, ci_text, mean_ci95, train
 
 # Bounds a UI run must respect (the CLI may go beyond): a 2-core CPU does ~1 step/s at k=1.
 MAX_STEPS = 2000
@@ -239,7 +239,7 @@ def reference_table(ref: dict) -> list[list]:
     rows = []
     for name, result in ref["datasets"].items():
         for init, r in result["runs"].items():
-            ci = "n/a (1 seed)" if r["ci95"] is None else f"± {r['ci95']:.3f}"
+            ci = ci_text(r["ci95"])
             paper = PAPER_SPLICE.get(init) if name == "splice" else None
             rows.append([name, init, round(r["test_accuracy"], 3), ci,
                          ", ".join(f"{a:.3f}" for a in r["per_seed"]),
@@ -295,7 +295,7 @@ def results_table(state: DnaState) -> list[list]:
     """Rows: starting point, mean test accuracy, 95% interval, per-seed values."""
     rows = []
     for init, r in state.metrics()["runs"].items():
-        ci = "n/a (1 seed)" if r["ci95"] is None else f"± {r['ci95']:.3f}"
+        ci = ci_text(r["ci95"])
         rows.append([init, round(r["test_accuracy"], 3), ci,
                      ", ".join(f"{a:.3f}" for a in r["per_seed"])])
     return rows
@@ -313,9 +313,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.
         JSON-ready {"config", "machine", "started", "wall_s", "datasets": {name: metrics +
         "curves"}}.
     """
-    import platform
-
-    from core.device import device_info
+    from core.device import machine_info
 
     t0 = time.perf_counter()
     eval_every = eval_every or max(1, steps // 20)
@@ -324,8 +322,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.
                       "eval_every": eval_every, "lr": DnaRunConfig.lr,
                       "batch_size": DnaRunConfig.batch_size,
                       "model": model or default_model("english")},
-           "machine": {"device": device_info().name, "platform": platform.platform(),
-                       "torch": torch.__version__},
+           "machine": machine_info(),
            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "datasets": {}}
     for name in datasets:
         cfg = DnaRunConfig(dataset=name, inits=tuple(inits), steps=steps, seeds=seeds,

@@ -25,7 +25,7 @@ from core import fake_data, finetune, pretrain
 from core.device import pick_device
 from core.errors import InputError
 from core.text_data import TASKS
-from core.training import mean_ci95
+from core.training import ci_text, mean_ci95
 
 SCRATCH = "scratch"  # the no-pretraining baseline: always run, gains are measured against it
 ENGLISH = "english"  # real English text: the upper bound
@@ -292,7 +292,7 @@ def results_table(metrics: dict) -> list[list]:
     for scheme, r in metrics["runs"].items():
         if "test_accuracy" not in r:
             continue
-        ci = "n/a (1 seed)" if r.get("ci95") is None else f"± {r['ci95']:.3f}"
+        ci = ci_text(r.get("ci95"))
         gain = r.get("gain_over_scratch")
         rows.append([scheme, round(r["test_accuracy"], 3), ci,
                      "" if gain is None else f"{100 * gain:+.1f}",
@@ -308,11 +308,7 @@ def sweep(*, schemes: tuple[str, ...], size: str = "tiny", steps: int = 1000, se
           batch_size: int = DEFAULT_BATCH, on_state=None) -> dict:
     """Every scheme (+ scratch) at one size: the reference run, JSON-ready with config, machine,
     start time and wall time. `on_state(state)` sees every live state (progress logging)."""
-    import platform
-
-    import torch
-
-    from core.device import device_info
+    from core.device import machine_info
 
     cfg = PretrainRunConfig(schemes=tuple(schemes), size=size, steps=steps, seeds=seeds,
                             task=task, finetune_steps=finetune_steps, train_size=train_size,
@@ -323,8 +319,7 @@ def sweep(*, schemes: tuple[str, ...], size: str = "tiny", steps: int = 1000, se
         if on_state:
             on_state(state)
     return {"metrics": state.metrics(), "mlm": state.mlm, "finetune": state.finetune,
-            "machine": {"device": device_info().name, "platform": platform.platform(),
-                        "torch": torch.__version__},
+            "machine": machine_info(),
             "started": started, "wall_s": round(state.elapsed_s, 1)}
 
 

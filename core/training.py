@@ -284,3 +284,11 @@ def mean_ci95(values) -> tuple[float, float]:
 
     sem = float(x.std(ddof=1)) / math.sqrt(x.size)
     return mean, float(t.ppf(0.5 + CI_LEVEL / 2, df=x.size - 1)) * sem
+
+
+def ci_text(half_width: float | None) -> str:
+    """A 95% half-width for tables: "± 0.012", or "n/a (1 seed)" when it could not be
+    estimated (None or NaN, as mean_ci95 gives for a single run)."""
+    if half_width is None or half_width != half_width:
+        return "n/a (1 seed)"
+    return f"± {half_width:.3f}"

@@ -137,3 +137,10 @@ def test_mean_ci95_hand_values():
     mean, hw = mean_ci95([0.7])
     assert mean == 0.7 and math.isnan(hw)
     assert all(math.isnan(v) for v in mean_ci95([]))
+
+
+def test_ci_text_for_tables():
+    from core.training import ci_text, mean_ci95
+
+    assert ci_text(mean_ci95([0.5])[1]) == "n/a (1 seed)" and ci_text(None) == "n/a (1 seed)"
+    assert ci_text(0.01234) == "± 0.012"
