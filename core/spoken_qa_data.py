@@ -254,8 +254,19 @@ def chunk_cuts(text: str, questions: list[dict], rng: random.Random) -> list[int
         start, end = q["answer_start"], answer_end_cut(text, q["answer_start"], q["answer"])
         must |= {c for c in (start - 1, end) if 0 < c < len(text)}
         inside |= set(range(start, end))
-    extra = {i for i in spaces if i not in inside and rng.random() < EXTRA_CUT_P}
+    # One draw per candidate space, whether or not it may be cut, so the draws (and the voice
+    # drawn after them) do not depend on where the text has dashes.
+    extra = {i for i in spaces if i not in inside and rng.random() < EXTRA_CUT_P
+             and _words_either_side(text, i)}
     return sorted(must | extra)
+
+
+def _words_either_side(text: str, space: int) -> bool:
+    """Whether the tokens before and after a space both hold a letter or digit: a cut next to
+    a lone dash could leave a chunk of punctuation, which espeak-ng voices as silence."""
+    before = text[:space].rsplit(" ", 1)[-1]
+    after = text[space + 1:].split(" ", 1)[0]
+    return any(c.isalnum() for c in before) and any(c.isalnum() for c in after)
 
 
 def build_text_set(seed: int = DEFAULT_SEED, *, csv_path: Path = BBC_CSV) -> list[dict]:

@@ -60,7 +60,10 @@ def voice_chunks(text: str, cuts: list[int], voice_name: str, speed: int, pitch:
     pieces, spans, t = [], [], 0
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         chunk = text[lo:hi].strip()
-        wave = trim(voice(chunk, voice_name, speed=speed, pitch=pitch))
+        if any(c.isalnum() for c in chunk):
+            wave = trim(voice(chunk, voice_name, speed=speed, pitch=pitch))
+        else:  # a lone dash between two answers: espeak-ng says nothing for it, the gap stays
+            wave = np.zeros(0, dtype=np.float32)
         spans.append((lo, hi, t / SAMPLE_RATE, (t + len(wave)) / SAMPLE_RATE))
         gap = np.zeros(int(round(_gap_s(chunk, speed) * SAMPLE_RATE)), dtype=np.float32)
         pieces += [wave, gap]

@@ -34,6 +34,29 @@ def test_every_answer_sits_once_in_its_passage_and_not_in_its_question(records):
         assert start == 0 or start - 1 in q["cuts"]
 
 
+def test_a_chunk_of_bare_punctuation_only_sits_between_two_answers(records):
+    # optional cuts never isolate a lone dash (espeak-ng voices it as silence); answer edges
+    # may ("on Friday - 67% of people"), and voicing gives such a chunk no sound
+    for r in records:
+        edges = {q["answer_start"] - 1 for q in r["questions"]} | {
+            data.answer_end_cut(r["text"], q["answer_start"], q["answer"])
+            for q in r["questions"]}
+        bounds = [0] + r["cuts"] + [len(r["text"])]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if not any(c.isalnum() for c in r["text"][lo:hi]):
+                assert lo in edges and hi in edges, (r["passage_id"], lo, hi)
+
+
+@needs_espeak
+def test_a_dash_between_two_answers_voices_as_a_pause(records):
+    r = next(r for r in records if "Friday - 67%" in r["text"])
+    wave, spans = voicing.voice_chunks(r["text"], r["cuts"], "en-us", 160, 50)
+    dash = next(s for s in spans if r["text"][s[0]:s[1]].strip() == "-")
+    assert dash[2] == dash[3]  # no sound of its own
+    assert all(a[3] <= b[2] for a, b in zip(spans, spans[1:]))  # times keep their order
+    assert abs(spans[-1][3] - len(wave) / audio.SAMPLE_RATE) < 1e-6
+
+
 def test_same_seed_same_set_other_seed_other_draws(records):
     assert data.build_text_set(data.DEFAULT_SEED) == records
     other = data.build_text_set(data.DEFAULT_SEED + 1)
