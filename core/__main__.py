@@ -11,6 +11,10 @@
   python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
                                                also under `torchrun --nproc_per_node N -m core`
   python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
+  python -m core build-spoken-qa [--voice]     spoken-QA text set -> assets/spoken_qa/text.jsonl
+                                               (--voice: espeak-ng audio into the cache too)
+  python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
+  python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
 """
 from __future__ import annotations
 
@@ -145,6 +149,85 @@ def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voicing_progress(done: int, total: int) -> None:
+    if done % 100 == 0 or done == total:
+        print(f"voiced {done}/{total} passages", flush=True)
+
+
+def cmd_build_spoken_qa(args: argparse.Namespace) -> int:
+    from core import spoken_qa_lab as lab
+    from core.spoken_qa_data import build_text_set, examples, write_text_set
+
+    records = build_text_set(args.seed)
+    write_text_set(args.out, records)
+    summary = {"passages": {}, "questions": {}, "kinds": {}}
+    for r in records:
+        summary["passages"][r["split"]] = summary["passages"].get(r["split"], 0) + 1
+    for q in examples(records):
+        summary["questions"][q["split"]] = summary["questions"].get(q["split"], 0) + 1
+        summary["kinds"][q["kind"]] = summary["kinds"].get(q["kind"], 0) + 1
+    print(json.dumps(summary, indent=2))
+    print(f"written to {args.out}")
+    if args.voice:
+        if Path(args.out).resolve() != lab.TEXT_SET.resolve():
+            print("error: --voice voices the committed text set; leave --out as it is",
+                  file=sys.stderr)
+            return 2
+        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                     train_takes=args.train_takes, progress=_voicing_progress)
+        hours = sum({e["passage_path"]: e["duration_s"] for e in entries}.values()) / 3600
+        print(f"{len(entries)} voiced questions, {hours:.2f} h of passages in "
+              f"{lab.voiced_dir(args.limit_per_split or None, args.train_takes)}")
+    return 0
+
+
+def cmd_fit_units(args: argparse.Namespace) -> int:
+    from core import spoken_qa_lab as lab
+
+    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                 progress=_voicing_progress)
+    ks = [int(k) for k in args.k.split(",")]
+    for info in lab.fit_codebooks(args.extractor, ks, entries, seed=args.seed):
+        print(f"{info.path}: {info.extractor} k={info.k} from {info.files} files, "
+              f"{info.seconds / 3600:.2f} h, {info.frames} frames", flush=True)
+    return 0
+
+
+def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
+    from core import spoken_qa_lab as lab
+
+    cfg = lab.SpokenQARunConfig(
+        inits=tuple(args.inits.split(",")), extractor=args.extractor, k=args.k,
+        unit_map=args.unit_map, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
+        lr=args.lr, train_questions=args.train_questions or None,
+        eval_questions=args.eval_questions, eval_every=args.eval_every,
+        test_questions=args.test_questions or None,
+        limit_per_split=args.limit_per_split or None)
+    last = {"phase": ""}
+
+    def log(state):
+        if state.phase != last["phase"]:
+            last["phase"] = state.phase
+            print(f"[{state.elapsed_s:7.0f} s] {state.phase}  {state.test}", flush=True)
+        for init, curve in state.curves.items():
+            if curve and last.get(init) != len(curve):
+                last[init] = len(curve)
+                print(f"[{state.elapsed_s:7.0f} s]   {init} {curve[-1]}", flush=True)
+
+    result, state = lab.sweep(cfg, on_state=log)
+    out = lab.write_json(args.out, result)
+    print(f"written to {out} ({result['wall_s']} s)")
+    if args.save:
+        from core.spoken_qa_ship import save_shipped
+
+        init = "pretrained" if "pretrained" in state.models else next(iter(state.models))
+        report = save_shipped(state.models[init], state.unit_map, cfg, args.save,
+                              test_items=lab.split_items(cfg)[2],
+                              test_scores=state.test[init], rank=args.rank)
+        print(json.dumps(report, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,6 +277,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--finetune-steps", type=int, default=200)
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "reference.json"))
     p.set_defaults(fn=cmd_pretrain_sweep)
+    p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
+    p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
+    p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
+    p.add_argument("--voice", action="store_true", help="voice it into the cache as well")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.set_defaults(fn=cmd_build_spoken_qa)
+    p = sub.add_parser("fit-units", help="k-means codebooks on the voiced train passages")
+    p.add_argument("--extractor", default="mfcc", help="mfcc | hubert-base | ...")
+    p.add_argument("--k", default="64,128,512", help="comma-separated unit counts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.set_defaults(fn=cmd_fit_units)
+    p = sub.add_parser("train-spoken-qa", help="spoken QA: pretrained vs random init")
+    p.add_argument("--inits", default="pretrained,random")
+    p.add_argument("--extractor", default="mfcc")
+    p.add_argument("--k", type=int, default=128)
+    p.add_argument("--unit-map", default="offset", help="offset | random")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8, help="windows per step")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--train-questions", type=int, default=0, help="0 = all")
+    p.add_argument("--eval-questions", type=int, default=40, help="dev questions per curve point")
+    p.add_argument("--eval-every", type=int, default=0, help="0 = 4 points per curve")
+    p.add_argument("--test-questions", type=int, default=0, help="0 = the whole test split")
+    p.add_argument("--limit-per-split", type=int, default=0,
+                   help="voice only the first N passages of each split (0 = all)")
+    p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))
+    p.add_argument("--save", default="", help="folder for the shipped QA model (<= 10 MB)")
+    p.add_argument("--rank", type=int, default=64, help="rank of the shipped weight deltas")
+    p.set_defaults(fn=cmd_train_spoken_qa)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -308,12 +308,15 @@ def evaluate(model: SpanQA, unit_map, items: list[QAItem], config: QAConfig = QA
 
 def items_from_voiced(entries: list[dict], extractor, codebook: np.ndarray) -> list[QAItem]:
     """Cached voiced examples (spoken_qa_data.build_voiced_set) -> unit QAItems."""
-    from core.spoken_qa_voicing import load_voiced
+    from core.audio import load_audio
     from core.units import speech_units
 
-    items = []
+    items, passages = [], {}  # a passage is read once for all its questions
     for entry in entries:
-        passage, question, start_s, end_s = load_voiced(entry)
-        items.append(QAItem(speech_units(question, extractor, codebook).units,
-                            speech_units(passage, extractor, codebook), start_s, end_s))
+        key = entry["passage_path"]
+        if key not in passages:
+            passages[key] = speech_units(load_audio(key), extractor, codebook)
+        question = speech_units(load_audio(entry["question_path"]), extractor, codebook)
+        items.append(QAItem(question.units, passages[key], float(entry["start_s"]),
+                            float(entry["end_s"])))
     return items

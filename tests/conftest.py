@@ -31,6 +31,18 @@ def tiny_model():
     return LoadedModel(spec, model, tok, torch.device("cpu"))
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module: small models run several times faster that way when
+    the other core is busy (use with pytestmark = pytest.mark.usefixtures("one_thread"))."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _free_port() -> int:
     import socket
 

@@ -20,13 +20,7 @@ TINY = qa.QAConfig(max_len=128, stride=24, max_question_tokens=40, max_answer_un
 K = 32  # units in the codebook fitted for the tests
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """A 32-wide model runs several times faster on one thread when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ------------------------------------------------------------------------------ metrics
