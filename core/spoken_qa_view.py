@@ -86,24 +86,21 @@ def curves_figure(curves: dict[str, list[dict]], title: str) -> go.Figure:
 
 
 def reference_figure(ref: dict) -> go.Figure:
-    """Test FF1 and AOS of each starting point, beside DUAL's NMSQA numbers."""
+    """Test FF1 and AOS of each starting point, beside DUAL's NMSQA numbers (grey)."""
     runs = ref["runs"]
     inits = [i for i in runs if "ff1" in runs[i]]
+    names = inits + ["DUAL (NMSQA)"]
     fig = go.Figure()
-    for metric, label in (("ff1", "FF1"), ("aos", "AOS")):
-        fig.add_trace(go.Bar(x=inits, y=[runs[i][metric] for i in inits], name=label,
-                             text=[f"{runs[i][metric]:.3f}" for i in inits],
-                             textposition="outside"))
-    fig.add_trace(go.Bar(x=["DUAL, NMSQA (pretrained)"] * 2, y=[DUAL_NMSQA["ff1"],
-                                                                  DUAL_NMSQA["aos"]],
-                         name="DUAL FF1 / AOS", marker_color="#BBBBBB",
-                         text=[f"{DUAL_NMSQA['ff1']:.3f}", f"{DUAL_NMSQA['aos']:.3f}"],
-                         textposition="outside", showlegend=True))
+    for metric, label, color in (("ff1", "FF1", "#EF553B"), ("aos", "AOS", "#636EFA")):
+        ys = [runs[i][metric] for i in inits] + [DUAL_NMSQA[metric]]
+        fig.add_trace(go.Bar(x=names, y=ys, name=label, text=[f"{y:.3f}" for y in ys],
+                             textposition="outside",
+                             marker_color=[color] * len(inits) + ["#BBBBBB"]))
     cfg = ref["config"]
     fig.update_layout(title=f"test voices: {cfg['extractor']} k={cfg['k']}, "
-                            f"{cfg['steps']} steps", barmode="group", height=360,
-                      yaxis=dict(range=[0, 1], title="score"), template="plotly_white",
-                      margin=dict(l=10, r=10, t=50, b=10))
+                            f"{cfg['steps']} steps (grey: the paper)", barmode="group",
+                      height=360, yaxis=dict(range=[0, 1], title="score"),
+                      template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
 

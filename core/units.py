@@ -124,6 +124,18 @@ def _deltas(x: np.ndarray) -> np.ndarray:
     return num / (2 * sum(n * n for n in range(1, DELTA_WIDTH + 1)))
 
 
+def log_mel(wave: np.ndarray) -> np.ndarray:
+    """Log mel energies of every 20 ms frame: (T, N_MELS) float64, T = num_frames(len(wave)).
+    The front end MFCCs and tiny-hubert share."""
+    wave = _check_wave(wave).astype(np.float64)
+    window, bank, _ = _mel_dct()
+    emph = np.append(wave[0], wave[1:] - PRE_EMPHASIS * wave[:-1])
+    frames = np.lib.stride_tricks.sliding_window_view(emph, WIN_SAMPLES)[::HOP_SAMPLES]
+    frames = (frames - frames.mean(axis=1, keepdims=True)) * window  # (T, 400)
+    power = np.abs(np.fft.rfft(frames, n=N_FFT)) ** 2  # (T, 257)
+    return np.log(np.maximum(power @ bank.T, LOG_FLOOR))  # (T, 40)
+
+
 class MfccExtractor:
     """13 MFCCs + deltas + delta-deltas per 20 ms, mean/variance-normalised per clip.
 
@@ -135,13 +147,7 @@ class MfccExtractor:
     dims = 3 * N_MFCC
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
-        wave = _check_wave(wave).astype(np.float64)
-        window, bank, basis = _mel_dct()
-        emph = np.append(wave[0], wave[1:] - PRE_EMPHASIS * wave[:-1])
-        frames = np.lib.stride_tricks.sliding_window_view(emph, WIN_SAMPLES)[::HOP_SAMPLES]
-        frames = (frames - frames.mean(axis=1, keepdims=True)) * window  # (T, 400)
-        power = np.abs(np.fft.rfft(frames, n=N_FFT)) ** 2  # (T, 257)
-        cep = np.log(np.maximum(power @ bank.T, LOG_FLOOR)) @ basis  # (T, 13)
+        cep = log_mel(wave) @ _mel_dct()[2]  # (T, 13)
         d1 = _deltas(cep)
         feats = np.concatenate([cep, d1, _deltas(d1)], axis=1)  # (T, 39)
         feats = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-5)
@@ -256,8 +262,20 @@ EXTRACTORS: dict[str, ExtractorSpec] = {
                                  f"{HUBERT_BASE_REPO}, output of layer {HUBERT_BASE_LAYER} "
                                  "of 12 (the papers' speech model)"),
 }
+
+
+def _load_tiny_hubert() -> Extractor:
+    from core.tiny_hubert import load_extractor
+
+    return load_extractor()
+
+
+EXTRACTORS["tiny-hubert"] = ExtractorSpec(
+    "tiny-hubert", 256, "embedded", "the lab's own HuBERT-style model (masked prediction of MFCC "
+    "units on espeak-ng speech), once trained by `python -m core train-hubert`")
 _FACTORIES: dict[str, Callable[[], Extractor]] = {"mfcc": MfccExtractor,
-                                                  "hubert-base": load_hubert}
+                                                  "hubert-base": load_hubert,
+                                                  "tiny-hubert": _load_tiny_hubert}
 _LOAD_LOCK = threading.Lock()
 
 

@@ -22,12 +22,7 @@ TINY_RUN = dict(steps=2, batch_size=2, eval_questions=2, test_questions=3, limit
                 eval_every=1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +173,26 @@ def test_cli_trains_saves_and_checks_the_shipped_form(cache, tmp_path):
     assert meta["shipped_test"]["n"] == meta["trained_test"]["n"] == 2
     model, unit_map, _ = ship.load_shipped(folder)
     assert unit_map.k == 128 and not model.training
+
+
+def _ref() -> dict:
+    curve = [{"step": 5, "loss": 4.0, "dev_ff1": 0.2, "dev_aos": 0.1}]
+    return {"runs": {"pretrained": {"ff1": 0.41, "aos": 0.33, "n": 177, "curve": curve},
+                     "random": {"ff1": 0.05, "aos": 0.03, "n": 177, "curve": curve}},
+            "config": {"extractor": "mfcc", "k": 128, "unit_map": "offset", "steps": 5,
+                       "batch_size": 8, "lr": 1e-4, "seed": 0},
+            "model": "all-minilm-l6-v2", "machine": {"device": "CPU (2 threads)"},
+            "wall_s": 600.0, "started": "2026-11-24 23:00:00 UTC"}
+
+
+def test_reference_figure_table_and_summary_put_ours_beside_dual():
+    ref = _ref()
+    fig = view.reference_figure(ref)
+    ff1 = fig.data[0]
+    assert list(ff1.x) == ["pretrained", "random", "DUAL (NMSQA)"]
+    assert list(ff1.y) == [0.41, 0.05, view.DUAL_NMSQA["ff1"]]
+    rows = view.reference_table(ref)
+    assert rows[0] == ["pretrained", 0.41, 0.33, 177, 0.2] and rows[-1][1] == 0.56
+    text = lab.reference_summary(ref)
+    assert "**pretrained** FF1 0.410" in text and "177 held-out test questions" in text
+    assert "train-spoken-qa --steps 5 --k 128" in text

@@ -37,8 +37,13 @@ def _tiny_hubert(layers: int = 2):
 @pytest.fixture(scope="module")
 def extractors() -> dict[str, units.Extractor]:
     """Every extractor that runs offline, by name."""
+    from core.tiny_hubert import TinyHubert, TinyHubertConfig, TinyHubertExtractor
+
+    torch.manual_seed(0)
+    ours = TinyHubert(TinyHubertConfig(hidden=32, layers=2, heads=2, ffn=64, pos_groups=4))
     return {"mfcc": units.load_extractor("mfcc"),
-            "tiny-hubert-random": units.HubertExtractor(_tiny_hubert(), layer=1)}
+            "hubert-random": units.HubertExtractor(_tiny_hubert(), layer=1),
+            "tiny-hubert-random": TinyHubertExtractor(ours, layer=1)}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def _check_runs(runs: units.Runs, ids: np.ndarray) -> None:
     assert np.allclose(end[:-1], start[1:])  # contiguous, monotonic timeline
 
 
-@pytest.mark.parametrize("name", ["mfcc", "tiny-hubert-random"])
+@pytest.mark.parametrize("name", ["mfcc", "hubert-random", "tiny-hubert-random"])
 def test_extractors_on_librivox(waves, extractors, name):
     ex = extractors[name]
     feats_all = []
@@ -158,7 +163,7 @@ def test_hubert_base_offline_says_what_to_do(tmp_path, monkeypatch):
 def test_registry_lists_choices():
     assert units.available_extractors()[0] == "mfcc"  # embedded first
     assert {"mfcc", "hubert-base"} <= set(units.available_extractors())
-    with pytest.raises(InputError, match="choose one of mfcc, hubert-base"):
+    with pytest.raises(InputError, match="choose one of mfcc, tiny-hubert, hubert-base"):
         units.load_extractor("wav2vec9")
     assert units.load_extractor("mfcc") is units.load_extractor("mfcc")  # cached
 
