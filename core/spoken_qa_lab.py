@@ -320,4 +320,5 @@ def reference_summary(ref: dict) -> str:
             f"{cfg['unit_map']} map; {cfg['steps']} steps of {cfg['batch_size']} windows, lr "
             f"{cfg['lr']:g}, seed {cfg['seed']}; {ref['model']} on {ref['machine']['device']}, "
             f"{ref['wall_s'] / 60:.0f} min, started {ref['started']}. Again: `python -m core "
-            f"train-spoken-qa --steps {cfg['steps']} --k {cfg['k']}`.")
+            f"train-spoken-qa --steps {cfg['steps']} --k {cfg['k']} --eval-every "
+            f"{cfg['eval_every']} --eval-questions {cfg['eval_questions']}`.")

@@ -180,7 +180,8 @@ def _ref() -> dict:
     return {"runs": {"pretrained": {"ff1": 0.41, "aos": 0.33, "n": 177, "curve": curve},
                      "random": {"ff1": 0.05, "aos": 0.03, "n": 177, "curve": curve}},
             "config": {"extractor": "mfcc", "k": 128, "unit_map": "offset", "steps": 5,
-                       "batch_size": 8, "lr": 1e-4, "seed": 0},
+                       "batch_size": 8, "lr": 1e-4, "seed": 0, "eval_every": 5,
+                       "eval_questions": 40},
             "model": "all-minilm-l6-v2", "machine": {"device": "CPU (2 threads)"},
             "wall_s": 600.0, "started": "2026-11-24 23:00:00 UTC"}
 
@@ -195,4 +196,4 @@ def test_reference_figure_table_and_summary_put_ours_beside_dual():
     assert rows[0] == ["pretrained", 0.41, 0.33, 177, 0.2] and rows[-1][1] == 0.56
     text = lab.reference_summary(ref)
     assert "**pretrained** FF1 0.410" in text and "177 held-out test questions" in text
-    assert "train-spoken-qa --steps 5 --k 128" in text
+    assert "train-spoken-qa --steps 5 --k 128 --eval-every 5 --eval-questions 40" in text
