@@ -11,7 +11,7 @@ import gradio as gr
 
 from core.device import device_info
 from core.models import current_profile, default_model, load_model, profile_note
-from demos import crosslingual, dna, pretrain
+from demos import crosslingual, dna, pretrain, spoken_qa
 
 HEADER = """
 # SSL Magic Lab
@@ -22,6 +22,7 @@ published finding with real models and real data, on your CPU or a GPU.
 TABS = [  # (title, module with build())
     ("Cross-lingual", crosslingual),
     ("DNA", dna),
+    ("Spoken QA", spoken_qa),
     ("Fake-data pretraining", pretrain),
 ]
 

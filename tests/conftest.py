@@ -135,6 +135,12 @@ def pretrain_url():
     yield from _serve(["-m", "demos.pretrain"], "pretrain.log")
 
 
+@pytest.fixture(scope="session")
+def spoken_qa_url():
+    """The spoken-QA tab alone (`python -m demos.spoken_qa`)."""
+    yield from _serve(["-m", "demos.spoken_qa"], "spoken_qa.log")
+
+
 def set_sliders(page, values: dict[str, str]) -> None:
     """Types each value into the number box of the slider with that label (then Enter)."""
     for label, value in values.items():

@@ -17,7 +17,10 @@ def client(app_url):
 
 def test_public_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers"} <= names
+    assert {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers",
+            "/dna_train", "/dna_predict", "/speech_qa_answer", "/speech_qa_units",
+            "/speech_qa_voice", "/speech_qa_train", "/pretrain_samples",
+            "/pretrain_run"} <= names
 
 
 def test_map_returns_plotly_figure_and_metrics(client):

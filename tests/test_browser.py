@@ -18,6 +18,7 @@ def test_header_badge_and_tab(page):
     badge = page.locator("#device-badge")
     assert "Device:" in badge.inner_text() and "embedded" in badge.inner_text()
     assert page.get_by_role("tab", name="Cross-lingual").count() == 1
+    assert page.get_by_role("tab", name="Spoken QA").count() == 1
 
 
 def test_default_example_draws_the_map(page, artifacts):

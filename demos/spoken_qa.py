@@ -1,0 +1,248 @@
+"""Spoken-QA tab: the answer to a spoken question, found in spoken audio with no text at all."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
+from core.errors import InputError
+from core.spoken_qa_data import examples as text_examples
+from core.units import available_extractors, speech_units
+from demos.common import gpu, user_errors
+
+INTRO = """
+**Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
+write each unit as a word of a *text* model's vocabulary, and fine-tune that text model to mark
+the answer span: it finds answers in spoken passages without any speech recognition, and it
+works only when the text model starts from its English pretraining; the same network from
+random init barely learns (Lin et al. 2022, *DUAL: Discrete Spoken Unit Adaptive Learning for
+Textless Spoken Question Answering*). Here: MFCC units (k=128), DUAL's unit -> token offset map,
+MiniLM-L6 (English) and a span head, trained on BBC News passages and generated questions
+voiced by espeak-ng; the test voices are never heard in training.
+**What to expect here.** The reference run below (500 steps of 8 windows from each start, on a
+2-core CPU) shows the finding: test FF1 0.135 / AOS 0.121 from the pretrained start against
+0.033 / 0.025 from random init, whose loss stalls. That is far below DUAL's 0.560 / 0.491 on
+NMSQA, with a sliver of its training and MFCC units rather than HuBERT's. The model answering
+your questions is that pretrained run. Your own training run below is the short version (first 60 passages of each split).
+"""
+# A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
+# and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
+UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
+EXAMPLE_COUNT = 3
+INIT_CHOICES = ["pretrained", "random", "both"]
+
+
+def _path(wave) -> str:
+    """A wav file Gradio can serve."""
+    f = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
+    f.close()
+    return str(audio.write_wav(f.name, wave))
+
+
+def _clip(path, kind: str):
+    """A checked 16 kHz clip; messages name the file the user gave."""
+    return audio.load_clip(path, kind, name=f"the {kind} ({Path(str(path)).name})")
+
+
+@user_errors
+def voice_text(text, voice_name=voice.DEFAULT_VOICE):
+    """Text -> a wav voiced by espeak-ng (16 kHz mono)."""
+    if not voice.espeak_available():
+        raise InputError(voice.INSTALL_HINT + " (uploading or recording audio still works)")
+    if not (text or "").strip():
+        raise InputError("type some text to voice")
+    return _path(voice.voice(text, voice_name or voice.DEFAULT_VOICE))
+
+
+@gpu
+@user_errors
+def answer(context_audio, question_audio):
+    """(start_s, end_s, answer clip, figure, details) for a spoken passage and question."""
+    from core.spoken_qa_pipeline import answer as run_answer
+
+    if context_audio is None or question_audio is None:
+        raise InputError("give both a spoken passage and a spoken question (upload, record, "
+                         "or type text and press Voice)")
+    passage = _clip(context_audio, "passage")
+    question = _clip(question_audio, "question")
+    res = run_answer(passage, question)
+    fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
+                             tokens=res.passage_tokens, k=int(res.meta["k"]))
+    details = {"confidence": round(res.confidence, 4), "windows": res.windows,
+               "answer_units": [res.first, res.last],
+               "passage_units": res.passage.units.tolist(),
+               "question_units": res.question.units.tolist(),
+               "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
+               "stages": res.stages, "model": {k: res.meta[k] for k in
+                                               ("model", "extractor", "k", "unit_map")}}
+    return res.start_s, res.end_s, _path(res.clip), fig, details
+
+
+def unit_map_rows():
+    """The shipped model's unit -> token table."""
+    from core.spoken_qa_pipeline import shipped_model
+
+    return [list(row) for row in shipped_model()[1].table()]
+
+
+def stage_rows(details):
+    """The stages of the last answer as table rows."""
+    return [[s["stage"], s["output"], s["ms"]] for s in (details or {}).get("stages", [])]
+
+
+@user_errors
+def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
+    """Units of any clip with their start / end times (deduplicated runs)."""
+    if audio_in is None:
+        raise InputError("give a clip to read as units")
+    wave = _clip(audio_in, "passage")
+    from core.units import load_extractor
+
+    runs = speech_units(wave, load_extractor(extractor), lab.load_codebook_for(extractor, int(k)))
+    return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
+            "frames": int(runs.counts.sum()),
+            "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),
+                       "frames": int(c)} for u, a, b, c in
+                      zip(runs.units, runs.start_s, runs.end_s, runs.counts)]}
+
+
+@gpu
+@user_errors
+def train(init="both", steps=20, seed=0, progress=gr.Progress()):
+    """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
+    inits = ("pretrained", "random") if init == "both" else (init,)
+    cfg = lab.SpokenQARunConfig(inits=inits, steps=int(steps), seed=int(seed), **UI_RUN)
+    state = None
+    for state in lab.run(cfg):
+        progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
+        yield _curves(state), _train_metrics(state)
+    yield _curves(state), _train_metrics(state)
+
+
+def _curves(state):
+    cfg = state.config
+    return view.curves_figure(state.curves, f"{state.phase} - {state.windows} training windows, "
+                                            f"{state.done_steps}/{state.total_steps} steps "
+                                            f"({cfg.extractor} k={cfg.k})")
+
+
+def _train_metrics(state) -> dict:
+    out = state.metrics()
+    first = out["runs"][state.config.inits[0]]
+    out.update(ff1=first.get("ff1"), aos=first.get("aos"), init=state.config.inits[0])
+    return out
+
+
+def _examples() -> list[list[str]]:
+    """One held-out test question from each of the first test passages, to voice in a click."""
+    records = [r for r in lab.load_records() if r["split"] == "test"][:EXAMPLE_COUNT]
+    return [[e["text"], e["question"], e["voice"]] for e in
+            (text_examples([r])[0] for r in records)]
+
+
+@user_errors
+def voice_pair(passage_text, question_text, voice_name):
+    """Voices an example's passage and question (same voice, as in the test set)."""
+    return voice_text(passage_text, voice_name), voice_text(question_text, voice_name)
+
+
+def _reference_panel() -> None:
+    ref = lab.load_reference()
+    with gr.Accordion("Reference run: pretrained vs random init on the test voices", open=True):
+        if ref is None:
+            gr.Markdown("No reference run is committed yet: `python -m core train-spoken-qa`.")
+            return
+        gr.Markdown(lab.reference_summary(ref))
+        with gr.Row():
+            gr.Plot(view.reference_figure(ref), label="Test FF1 / AOS",
+                    elem_id="sqa-reference-scores")
+            gr.Plot(view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
+                                       "reference training curves"),
+                    label="Reference curves", elem_id="sqa-reference-curves")
+        gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
+                                                          "test AOS", "questions", "dev FF1"],
+                     interactive=False, label="Reference scores")
+
+
+def build() -> gr.Blocks:
+    voices = voice.available_voices()
+    with gr.Blocks() as tab:
+        gr.Markdown(INTRO)
+        _reference_panel()
+        gr.Markdown("### Ask a spoken question")
+        can_voice = voice.espeak_available()
+        if not can_voice:
+            gr.Markdown(f"**Voicing is off:** {voice.INSTALL_HINT}. Upload or record the passage "
+                        "and the question instead; answering works without it.",
+                        elem_id="sqa-no-espeak")
+        with gr.Row():
+            with gr.Column():
+                p_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                                   label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s)",
+                                   elem_id="sqa-passage-audio")
+                p_text = gr.Textbox(lines=3, label="...or type a passage to voice")
+                p_btn = gr.Button("Voice passage", interactive=can_voice)
+            with gr.Column():
+                q_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                                   label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s)",
+                                   elem_id="sqa-question-audio")
+                q_text = gr.Textbox(lines=2, label="...or type a question to voice")
+                voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
+                q_btn = gr.Button("Voice question", interactive=can_voice)
+        gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio],
+                    fn=voice_pair, run_on_click=True, cache_examples=False,
+                    label="Held-out test passages (a click voices them)",
+                    elem_id="sqa-examples")
+        ask = gr.Button("Find the answer", variant="primary")
+        with gr.Row():
+            start = gr.Number(label="answer starts (s)", precision=2)
+            end = gr.Number(label="answer ends (s)", precision=2)
+            clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
+        figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
+        with gr.Accordion("Every stage, from audio to span", open=False):
+            stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
+            details = gr.JSON(label="Units, tokens and confidence")
+        with gr.Accordion("Units -> text tokens: how the text model reads speech", open=False):
+            gr.Markdown("Each unit id u is written as token id u + 1996 (DUAL's offset map: "
+                        "1996 is *the*, where BERT's whole words begin). The words mean nothing "
+                        "here; the pretrained model only brings what it learned about reading "
+                        "token sequences. `python -m core train-spoken-qa --unit-map random` "
+                        "trains with randomly drawn whole words instead.")
+            gr.Dataframe(unit_map_rows, headers=["unit", "token id", "token", "kind"],
+                         interactive=False, max_height=300, elem_id="sqa-unit-map")
+        with gr.Accordion("Read any clip as units", open=False):
+            with gr.Row():
+                u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                                   label="Clip")
+                extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
+                                        label="Extractor")
+                k = gr.Dropdown(list(lab.CODEBOOK_KS), value=lab.DEFAULT_K, label="k")
+            u_btn = gr.Button("Units")
+            u_json = gr.JSON(label="Units with times")
+        gr.Markdown("### Train it yourself")
+        with gr.Row():
+            init = gr.Radio(INIT_CHOICES, value="both", label="Starting point")
+            steps = gr.Slider(5, 200, value=20, step=5, label="Steps (~5 s each on 2 CPU cores)")
+            seed = gr.Number(0, precision=0, label="Seed")
+        with gr.Row():
+            run_btn = gr.Button("Train", variant="primary")
+            stop_btn = gr.Button("Stop")
+        curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
+        metrics = gr.JSON(label="Metrics (FF1 / AOS on test voices)", open=False)
+
+        p_btn.click(voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
+        q_btn.click(voice_text, [q_text, voice_name], q_audio, api_visibility="private")
+        ask.click(answer, [p_audio, q_audio], [start, end, clip, figure, details],
+                  api_name="speech_qa_answer", concurrency_limit=2
+                  ).success(stage_rows, details, stages, api_visibility="private")
+        u_btn.click(units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
+        run_event = run_btn.click(train, [init, steps, seed], [curves, metrics],
+                                  api_name="speech_qa_train", concurrency_limit=1)
+        stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
+    return tab
+
+
+if __name__ == "__main__":
+    build().queue().launch()

@@ -1,0 +1,36 @@
+"""The committed spoken-QA reference run and the shipped QA model it saved."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core import spoken_qa_lab as lab, spoken_qa_ship as ship
+
+
+@pytest.fixture(scope="module")
+def ref():
+    ref = lab.load_reference()
+    assert ref is not None, "assets/spoken_qa/reference.json is missing"
+    return ref
+
+
+def test_reference_covers_both_starts_on_every_test_question(ref):
+    assert set(ref["runs"]) == {"pretrained", "random"}
+    assert ref["config"]["test_questions"] is None and ref["config"]["train_questions"] is None
+    for init, r in ref["runs"].items():
+        assert r["n"] == 177 and 0 <= r["ff1"] <= 1 and 0 <= r["aos"] <= r["ff1"] + 1e-9
+        assert r["curve"][-1]["step"] == ref["config"]["steps"], init
+        assert "dev_ff1" in r["curve"][-1]
+
+
+def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref):
+    meta = json.loads((ship.SHIP_DIR / ship.META).read_text())
+    size = (ship.SHIP_DIR / ship.WEIGHTS).stat().st_size
+    assert size == meta["bytes"] <= ship.MAX_FILE_BYTES
+    trained, shipped = meta["trained_test"], meta["shipped_test"]
+    assert trained["n"] == shipped["n"] == 177
+    assert trained["ff1"] == pytest.approx(ref["runs"]["pretrained"]["ff1"])
+    assert abs(shipped["ff1"] - trained["ff1"]) <= 0.01
+    assert abs(shipped["aos"] - trained["aos"]) <= 0.01
+    assert meta["extractor"] == "mfcc" and meta["k"] == 128 and meta["unit_map"] == "offset"
