@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -143,17 +142,12 @@ def _findings() -> dict:
 
 def run() -> dict:
     """Runs every measurement; returns a JSON-ready dict."""
-    import torch
+    from core.device import machine_info
 
-    from core.device import device_info
-
-    info = device_info()
     return {
         "benchmark": "crosslingual",
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "device": info.name, "platform": platform.platform(),
-                    "python": platform.python_version(), "torch": torch.__version__},
+        "machine": machine_info(),
         "conversion": _conversion(),
         "click_right_after_start": _first_click(0.0),
         "click_after_warm_up": _first_click(WARM_WAIT_S),

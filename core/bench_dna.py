@@ -6,15 +6,13 @@ sequences/s at batch 32 (k=1: 62 tokens per sequence).
 """
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import asdict
 
 import torch
 
 from core import dna
-from core.device import device_info, pick_device
+from core.device import machine_info, pick_device
 from core.dna_data import load_dataset
 from core.dna_lab import DnaRunConfig, run as run_dna
 from core.models import default_model, load_model
@@ -58,9 +56,7 @@ def run() -> dict:
     return {
         "benchmark": "dna",
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "device": device_info().name, "platform": platform.platform(),
-                    "torch": torch.__version__},
+        "machine": machine_info(),
         "default_run": {"config": asdict(cfg), "wall_s": round(wall, 1),
                         "test_accuracy": {i: round(r["test_accuracy"], 3)
                                           for i, r in runs.items()}},

@@ -19,15 +19,13 @@ loop spends on unmasked positions is not useful work. On CPU, MFU is null.
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 import time
 
 import numpy as np
 import torch
 
 from core import pretrain as pt
-from core.device import device_info, pick_device
+from core.device import device_info, machine_info, pick_device
 from core.training import TrainConfig, train
 
 # (device type) -> (size, lines per step, warm-up steps, timed steps). Warm-up covers
@@ -213,8 +211,7 @@ def run(*, steps: int | None = None, warmup: int | None = None,
     return {
         "benchmark": "pretrain",
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "platform": platform.platform(), "torch": torch.__version__},
+        "machine": machine_info(),
         "device": kind, "device_name": info.name, "size": size, "batch": batch,
         "seq_len": seq_len, "masked_per_line": int(batches[0]["masked_positions"].shape[1]),
         "warmup_steps": warm, "timed_steps": n,

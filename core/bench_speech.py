@@ -10,15 +10,11 @@ An extractor whose model cannot be had here (hubert-base offline) is reported as
 """
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
-import torch
-
 from core.audio import SAMPLE_RATE
-from core.device import device_info
+from core.device import machine_info
 from core.models import ModelUnavailable
 from core.spoken_qa_data import examples
 from core.units import available_extractors, load_extractor
@@ -115,9 +111,7 @@ def run() -> dict:
     return {
         "benchmark": "speech",
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "device": device_info().name, "platform": platform.platform(),
-                    "torch": torch.__version__},
+        "machine": machine_info(),
         "question": example["question"],
         "answer": _answer_times(passage, question),
         "extractors": _rtf(passage),

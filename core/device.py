@@ -54,8 +54,11 @@ def device_info() -> DeviceInfo:
 
 
 def machine_info() -> dict:
-    """Where a run was made, for result files: device name, platform, torch version."""
+    """Where a run was made, for result and benchmark files: device name, CPU count, torch
+    threads, platform, Python and torch versions."""
+    import os
     import platform
 
-    return {"device": device_info().name, "platform": platform.platform(),
-            "torch": torch.__version__}
+    return {"device": device_info().name, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__}

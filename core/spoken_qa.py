@@ -277,6 +277,7 @@ class Prediction(NamedTuple):
     first: int  # passage run indices (inclusive)
     last: int
     confidence: float  # exp(score): (1 - w, w)-weighted geometric mean of p(start), p(end)
+    windows: int  # windows the passage was read in
 
 
 @torch.no_grad()
@@ -295,7 +296,8 @@ def predict(model: SpanQA, unit_map, question_units, passage: Runs,
     model.train(was_training)
     span = decode(out.start_logits.cpu(), out.end_logits.cpu(), windows, config)
     start_s, end_s = units_to_seconds(passage, span.first, span.last)
-    return Prediction(start_s, end_s, span.first, span.last, float(np.exp(span.score)))
+    return Prediction(start_s, end_s, span.first, span.last, float(np.exp(span.score)),
+                      len(windows))
 
 
 def evaluate(model: SpanQA, unit_map, items: list[QAItem], config: QAConfig = QAConfig()

@@ -239,16 +239,16 @@ def run(cfg: SpokenQARunConfig) -> Iterator[SpokenQAState]:
     yield from _voice_in_background(state, cfg.limit_per_split)
     state.phase = "reading the audio as units"
     yield state
-    model_name = cfg.model or default_model("english")
+    base = load_model(cfg.model or default_model("english"))
     train_items, dev_items, test_items = split_items(cfg)
-    unit_map = make_unit_map(cfg.unit_map, load_model(model_name).tokenizer, cfg.k)
+    unit_map = make_unit_map(cfg.unit_map, base.tokenizer, cfg.k)
     state.unit_map = unit_map
+    qa_cfg = sqa.fit_config(sqa.QAConfig(), base.model.config)  # same net for every start
+    data = select_windows(sqa.encode_items(train_items, unit_map, qa_cfg),
+                          cfg.negative_ratio, cfg.seed)
+    state.windows = len(data["input_ids"])
     for init in cfg.inits:
-        model = sqa.build_qa_model(init, model_name=model_name, seed=cfg.seed)
-        qa_cfg = sqa.fit_config(sqa.QAConfig(), model.encoder.config)
-        data = select_windows(sqa.encode_items(train_items, unit_map, qa_cfg),
-                              cfg.negative_ratio, cfg.seed)
-        state.windows = len(data["input_ids"])
+        model = sqa.build_qa_model(init, base=base.model, seed=cfg.seed)
         tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                          warmup_steps=max(1, cfg.steps // 10),
                          eval_every=cfg.eval_every or max(1, cfg.steps // 4),

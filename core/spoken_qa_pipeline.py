@@ -27,8 +27,10 @@ _LOCK = threading.Lock()  # one answer at a time per process: the model is share
 
 @functools.lru_cache(maxsize=1)
 def shipped_model(folder: str = str(SHIP_DIR)):
-    """(model, unit map, qa.json) of the committed QA model, loaded once."""
-    return load_shipped(folder)
+    """(model, unit map, qa.json, extractor, codebook) of the committed QA model, loaded once."""
+    model, unit_map, meta = load_shipped(folder)
+    return (model, unit_map, meta, load_extractor(meta["extractor"]),
+            load_codebook_for(meta["extractor"], int(meta["k"])))
 
 
 @dataclass
@@ -59,9 +61,7 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
     check_duration(question_wave, "question")
     check_speech(passage_wave, name="the passage")
     check_speech(question_wave, name="the question")
-    model, unit_map, meta = shipped_model(folder)
-    extractor = load_extractor(meta["extractor"])
-    codebook = load_codebook_for(meta["extractor"], int(meta["k"]))
+    model, unit_map, meta, extractor, codebook = shipped_model(folder)
     stages = []
     t = time.perf_counter()
 
@@ -82,16 +82,12 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         stage(f"units -> {unit_map.kind} map tokens",
               f"e.g. {' '.join(q_tokens[:8])} ...")
         qa_cfg = sqa.fit_config(sqa.QAConfig(), model.encoder.config)
-        n_windows = len(sqa.make_windows(
-            unit_map.token_ids(q_runs.units), unit_map.token_ids(p_runs.units),
-            cls_id=unit_map.tokenizer.cls_token_id, sep_id=unit_map.tokenizer.sep_token_id,
-            config=qa_cfg))
         pred = sqa.predict(model, unit_map, q_runs.units, p_runs, qa_cfg)
         stage(f"{meta['model']} span head over [CLS] q [SEP] p [SEP]",
-              f"{n_windows} window(s) of <= {qa_cfg.max_len} tokens; best span = units "
+              f"{pred.windows} window(s) of <= {qa_cfg.max_len} tokens; best span = units "
               f"{pred.first}-{pred.last}, confidence {pred.confidence:.3f}")
     clip = cut(passage_wave, pred.start_s, pred.end_s)
     stage("units -> seconds (cumulative run lengths)",
           f"{pred.start_s:.2f}-{pred.end_s:.2f} s")
     return Answer(pred.start_s, pred.end_s, pred.confidence, clip, p_runs, q_runs, p_tokens,
-                  q_tokens, n_windows, pred.first, pred.last, stages, meta)
+                  q_tokens, pred.windows, pred.first, pred.last, stages, meta)

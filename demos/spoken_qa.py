@@ -9,7 +9,8 @@ import gradio as gr
 from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
 from core.errors import InputError
 from core.spoken_qa_data import examples as text_examples
-from core.units import available_extractors, speech_units
+from core.spoken_qa_pipeline import answer as run_answer, shipped_model
+from core.units import available_extractors, load_extractor, speech_units
 from demos.common import gpu, user_errors
 
 INTRO = """
@@ -25,7 +26,8 @@ voiced by espeak-ng; the test voices are never heard in training.
 2-core CPU) shows the finding: test FF1 0.135 / AOS 0.121 from the pretrained start against
 0.033 / 0.025 from random init, whose loss stalls. That is far below DUAL's 0.560 / 0.491 on
 NMSQA, with a sliver of its training and MFCC units rather than HuBERT's. The model answering
-your questions is that pretrained run. Your own training run below is the short version (first 60 passages of each split).
+your questions is that pretrained run. Your own training run below is the short version (the
+first 60 passages of each split).
 """
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
@@ -60,8 +62,6 @@ def voice_text(text, voice_name=voice.DEFAULT_VOICE):
 @user_errors
 def answer(context_audio, question_audio):
     """(start_s, end_s, answer clip, figure, details) for a spoken passage and question."""
-    from core.spoken_qa_pipeline import answer as run_answer
-
     if context_audio is None or question_audio is None:
         raise InputError("give both a spoken passage and a spoken question (upload, record, "
                          "or type text and press Voice)")
@@ -82,8 +82,6 @@ def answer(context_audio, question_audio):
 
 def unit_map_rows():
     """The shipped model's unit -> token table."""
-    from core.spoken_qa_pipeline import shipped_model
-
     return [list(row) for row in shipped_model()[1].table()]
 
 
@@ -98,8 +96,6 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
     if audio_in is None:
         raise InputError("give a clip to read as units")
     wave = _clip(audio_in, "passage")
-    from core.units import load_extractor
-
     runs = speech_units(wave, load_extractor(extractor), lab.load_codebook_for(extractor, int(k)))
     return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
             "frames": int(runs.counts.sum()),
