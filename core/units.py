@@ -272,7 +272,7 @@ def _load_tiny_hubert() -> Extractor:
 
 EXTRACTORS["tiny-hubert"] = ExtractorSpec(
     "tiny-hubert", 256, "embedded", "the lab's own HuBERT-style model (masked prediction of MFCC "
-    "units on espeak-ng speech), once trained by `python -m core train-hubert`")
+    "units on espeak-ng speech; assets/speech/tiny-hubert, `python -m core train-hubert`)")
 _FACTORIES: dict[str, Callable[[], Extractor]] = {"mfcc": MfccExtractor,
                                                   "hubert-base": load_hubert,
                                                   "tiny-hubert": _load_tiny_hubert}
@@ -395,6 +395,13 @@ def fit_units(extractor, k: int, audio_paths, out_path, *, seed: int = 0,
         seed: k-means seed and frame subsample seed.
         max_frames: at most this many frames (drawn by seed) go into k-means.
     """
+    return fit_unit_codebooks(extractor, {k: out_path}, audio_paths, seed=seed,
+                              max_frames=max_frames)[0]
+
+
+def fit_unit_codebooks(extractor, outputs: dict, audio_paths, *, seed: int = 0,
+                       max_frames: int = MAX_FIT_FRAMES) -> list[CodebookInfo]:
+    """fit_units for several k ({k: out_path}) from one pass of feature extraction."""
     ex = load_extractor(extractor) if isinstance(extractor, str) else extractor
     paths = [Path(p) for p in audio_paths]
     if not paths:
@@ -405,8 +412,10 @@ def fit_units(extractor, k: int, audio_paths, out_path, *, seed: int = 0,
         seconds += len(wave) / SAMPLE_RATE
         feats.append(ex(wave))
     stacked = np.concatenate(feats, axis=0)  # (T_total, D)
+    del feats
     if len(stacked) > max_frames:
         keep = np.random.default_rng(seed).choice(len(stacked), max_frames, replace=False)
         stacked = stacked[np.sort(keep)]
-    path = save_codebook(out_path, fit_codebook(stacked, k, seed))
-    return CodebookInfo(path, ex.name, k, len(paths), len(stacked), seconds)
+    return [CodebookInfo(save_codebook(out, fit_codebook(stacked, int(k), seed)), ex.name,
+                         int(k), len(paths), len(stacked), seconds)
+            for k, out in outputs.items()]

@@ -10,25 +10,48 @@ from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
 from core.errors import InputError
 from core.spoken_qa_data import examples as text_examples
 from core.spoken_qa_pipeline import answer as run_answer, shipped_model
+from core.spoken_qa_ship import shipped_meta
 from core.units import available_extractors, load_extractor, speech_units
 from demos.common import gpu, user_errors
 
-INTRO = """
+FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
 write each unit as a word of a *text* model's vocabulary, and fine-tune that text model to mark
 the answer span: it finds answers in spoken passages without any speech recognition, and it
 works only when the text model starts from its English pretraining; the same network from
 random init barely learns (Lin et al. 2022, *DUAL: Discrete Spoken Unit Adaptive Learning for
-Textless Spoken Question Answering*). Here: MFCC units (k=128), DUAL's unit -> token offset map,
-MiniLM-L6 (English) and a span head, trained on BBC News passages and generated questions
-voiced by espeak-ng; the test voices are never heard in training.
-**What to expect here.** The reference run below (500 steps of 8 windows from each start, on a
-2-core CPU) shows the finding: test FF1 0.135 / AOS 0.121 from the pretrained start against
-0.033 / 0.025 from random init, whose loss stalls. That is far below DUAL's 0.560 / 0.491 on
-NMSQA, with a sliver of its training and MFCC units rather than HuBERT's. The model answering
-your questions is that pretrained run. Your own training run below is the short version (the
-first 60 passages of each split).
+Textless Spoken Question Answering*).
 """
+
+
+def intro(ref: dict | None, meta: dict | None) -> str:
+    """The finding, then what this lab's committed run and model actually show (read from
+    reference.json and qa.json, never typed in)."""
+    parts = [FINDING.strip()]
+    if meta is not None:
+        parts.append(f"**Here.** {meta['extractor']} units (k={meta['k']}), DUAL's "
+                     f"{meta['unit_map']} unit -> token map, {meta['model']} (English) and a span "
+                     "head, trained on BBC News passages and generated questions voiced by "
+                     "espeak-ng; the test voices are never heard in training.")
+    expect = ["**What to expect here.**"]
+    if ref is not None and {"pretrained", "random"} <= set(ref["runs"]):
+        p, r, cfg = ref["runs"]["pretrained"], ref["runs"]["random"], ref["config"]
+        dual = view.DUAL_NMSQA
+        expect.append(f"The reference run below ({cfg['steps']} steps of {cfg['batch_size']} "
+                      f"windows from each start) scores test FF1 {p['ff1']:.3f} / AOS "
+                      f"{p['aos']:.3f} from the pretrained start against {r['ff1']:.3f} / "
+                      f"{r['aos']:.3f} from random init. DUAL reports {dual['ff1']:.3f} / "
+                      f"{dual['aos']:.3f} on NMSQA, with HuBERT units and full fine-tuning on "
+                      "87k questions.")
+    if meta is not None and "shipped_test" in meta:
+        expect.append(f"The model answering your questions is that pretrained run, shipped as "
+                      f"a {meta['bytes'] / 1e6:.1f} MB change over the packaged model (test FF1 "
+                      f"{meta['shipped_test']['ff1']:.3f}).")
+    expect.append("Your own training run below is the short version (the first "
+                  f"{UI_RUN['limit_per_split']} passages of each split).")
+    return "\n\n".join(parts + [" ".join(expect)])
+
+
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
 UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
@@ -160,12 +183,18 @@ def _reference_panel() -> None:
         gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
                                                           "test AOS", "questions", "dev FF1"],
                      interactive=False, label="Reference scores")
+        runs = lab.load_runs()
+        if len(runs) > 1:
+            gr.Dataframe(lab.comparison_rows(runs), headers=lab.RUN_COLUMNS, interactive=False,
+                         label="Every committed run: units, codebook and test scores "
+                               "(python -m core train-spoken-qa --out assets/spoken_qa/runs/...)",
+                         elem_id="sqa-runs")
 
 
 def build() -> gr.Blocks:
     voices = voice.available_voices()
     with gr.Blocks() as tab:
-        gr.Markdown(INTRO)
+        gr.Markdown(intro(lab.load_reference(), shipped_meta()))
         _reference_panel()
         gr.Markdown("### Ask a spoken question")
         can_voice = voice.espeak_available()

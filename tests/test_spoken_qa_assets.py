@@ -34,3 +34,16 @@ def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref):
     assert abs(shipped["ff1"] - trained["ff1"]) <= 0.01
     assert abs(shipped["aos"] - trained["aos"]) <= 0.01
     assert meta["extractor"] == "mfcc" and meta["k"] == 128 and meta["unit_map"] == "offset"
+
+
+def test_tab_intro_states_the_committed_scores_and_units(ref):
+    from demos.spoken_qa import intro
+
+    meta = ship.shipped_meta()
+    text = intro(ref, meta)
+    for init in ("pretrained", "random"):
+        r = ref["runs"][init]
+        assert f"{r['ff1']:.3f} / " in text and f"{r['aos']:.3f}" in text
+    assert f"{meta['extractor']} units (k={meta['k']})" in text
+    assert f"test FF1 {meta['shipped_test']['ff1']:.3f}" in text
+    assert "Finding" in intro(None, None) and "reference run" not in intro(None, None)

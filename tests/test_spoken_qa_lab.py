@@ -196,4 +196,18 @@ def test_reference_figure_table_and_summary_put_ours_beside_dual():
     assert rows[0] == ["pretrained", 0.41, 0.33, 177, 0.2] and rows[-1][1] == 0.56
     text = lab.reference_summary(ref)
     assert "**pretrained** FF1 0.410" in text and "177 held-out test questions" in text
-    assert "train-spoken-qa --steps 5 --k 128 --eval-every 5 --eval-questions 40" in text
+    assert ("train-spoken-qa --extractor mfcc --k 128 --unit-map offset --steps 5 --eval-every 5 "
+            "--eval-questions 40") in text
+
+
+def test_comparison_has_a_row_per_run_with_both_starts():
+    other = _ref()
+    other["config"] = {**other["config"], "extractor": "tiny-hubert", "k": 64}
+    del other["runs"]["random"]
+    rows = lab.comparison_rows([_ref(), other])
+    assert [len(r) for r in rows] == [len(lab.RUN_COLUMNS)] * 2
+    assert rows[0] == ["mfcc", 128, "offset", 5, 0.41, 0.33, 0.05, 0.03, 177]
+    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][6:8] == [None, None]
+    runs = lab.load_runs()  # the committed ones: the reference first
+    assert runs and runs[0] == lab.load_reference()
+    assert all({"config", "runs"} <= set(r) for r in runs)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from core import tiny_hubert as th, tiny_hubert_train as tht, units, voice
+from core.bench_speech import QUALITY_WORDS
 from core.models import ModelUnavailable
 from core.training import TrainConfig
 
@@ -87,15 +88,30 @@ def test_saved_model_loads_back_with_the_same_features(tmp_path):
         th.load(tmp_path / "nothing-here")
 
 
-def test_registry_entry_loads_the_shipped_model_or_says_how_to_train_it():
+def test_registry_entry_loads_the_shipped_model():
     units._load_cached.cache_clear()
-    if (th.MODEL_DIR / th.WEIGHTS).is_file():
-        ex = units.load_extractor("tiny-hubert")
-        wave = units.load_audio(tht.librivox_paths()[0])
-        assert ex(wave).shape == (units.num_frames(len(wave)), ex.dims)
-    else:
-        with pytest.raises(ModelUnavailable, match="python -m core train-hubert"):
-            units.load_extractor("tiny-hubert")
+    ex = units.load_extractor("tiny-hubert")
+    wave = units.load_audio(tht.librivox_paths()[0])
+    feats = ex(wave)
+    assert feats.shape == (units.num_frames(len(wave)), ex.dims) and np.isfinite(feats).all()
+    assert ex.layer == th.load().config.feature_layer
+
+
+def test_shipped_model_is_small_and_its_log_shows_it_learned():
+    files = [th.MODEL_DIR / f for f in (th.WEIGHTS, th.CONFIG, th.LOG)]
+    assert all(f.is_file() and f.stat().st_size <= 10 * 2**20 for f in files)
+    log = json.loads((th.MODEL_DIR / th.LOG).read_text())
+    curve = log["curve"]
+    first, last = curve[0]["loss"], np.mean([p["loss"] for p in curve[-5:]])
+    assert last < first - 0.5  # masked-unit loss fell
+    acc = [p["masked_accuracy"] for p in curve if "masked_accuracy" in p]
+    chance = 1 / log["config"]["targets"]
+    assert acc[-1] > 10 * chance and acc[-1] > acc[0]  # held-back masked frames
+    ratios = {int(k): v for k, v in log["layer_consistency_ratio"].items()}
+    layer = th.load().config.feature_layer
+    assert set(ratios) == set(range(1, log["config"]["layers"] + 1))
+    assert ratios[layer] == min(ratios.values()) < 1.0  # the chosen layer is the best one
+    assert log["layer_words"] and not set(log["layer_words"]) & set(QUALITY_WORDS)
 
 
 @needs_espeak

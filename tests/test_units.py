@@ -1,8 +1,9 @@
 """core.units and core.unit_tokens on real LibriVox speech (Debian pocketsphinx-testdata).
 
-Every extractor that runs offline goes through the same checks: `mfcc`, and HuBERT as a
-tiny random-init HubertModel (tests never download; `hubert-base` itself is checked to fail
-with a clear message when it is not cached and the hub is off).
+Every extractor that runs offline goes through the same checks: `mfcc`, the shipped
+`tiny-hubert` (and a random-init one), and HuBERT as a tiny random-init HubertModel (tests
+never download; `hubert-base` itself is checked to fail with a clear message when it is not
+cached and the hub is off).
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def extractors() -> dict[str, units.Extractor]:
     ours = TinyHubert(TinyHubertConfig(hidden=32, layers=2, heads=2, ffn=64, pos_groups=4))
     return {"mfcc": units.load_extractor("mfcc"),
             "hubert-random": units.HubertExtractor(_tiny_hubert(), layer=1),
-            "tiny-hubert-random": TinyHubertExtractor(ours, layer=1)}
+            "tiny-hubert-random": TinyHubertExtractor(ours, layer=1),
+            "tiny-hubert": units.load_extractor("tiny-hubert")}  # the shipped model
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def _check_runs(runs: units.Runs, ids: np.ndarray) -> None:
     assert np.allclose(end[:-1], start[1:])  # contiguous, monotonic timeline
 
 
-@pytest.mark.parametrize("name", ["mfcc", "hubert-random", "tiny-hubert-random"])
+@pytest.mark.parametrize("name", ["mfcc", "hubert-random", "tiny-hubert-random", "tiny-hubert"])
 def test_extractors_on_librivox(waves, extractors, name):
     ex = extractors[name]
     feats_all = []
