@@ -1,18 +1,15 @@
-"""Spoken-QA tab: the answer to a spoken question, found in spoken audio with no text at all."""
-from __future__ import annotations
+"""Spoken-QA tab: the answer to a spoken question, found in spoken audio with no text at all.
 
-import tempfile
-from pathlib import Path
+The page; its handlers (and API endpoints) are in demos.spoken_qa_handlers."""
+from __future__ import annotations
 
 import gradio as gr
 
 from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
-from core.errors import InputError
 from core.spoken_qa_data import examples as text_examples
-from core.spoken_qa_pipeline import answer as run_answer, shipped_model
 from core.spoken_qa_ship import shipped_meta
-from core.units import available_extractors, load_extractor, speech_units
-from demos.common import gpu, user_errors
+from core.units import available_extractors
+from demos import spoken_qa_handlers as h
 
 FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
@@ -48,110 +45,11 @@ def intro(ref: dict | None, meta: dict | None) -> str:
                       f"a {meta['bytes'] / 1e6:.1f} MB change over the packaged model (test FF1 "
                       f"{meta['shipped_test']['ff1']:.3f}).")
     expect.append("Your own training run below is the short version (the first "
-                  f"{UI_RUN['limit_per_split']} passages of each split).")
+                  f"{h.UI_RUN['limit_per_split']} passages of each split).")
     return "\n\n".join(parts + [" ".join(expect)])
 
 
-# A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
-# and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
-UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
 EXAMPLE_COUNT = 3
-INIT_CHOICES = ["pretrained", "random", "both"]
-
-
-def _path(wave) -> str:
-    """A wav file Gradio can serve."""
-    f = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
-    f.close()
-    return str(audio.write_wav(f.name, wave))
-
-
-def _clip(path, kind: str):
-    """A checked 16 kHz clip; messages name the file the user gave."""
-    return audio.load_clip(path, kind, name=f"the {kind} ({Path(str(path)).name})")
-
-
-@user_errors
-def voice_text(text, voice_name=voice.DEFAULT_VOICE):
-    """Text -> a wav voiced by espeak-ng (16 kHz mono)."""
-    if not voice.espeak_available():
-        raise InputError(voice.INSTALL_HINT + " (uploading or recording audio still works)")
-    if not (text or "").strip():
-        raise InputError("type some text to voice")
-    return _path(voice.voice(text, voice_name or voice.DEFAULT_VOICE))
-
-
-@gpu
-@user_errors
-def answer(context_audio, question_audio):
-    """(start_s, end_s, answer clip, figure, details) for a spoken passage and question."""
-    if context_audio is None or question_audio is None:
-        raise InputError("give both a spoken passage and a spoken question (upload, record, "
-                         "or type text and press Voice)")
-    passage = _clip(context_audio, "passage")
-    question = _clip(question_audio, "question")
-    res = run_answer(passage, question)
-    fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
-                             tokens=res.passage_tokens, k=int(res.meta["k"]))
-    details = {"confidence": round(res.confidence, 4), "windows": res.windows,
-               "answer_units": [res.first, res.last],
-               "passage_units": res.passage.units.tolist(),
-               "question_units": res.question.units.tolist(),
-               "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
-               "stages": res.stages, "model": {k: res.meta[k] for k in
-                                               ("model", "extractor", "k", "unit_map")}}
-    return res.start_s, res.end_s, _path(res.clip), fig, details
-
-
-def unit_map_rows():
-    """The shipped model's unit -> token table."""
-    return [list(row) for row in shipped_model()[1].table()]
-
-
-def stage_rows(details):
-    """The stages of the last answer as table rows."""
-    return [[s["stage"], s["output"], s["ms"]] for s in (details or {}).get("stages", [])]
-
-
-@user_errors
-def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
-    """Units of any clip with their start / end times (deduplicated runs)."""
-    if audio_in is None:
-        raise InputError("give a clip to read as units")
-    wave = _clip(audio_in, "passage")
-    runs = speech_units(wave, load_extractor(extractor), lab.load_codebook_for(extractor, int(k)))
-    return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
-            "frames": int(runs.counts.sum()),
-            "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),
-                       "frames": int(c)} for u, a, b, c in
-                      zip(runs.units, runs.start_s, runs.end_s, runs.counts)]}
-
-
-@gpu
-@user_errors
-def train(init="both", steps=20, seed=0, progress=gr.Progress()):
-    """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
-    inits = ("pretrained", "random") if init == "both" else (init,)
-    cfg = lab.SpokenQARunConfig(inits=inits, steps=int(steps), seed=int(seed), **UI_RUN)
-    state = None
-    for state in lab.run(cfg):
-        progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
-        yield _curves(state), _train_metrics(state)
-    yield _curves(state), _train_metrics(state)
-
-
-def _curves(state):
-    cfg = state.config
-    return view.curves_figure(state.curves, f"{state.phase} - {state.windows} training windows, "
-                                            f"{state.done_steps}/{state.total_steps} steps "
-                                            f"({cfg.extractor} k={cfg.k})")
-
-
-def _train_metrics(state) -> dict:
-    out = state.metrics()
-    first = out["runs"][state.config.inits[0]]
-    out.update(ff1=first.get("ff1"), aos=first.get("aos"), init=state.config.inits[0])
-    return out
 
 
 def _examples() -> list[list[str]]:
@@ -159,12 +57,6 @@ def _examples() -> list[list[str]]:
     records = [r for r in lab.load_records() if r["split"] == "test"][:EXAMPLE_COUNT]
     return [[e["text"], e["question"], e["voice"]] for e in
             (text_examples([r])[0] for r in records)]
-
-
-@user_errors
-def voice_pair(passage_text, question_text, voice_name):
-    """Voices an example's passage and question (same voice, as in the test set)."""
-    return voice_text(passage_text, voice_name), voice_text(question_text, voice_name)
 
 
 def _reference_panel() -> None:
@@ -217,7 +109,7 @@ def build() -> gr.Blocks:
                 voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
                 q_btn = gr.Button("Voice question", interactive=can_voice)
         gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio],
-                    fn=voice_pair, run_on_click=True, cache_examples=False,
+                    fn=h.voice_pair, run_on_click=True, cache_examples=False,
                     label="Held-out test passages (a click voices them)",
                     elem_id="sqa-examples")
         ask = gr.Button("Find the answer", variant="primary")
@@ -235,7 +127,7 @@ def build() -> gr.Blocks:
                         "here; the pretrained model only brings what it learned about reading "
                         "token sequences. `python -m core train-spoken-qa --unit-map random` "
                         "trains with randomly drawn whole words instead.")
-            gr.Dataframe(unit_map_rows, headers=["unit", "token id", "token", "kind"],
+            gr.Dataframe(h.unit_map_rows, headers=["unit", "token id", "token", "kind"],
                          interactive=False, max_height=300, elem_id="sqa-unit-map")
         with gr.Accordion("Read any clip as units", open=False):
             with gr.Row():
@@ -248,7 +140,7 @@ def build() -> gr.Blocks:
             u_json = gr.JSON(label="Units with times")
         gr.Markdown("### Train it yourself")
         with gr.Row():
-            init = gr.Radio(INIT_CHOICES, value="both", label="Starting point")
+            init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
             steps = gr.Slider(5, 200, value=20, step=5, label="Steps (~5 s each on 2 CPU cores)")
             seed = gr.Number(0, precision=0, label="Seed")
         with gr.Row():
@@ -257,13 +149,13 @@ def build() -> gr.Blocks:
         curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
         metrics = gr.JSON(label="Metrics (FF1 / AOS on test voices)", open=False)
 
-        p_btn.click(voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
-        q_btn.click(voice_text, [q_text, voice_name], q_audio, api_visibility="private")
-        ask.click(answer, [p_audio, q_audio], [start, end, clip, figure, details],
+        p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
+        q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
+        ask.click(h.answer, [p_audio, q_audio], [start, end, clip, figure, details],
                   api_name="speech_qa_answer", concurrency_limit=2
-                  ).success(stage_rows, details, stages, api_visibility="private")
-        u_btn.click(units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
-        run_event = run_btn.click(train, [init, steps, seed], [curves, metrics],
+                  ).success(h.stage_rows, details, stages, api_visibility="private")
+        u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
+        run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                                   api_name="speech_qa_train", concurrency_limit=1)
         stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
     return tab

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from core import audio, spoken_qa_lab as lab, voice
 from core.spoken_qa_data import examples
-from demos import spoken_qa as tab
+from demos import spoken_qa, spoken_qa_handlers as tab
 
 pytestmark = [pytest.mark.embedded, pytest.mark.usefixtures("one_thread"),
               pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
@@ -128,7 +128,7 @@ def test_training_handler_streams_curves_then_ff1_and_aos(monkeypatch, tmp_path)
 
 def test_without_espeak_the_tab_turns_voicing_off_and_still_builds(monkeypatch):
     monkeypatch.setattr(voice, "espeak_available", lambda: False)
-    page = tab.build()
+    page = spoken_qa.build()
     notes = [b.value for b in page.blocks.values() if isinstance(b, gr.Markdown)]
     assert any("Voicing is off" in (n or "") for n in notes)
     buttons = {b.value: b.interactive for b in page.blocks.values() if isinstance(b, gr.Button)}

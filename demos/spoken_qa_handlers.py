@@ -1,0 +1,121 @@
+"""The spoken-QA tab's handlers: each is one of the tab's buttons and, where named in
+demos.spoken_qa.build, a public API endpoint (/speech_qa_answer, /speech_qa_units,
+/speech_qa_voice, /speech_qa_train)."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
+from core.errors import InputError
+from core.spoken_qa_pipeline import answer as run_answer, shipped_model
+from core.units import load_extractor, speech_units
+from demos.common import gpu, user_errors
+
+# A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
+# and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
+UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
+INIT_CHOICES = ["pretrained", "random", "both"]
+
+
+def _path(wave) -> str:
+    """A wav file Gradio can serve."""
+    f = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
+    f.close()
+    return str(audio.write_wav(f.name, wave))
+
+
+def _clip(path, kind: str):
+    """A checked 16 kHz clip; messages name the file the user gave."""
+    return audio.load_clip(path, kind, name=f"the {kind} ({Path(str(path)).name})")
+
+
+@user_errors
+def voice_text(text, voice_name=voice.DEFAULT_VOICE):
+    """Text -> a wav voiced by espeak-ng (16 kHz mono)."""
+    if not voice.espeak_available():
+        raise InputError(voice.INSTALL_HINT + " (uploading or recording audio still works)")
+    if not (text or "").strip():
+        raise InputError("type some text to voice")
+    return _path(voice.voice(text, voice_name or voice.DEFAULT_VOICE))
+
+
+@gpu
+@user_errors
+def answer(context_audio, question_audio):
+    """(start_s, end_s, answer clip, figure, details) for a spoken passage and question."""
+    if context_audio is None or question_audio is None:
+        raise InputError("give both a spoken passage and a spoken question (upload, record, "
+                         "or type text and press Voice)")
+    passage = _clip(context_audio, "passage")
+    question = _clip(question_audio, "question")
+    res = run_answer(passage, question)
+    fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
+                             tokens=res.passage_tokens, k=int(res.meta["k"]))
+    details = {"confidence": round(res.confidence, 4), "windows": res.windows,
+               "answer_units": [res.first, res.last],
+               "passage_units": res.passage.units.tolist(),
+               "question_units": res.question.units.tolist(),
+               "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
+               "stages": res.stages, "model": {k: res.meta[k] for k in
+                                               ("model", "extractor", "k", "unit_map")}}
+    return res.start_s, res.end_s, _path(res.clip), fig, details
+
+
+def unit_map_rows():
+    """The shipped model's unit -> token table."""
+    return [list(row) for row in shipped_model()[1].table()]
+
+
+def stage_rows(details):
+    """The stages of the last answer as table rows."""
+    return [[s["stage"], s["output"], s["ms"]] for s in (details or {}).get("stages", [])]
+
+
+@user_errors
+def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
+    """Units of any clip with their start / end times (deduplicated runs)."""
+    if audio_in is None:
+        raise InputError("give a clip to read as units")
+    wave = _clip(audio_in, "passage")
+    runs = speech_units(wave, load_extractor(extractor), lab.load_codebook_for(extractor, int(k)))
+    return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
+            "frames": int(runs.counts.sum()),
+            "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),
+                       "frames": int(c)} for u, a, b, c in
+                      zip(runs.units, runs.start_s, runs.end_s, runs.counts)]}
+
+
+@gpu
+@user_errors
+def train(init="both", steps=20, seed=0, progress=gr.Progress()):
+    """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
+    inits = ("pretrained", "random") if init == "both" else (init,)
+    cfg = lab.SpokenQARunConfig(inits=inits, steps=int(steps), seed=int(seed), **UI_RUN)
+    state = None
+    for state in lab.run(cfg):
+        progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
+        yield _curves(state), _train_metrics(state)
+    yield _curves(state), _train_metrics(state)
+
+
+def _curves(state):
+    cfg = state.config
+    return view.curves_figure(state.curves, f"{state.phase} - {state.windows} training windows, "
+                                            f"{state.done_steps}/{state.total_steps} steps "
+                                            f"({cfg.extractor} k={cfg.k})")
+
+
+def _train_metrics(state) -> dict:
+    out = state.metrics()
+    first = out["runs"][state.config.inits[0]]
+    out.update(ff1=first.get("ff1"), aos=first.get("aos"), init=state.config.inits[0])
+    return out
+
+
+@user_errors
+def voice_pair(passage_text, question_text, voice_name):
+    """Voices an example's passage and question (same voice, as in the test set)."""
+    return voice_text(passage_text, voice_name), voice_text(question_text, voice_name)
