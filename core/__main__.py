@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_fit_units)
     p = sub.add_parser("train-spoken-qa", help="spoken QA: pretrained vs random init")
     p.add_argument("--inits", default="pretrained,random")
-    p.add_argument("--extractor", default="mfcc")
+    p.add_argument("--extractor", default="tiny-hubert", help="mfcc | tiny-hubert | hubert-base")
     p.add_argument("--k", type=int, default=128)
     p.add_argument("--unit-map", default="offset", help="offset | random")
     p.add_argument("--steps", type=int, default=300)

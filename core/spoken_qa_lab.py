@@ -42,7 +42,7 @@ RUNS_DIR = ASSET_DIR / "runs"  # more runs to compare (other extractors, k, maps
 SPEECH_DIR = ROOT / "assets" / "speech"  # codebooks: python -m core fit-units
 CODEBOOK_KS = (64, 128, 512)  # DUAL's unit inventories
 DEFAULT_K = 128  # DUAL's best (HuBERT-128)
-DEFAULT_EXTRACTOR = "mfcc"
+DEFAULT_EXTRACTOR = "tiny-hubert"  # the lab's own speech model (assets/speech/tiny-hubert)
 # Bounds a UI run respects (the CLI may go beyond): one step of 8 windows x 512 tokens takes
 # ~4.5 s on 2 CPU cores with MiniLM-L6.
 MAX_STEPS = 2000

@@ -31,9 +31,12 @@ def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref):
     trained, shipped = meta["trained_test"], meta["shipped_test"]
     assert trained["n"] == shipped["n"] == 177
     assert trained["ff1"] == pytest.approx(ref["runs"]["pretrained"]["ff1"])
-    assert abs(shipped["ff1"] - trained["ff1"]) <= 0.01
-    assert abs(shipped["aos"] - trained["aos"]) <= 0.01
-    assert meta["extractor"] == "mfcc" and meta["k"] == 128 and meta["unit_map"] == "offset"
+    # Rank-64 deltas: within 0.02 (about 3 of the 177 questions) of the trained model's scores.
+    assert abs(shipped["ff1"] - trained["ff1"]) <= 0.02
+    assert abs(shipped["aos"] - trained["aos"]) <= 0.02
+    cfg = ref["config"]  # the reference run is the one the shipped model came from
+    assert meta["extractor"] == cfg["extractor"] == lab.DEFAULT_EXTRACTOR
+    assert meta["k"] == cfg["k"] == 128 and meta["unit_map"] == cfg["unit_map"] == "offset"
 
 
 def test_tab_intro_states_the_committed_scores_and_units(ref):
@@ -47,3 +50,16 @@ def test_tab_intro_states_the_committed_scores_and_units(ref):
     assert f"{meta['extractor']} units (k={meta['k']})" in text
     assert f"test FF1 {meta['shipped_test']['ff1']:.3f}" in text
     assert "Finding" in intro(None, None) and "reference run" not in intro(None, None)
+
+
+def test_every_committed_run_scores_both_starts_on_the_whole_test_split():
+    runs = lab.load_runs()
+    assert runs[0] == lab.load_reference()
+    for run in runs:
+        cfg = run["config"]
+        assert lab.codebook_path(cfg["extractor"], cfg["k"]).is_file()  # its units ship
+        assert set(run["runs"]) == {"pretrained", "random"}, cfg
+        for init, r in run["runs"].items():
+            assert r["n"] == 177 and r["curve"][-1]["step"] == cfg["steps"], (cfg, init)
+    rows = lab.comparison_rows(runs)
+    assert len({tuple(r[:4]) for r in rows}) == len(rows)  # no run committed twice

@@ -41,7 +41,9 @@ def test_answer_is_a_span_of_the_passage_with_its_clip_and_stages(clips):
     assert 0 <= first <= last < len(details["passage_units"])
     assert 0 < details["confidence"] <= 1
     rows = tab.stage_rows(details)
-    assert [r[0].split()[0] for r in rows] == ["mfcc", "units", "all-minilm-l6-v2", "units"]
+    assert details["model"]["extractor"] == lab.DEFAULT_EXTRACTOR  # the shipped model's units
+    assert [r[0].split()[0] for r in rows] == [lab.DEFAULT_EXTRACTOR, "units", "all-minilm-l6-v2",
+                                               "units"]
     shaded = [s for s in fig.layout.shapes if s.type == "rect"]
     assert shaded and shaded[0].x0 == pytest.approx(start)
 

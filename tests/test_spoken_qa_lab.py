@@ -40,12 +40,13 @@ def test_committed_text_set_is_what_build_spoken_qa_makes():
     assert lab.load_records() == build_text_set(0)
 
 
-def test_committed_codebooks_cover_every_k():
+@pytest.mark.parametrize("extractor,dims", [("mfcc", 39), ("tiny-hubert", 256)])
+def test_committed_codebooks_cover_every_k(extractor, dims):
     for k in lab.CODEBOOK_KS:
-        cb = lab.load_codebook_for("mfcc", k)
-        assert cb.shape == (k, 39) and np.isfinite(cb).all()
+        cb = lab.load_codebook_for(extractor, k)
+        assert cb.shape == (k, dims) and np.isfinite(cb).all()
         assert len(np.unique(cb.round(4), axis=0)) == k  # no two centroids alike
-        assert lab.codebook_path("mfcc", k).stat().st_size < 10 * 2**20
+        assert lab.codebook_path(extractor, k).stat().st_size < 10 * 2**20
     with pytest.raises(InputError, match="fit-units --extractor mfcc --k 7"):
         lab.load_codebook_for("mfcc", 7)
     with pytest.raises(InputError, match="choose one of .*mfcc"):
