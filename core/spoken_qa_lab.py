@@ -310,9 +310,9 @@ def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def load_runs() -> list[dict]:
-    """The reference run, then every committed run in RUNS_DIR (by file name)."""
-    ref = load_reference()
+def load_runs(ref: dict | None = None) -> list[dict]:
+    """The reference run (read here unless given), then every run in RUNS_DIR (by name)."""
+    ref = ref if ref is not None else load_reference()
     return ([ref] if ref else []) + [json.loads(p.read_text(encoding="utf-8"))
                                      for p in sorted(RUNS_DIR.glob("*.json"))]
 

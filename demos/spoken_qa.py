@@ -59,8 +59,7 @@ def _examples() -> list[list[str]]:
             (text_examples([r])[0] for r in records)]
 
 
-def _reference_panel() -> None:
-    ref = lab.load_reference()
+def _reference_panel(ref: dict | None) -> None:
     with gr.Accordion("Reference run: pretrained vs random init on the test voices", open=True):
         if ref is None:
             gr.Markdown("No reference run is committed yet: `python -m core train-spoken-qa`.")
@@ -75,7 +74,7 @@ def _reference_panel() -> None:
         gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
                                                           "test AOS", "questions", "dev FF1"],
                      interactive=False, label="Reference scores")
-        runs = lab.load_runs()
+        runs = lab.load_runs(ref)
         if len(runs) > 1:
             gr.Dataframe(lab.comparison_rows(runs), headers=lab.RUN_COLUMNS, interactive=False,
                          label="Every committed run: units, codebook and test scores "
@@ -86,8 +85,9 @@ def _reference_panel() -> None:
 def build() -> gr.Blocks:
     voices = voice.available_voices()
     with gr.Blocks() as tab:
-        gr.Markdown(intro(lab.load_reference(), shipped_meta()))
-        _reference_panel()
+        ref = lab.load_reference()  # read once for the intro and the panel
+        gr.Markdown(intro(ref, shipped_meta()))
+        _reference_panel(ref)
         gr.Markdown("### Ask a spoken question")
         can_voice = voice.espeak_available()
         if not can_voice:
