@@ -18,12 +18,15 @@
   python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
   python -m core train-hubert [--steps N]      pretrain tiny-hubert -> assets/speech/tiny-hubert/
                                                (--export-features F: features for a GPU machine)
+  python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)
+                                               -> assets/speech/hubert-base-layer.json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +239,7 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
 def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core import spoken_qa_lab as lab, tiny_hubert as th, tiny_hubert_train as tht
     from core.training import TrainConfig
+    from core.unit_quality import LAYER_WORDS
     from core.voice import VOICES, espeak_available
 
     paths = []
@@ -263,9 +267,9 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)
     if paths and espeak_available():
-        best, ratios = tht.pick_layer(model, paths, tht.LAYER_WORDS, VOICES, k=args.targets)
+        best, ratios = tht.pick_layer(model, paths, LAYER_WORDS, VOICES, k=args.targets)
         log["layer_consistency_ratio"] = ratios
-        log["layer_words"] = list(tht.LAYER_WORDS)
+        log["layer_words"] = list(LAYER_WORDS)
         log["config"]["feature_layer"] = best
         print(f"unit consistency ratio by layer (lower is better): {ratios}; using {best}")
     else:
@@ -273,6 +277,34 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
               f"{model.config.feature_layer}")
     folder = th.save(model, args.out, log)
     print(f"saved to {folder}")
+    return 0
+
+
+def cmd_pick_layer(args: argparse.Namespace) -> int:
+    from core import hubert, spoken_qa_lab as lab
+    from core.audio import load_audio
+    from core.unit_quality import LAYER_WORDS, PICK_AUDIO_FILES
+    from core.voice import VOICES, espeak_available
+
+    if not espeak_available():
+        print("error: pick-layer voices words with espeak-ng, which is not installed",
+              file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    model = hubert.load_model(args.model)
+    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                 progress=_voicing_progress)
+    paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
+    waves = [load_audio(p) for p in paths[:PICK_AUDIO_FILES]]
+    print(f"{model.config.num_hidden_layers} layers; units (k={args.k}) fitted on "
+          f"{len(waves)} train passages; scored on {len(LAYER_WORDS)} words x "
+          f"{len(VOICES)} voices", flush=True)
+    best, ratios = hubert.pick_layer(model, waves, LAYER_WORDS, VOICES, k=args.k)
+    out = hubert.write_layer_choice(args.out, args.model, best, ratios, words=LAYER_WORDS,
+                                    voices=VOICES, k=args.k, fit_files=len(waves),
+                                    wall_s=time.perf_counter() - t0)
+    print(f"unit consistency ratio by layer (lower is better): {ratios}; best: layer {best}")
+    print(f"written to {out}")
     return 0
 
 
@@ -373,6 +405,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--export-features", default="", help="write the features (.npz) and stop")
     p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "tiny-hubert"))
     p.set_defaults(fn=cmd_train_hubert)
+    p = sub.add_parser("pick-layer", help="measure which layer of a HuBERT gives the best units")
+    p.add_argument("--model", default="facebook/hubert-base-ls960",
+                   help="hub repo id or a local folder with a HubertModel (safetensors)")
+    p.add_argument("--k", type=int, default=128, help="units fitted on each layer")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "hubert-base-layer.json"))
+    p.set_defaults(fn=cmd_pick_layer)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.units import HUBERT_CHUNK_FRAMES, N_MELS, log_mel
+from core.hubert import HUBERT_CHUNK_FRAMES
+from core.units import N_MELS, log_mel
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "speech" / "tiny-hubert"
 WEIGHTS, CONFIG, LOG = "model.safetensors", "config.json", "train_log.json"

@@ -21,14 +21,10 @@ from core.audio import SAMPLE_RATE, load_audio
 from core.tiny_hubert import (CROP_FRAMES, TinyHubert, TinyHubertConfig, TinyHubertExtractor,
                               batch_maker, normalised_mels)
 from core.training import TrainConfig, train
-from core.units import MfccExtractor, fit_codebook, units
+from core.unit_quality import PICK_AUDIO_FILES, score_layers
+from core.units import MfccExtractor, units
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian pocketsphinx-testdata
-PICK_AUDIO_FILES = 60  # train passages whose features fit each layer's trial codebook
-# Words the layer is chosen on; bench speech scores unit quality on other words
-# (bench_speech.QUALITY_WORDS), so the reported quality is not the one the choice was made on.
-LAYER_WORDS = ("morning", "police", "number", "football", "winter", "country", "health",
-               "station", "twenty", "director", "money", "village")
 
 
 def librivox_paths() -> list[Path]:
@@ -107,15 +103,10 @@ def pick_layer(model: TinyHubert, fit_paths, words, voices, *, k: int = 128, see
                ) -> tuple[int, dict[int, float]]:
     """For every layer: fit k units on fit_paths' features, score word consistency across
     voices (core.unit_quality; lower ratio = better); the best layer and every ratio."""
-    from core.unit_quality import word_consistency
-
     waves = [load_audio(p) for p in list(fit_paths)[:PICK_AUDIO_FILES]]
-    ratios = {}
-    for layer in range(1, model.config.layers + 1):
-        ex = TinyHubertExtractor(model, layer)
-        feats = np.concatenate([ex(w) for w in waves])
-        codebook = fit_codebook(feats, k, seed)
-        ratios[layer] = round(word_consistency(ex, codebook, list(words), list(voices)).ratio, 4)
+    ratios = score_layers(lambda i: TinyHubertExtractor(model, i),
+                          range(1, model.config.layers + 1), waves, words, voices, k=k,
+                          seed=seed)
     best = min(ratios, key=ratios.get)
     model.config = replace(model.config, feature_layer=best)
     return best, ratios

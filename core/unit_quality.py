@@ -5,16 +5,24 @@
 
 A ratio of 1.0 means the units carry nothing about the word (chance); lower is better. It
 compares extractors (mfcc vs a self-supervised model), not codebooks: with the same features,
-random centroids score about the same as k-means ones.
+random centroids score about the same as k-means ones. `score_layers` uses it to choose the
+feature layer of a speech model (tiny-hubert's, hubert-base's).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import numpy as np
 
 from core.errors import InputError
-from core.units import Extractor, speech_units
+from core.units import Extractor, fit_codebook, speech_units
+
+PICK_AUDIO_FILES = 60  # train passages whose features fit each layer's trial codebook
+# Words a feature layer is chosen on; bench speech scores unit quality on other words
+# (bench_speech.QUALITY_WORDS), so the reported quality is not the one the choice was made on.
+LAYER_WORDS = ("morning", "police", "number", "football", "winter", "country", "health",
+               "station", "twenty", "director", "money", "village")
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,25 @@ def word_consistency(extractor: Extractor, codebook: np.ndarray, words: list[str
     takes = {w: [speech_units(voice.voice(w, v, **kwargs), extractor, codebook).units
                  for v in voices] for w in words}
     return unit_consistency(takes)
+
+
+def score_layers(make_extractor: Callable[[int], Extractor], layers: Iterable[int], fit_waves,
+                 words, voices, *, k: int = 128, seed: int = 0) -> dict[int, float]:
+    """Word-consistency ratio of every layer (lower = better units).
+
+    Args:
+        make_extractor: layer number -> an Extractor reading that layer.
+        layers: the layer numbers to score.
+        fit_waves: 16 kHz waves whose features fit each layer's own k-means codebook.
+        words, voices: what word_consistency voices (espeak-ng) and scores.
+    Returns:
+        {layer: ratio}, rounded to 4 places.
+    """
+    waves = list(fit_waves)
+    ratios = {}
+    for layer in layers:
+        ex = make_extractor(layer)
+        codebook = fit_codebook(np.concatenate([ex(w) for w in waves]), k, seed)  # (k, D)
+        ratios[int(layer)] = round(word_consistency(ex, codebook, list(words),
+                                                    list(voices)).ratio, 4)
+    return ratios

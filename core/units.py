@@ -13,7 +13,7 @@ Extractors (a registry; `register_extractor` adds more, e.g. the project's own H
   - `mfcc`: 13 MFCCs + deltas + delta-deltas (39 dims), the targets HuBERT's first
     iteration clusters; numpy/scipy only.
   - `hubert-base` (paper profile): facebook/hubert-base-ls960 through transformers, the
-    output of one middle transformer layer.
+    output of one transformer layer, chosen by measurement (core.hubert).
 Both frame a 16 kHz wave identically (400-sample receptive field, 320-sample hop), so a clip
 of N samples gives 1 + (N - 400) // 320 frames whichever extractor runs.
 """
@@ -29,6 +29,7 @@ import numpy as np
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import InputError
+from core.hubert import HUBERT_BASE_REPO, layer_note, load_hubert
 
 HOP_SAMPLES = 320  # 20 ms at 16 kHz: HuBERT's frame rate (50 Hz), DUAL's unit rate
 HOP_S = HOP_SAMPLES / SAMPLE_RATE  # 0.02 s per frame
@@ -42,13 +43,6 @@ N_MFCC = 13  # cepstra kept, c0 included
 PRE_EMPHASIS = 0.97  # first-order high-pass that flattens the speech spectrum tilt
 DELTA_WIDTH = 2  # frames either side in the delta regression
 LOG_FLOOR = 1e-10  # mel energies are floored before the log (digital silence)
-# HuBERT runs over chunks this many frames long (20 s), so attention memory stays bounded on
-# a 3-minute passage; frames at chunk edges see one-sided context.
-HUBERT_CHUNK_FRAMES = 1_000
-HUBERT_BASE_REPO = "facebook/hubert-base-ls960"
-# Layer 6 of 12 is the middle layer GSLM/textlesslib cluster for hubert-base units; the
-# issue asks for the final choice to be measured with unit_consistency.
-HUBERT_BASE_LAYER = 6
 MAX_FIT_FRAMES = 200_000  # frames k-means sees at most (~67 min of speech), drawn by seed
 KMEANS_BATCH = 4_096  # MiniBatchKMeans batch size
 
@@ -154,113 +148,14 @@ class MfccExtractor:
         return feats.astype(np.float32)
 
 
-# ------------------------------------------------------------------------------ HuBERT
-class _Stop(Exception):
-    """Carries the chosen layer's output out of the forward pass (skips later layers)."""
-
-    def __init__(self, hidden):
-        super().__init__()
-        self.hidden = hidden
-
-
-class HubertExtractor:
-    """The output of transformer layer `layer` (1-based) of a transformers HubertModel.
-
-    Layers after `layer` never run: a forward hook stops the pass there.
-    """
-
-    def __init__(self, model, *, layer: int, name: str = "hubert"):
-        total = int(model.config.num_hidden_layers)
-        if not 1 <= layer <= total:
-            raise InputError(f"layer must be between 1 and {total}, got {layer}")
-        self.model = model.eval()
-        self.layer = layer
-        self.name = name
-        self.dims = int(model.config.hidden_size)
-
-    def __call__(self, wave: np.ndarray) -> np.ndarray:
-        import torch
-
-        wave = _check_wave(wave)
-        param = next(self.model.parameters())
-        span = HUBERT_CHUNK_FRAMES * HOP_SAMPLES
-        extra = WIN_SAMPLES - HOP_SAMPLES  # samples that complete a chunk's last frame
-        outs = []
-        handle = self.model.encoder.layers[self.layer - 1].register_forward_hook(self._hook)
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(wave), span):
-                    piece = wave[start: start + span + extra]
-                    if num_frames(len(piece)) == 0:
-                        break
-                    x = torch.from_numpy(piece).to(param.device, param.dtype)[None]  # (1, N)
-                    try:
-                        self.model(x)
-                        raise RuntimeError("the layer hook did not fire")
-                    except _Stop as stop:
-                        outs.append(stop.hidden[0].float().cpu().numpy())  # (T_chunk, H)
-        finally:
-            handle.remove()
-        return np.concatenate(outs, axis=0)
-
-    @staticmethod
-    def _hook(module, inputs, output):
-        raise _Stop(output[0] if isinstance(output, tuple) else output)
-
-
-def load_hubert(repo: str = HUBERT_BASE_REPO, *, layer: int = HUBERT_BASE_LAYER,
-                cache_dir: str | None = None, name: str = "hubert-base") -> HubertExtractor:
-    """Loads a hub HuBERT (safetensors only) into a HubertExtractor.
-
-    Raises:
-        ModelUnavailable: not cached here and the hub is unreachable, or no safetensors.
-    """
-    from core.device import pick_device
-    from core.models import ModelUnavailable
-
-    patterns = ["*.json", "*.safetensors"]
-    if Path(repo).is_dir():  # a local folder in place of a repo id (own checkpoints, tests)
-        folder = repo
-    else:
-        folder = _hub_snapshot(repo, patterns, cache_dir, name)
-    if not any(Path(folder).glob("*.safetensors")):
-        raise ModelUnavailable(f"{repo} has no safetensors weights; use the 'mfcc' extractor")
-    from transformers import HubertModel
-
-    model = HubertModel.from_pretrained(folder, use_safetensors=True)
-    return HubertExtractor(model.to(pick_device()), layer=layer, name=name)
-
-
-def _hub_snapshot(repo: str, patterns: list[str], cache_dir: str | None, name: str) -> str:
-    """The repo's files from the local cache, downloading only when the hub answers."""
-    from huggingface_hub import snapshot_download
-
-    from core.models import ModelUnavailable, hub_reachable
-
-    try:
-        return snapshot_download(repo, allow_patterns=patterns, local_files_only=True,
-                                 cache_dir=cache_dir)
-    except Exception:  # not cached: go to the hub only if it answers right now
-        if not hub_reachable():
-            raise ModelUnavailable(
-                f"{name} ({repo}) is not in the local Hugging Face cache and the Hub cannot "
-                "be reached: use the 'mfcc' extractor instead, or connect and try "
-                "again.") from None
-        try:
-            return snapshot_download(repo, allow_patterns=patterns, cache_dir=cache_dir)
-        except Exception as exc:
-            raise ModelUnavailable(f"downloading {repo} failed ({type(exc).__name__}: {exc});"
-                                   " use the 'mfcc' extractor instead.") from exc
-
-
 # ---------------------------------------------------------------------------- registry
 EXTRACTORS: dict[str, ExtractorSpec] = {
     "mfcc": ExtractorSpec("mfcc", 3 * N_MFCC, "embedded",
                           "13 MFCCs + deltas + delta-deltas (HuBERT's first-iteration "
                           "targets); no model"),
     "hubert-base": ExtractorSpec("hubert-base", 768, "paper",
-                                 f"{HUBERT_BASE_REPO}, output of layer {HUBERT_BASE_LAYER} "
-                                 "of 12 (the papers' speech model)"),
+                                 f"{HUBERT_BASE_REPO}, {layer_note()} (the papers' "
+                                 "speech model)"),
 }
 
 

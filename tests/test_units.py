@@ -2,8 +2,7 @@
 
 Every extractor that runs offline goes through the same checks: `mfcc`, the shipped
 `tiny-hubert` (and a random-init one), and HuBERT as a tiny random-init HubertModel (tests
-never download; `hubert-base` itself is checked to fail with a clear message when it is not
-cached and the hub is off).
+never download; hubert-base's own checks are in test_hubert.py).
 """
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ import torch
 
 from core import audio, unit_quality, unit_tokens, units
 from core.errors import InputError
-from core.models import ModelUnavailable
+from core.hubert import HubertExtractor
 from tests.test_audio import librivox_files
+from tests.test_hubert import tiny_hubert_model
 
 SR = audio.SAMPLE_RATE
 K = 16  # units in the small test codebooks (the LibriVox set has ~1,200 frames)
@@ -25,16 +25,6 @@ def waves() -> list[np.ndarray]:
     return [audio.load_audio(p) for p in librivox_files()]
 
 
-def _tiny_hubert(layers: int = 2):
-    from transformers import HubertConfig, HubertModel
-
-    torch.manual_seed(0)
-    cfg = HubertConfig(hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-                       intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-                       num_conv_pos_embedding_groups=2)
-    return HubertModel(cfg).eval()
-
-
 @pytest.fixture(scope="module")
 def extractors() -> dict[str, units.Extractor]:
     """Every extractor that runs offline, by name."""
@@ -43,7 +33,7 @@ def extractors() -> dict[str, units.Extractor]:
     torch.manual_seed(0)
     ours = TinyHubert(TinyHubertConfig(hidden=32, layers=2, heads=2, ffn=64, pos_groups=4))
     return {"mfcc": units.load_extractor("mfcc"),
-            "hubert-random": units.HubertExtractor(_tiny_hubert(), layer=1),
+            "hubert-random": HubertExtractor(tiny_hubert_model(), layer=1),
             "tiny-hubert-random": TinyHubertExtractor(ours, layer=1),
             "tiny-hubert": units.load_extractor("tiny-hubert")}  # the shipped model
 
@@ -125,41 +115,6 @@ def test_rates_give_the_same_frames_and_units(tmp_path, waves, extractors, mfcc_
         assert same > 0.95
     for ex in extractors.values():  # every extractor frames every rate alike
         assert len(ex(back)) == len(ex(wave))
-
-
-def test_hubert_layer_hook_matches_hidden_states_and_chunks():
-    model = _tiny_hubert(layers=3)
-    ex = units.HubertExtractor(model, layer=2)
-    wave = (0.1 * np.random.default_rng(0).standard_normal(SR * 2)).astype(np.float32)
-    with torch.inference_mode():
-        ref = model(torch.from_numpy(wave)[None], output_hidden_states=True)
-    assert np.allclose(ex(wave), ref.hidden_states[2][0].numpy(), atol=1e-5)
-    long = np.tile(wave, 12)  # 24 s: more than one HUBERT_CHUNK_FRAMES chunk
-    assert len(ex(long)) == units.num_frames(len(long))
-    with pytest.raises(InputError, match="between 1 and 3"):
-        units.HubertExtractor(model, layer=4)
-    with pytest.raises(InputError, match="one frame needs 25 ms"):
-        ex(np.zeros(100, dtype=np.float32))
-
-
-def test_hubert_loader_reads_safetensors_folder(tmp_path):
-    model = _tiny_hubert()
-    model.save_pretrained(tmp_path / "tiny", safe_serialization=True)
-    ex = units.load_hubert(str(tmp_path / "tiny"), layer=2, name="tiny")
-    wave = (0.1 * np.random.default_rng(1).standard_normal(SR)).astype(np.float32)
-    assert np.allclose(ex(wave), units.HubertExtractor(model, layer=2)(wave), atol=1e-5)
-
-
-def test_hubert_base_offline_says_what_to_do(tmp_path, monkeypatch):
-    import huggingface_hub.constants as hub_constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
-    with pytest.raises(ModelUnavailable, match="Hub cannot be reached: use the 'mfcc'"):
-        units.load_hubert(cache_dir=str(tmp_path))
-    units._load_cached.cache_clear()
-    with pytest.raises(ModelUnavailable, match="hubert-base-ls960"):
-        units.load_extractor("hubert-base")  # the registry entry goes the same way
 
 
 def test_registry_lists_choices():
