@@ -158,6 +158,9 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
                                     wall_s=time.perf_counter() - t0)
     print(f"unit consistency ratio by layer (lower is better): {ratios}; best: layer {best}")
     print(f"written to {out}")
+    if args.model == hubert.HUBERT_BASE_REPO:  # codebooks belong to one layer's features
+        print("now fit its units on that layer: python -m core fit-units --extractor "
+              "hubert-base --k 64,128,512")
     return 0
 
 

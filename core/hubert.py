@@ -21,6 +21,8 @@ import numpy as np
 from core.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
+# What to use instead when the hub model cannot be had (the embedded extractors).
+ALTERNATIVE = "use the embedded 'tiny-hubert' (or 'mfcc') extractor instead"
 HUBERT_BASE_REPO = "facebook/hubert-base-ls960"
 # The repo's main branch holds pickled weights only (pytorch_model.bin, tf_model.h5); the
 # same weights as safetensors sit in the hub's conversion pull request (SFconvertbot,
@@ -122,7 +124,7 @@ def load_model(repo: str = HUBERT_BASE_REPO, *, cache_dir: str | None = None,
     else:
         folder = _hub_snapshot(repo, ["*.json", "*.safetensors"], cache_dir, name)
     if not any(Path(folder).glob("*.safetensors")):
-        raise ModelUnavailable(f"{repo} has no safetensors weights; use the 'mfcc' extractor")
+        raise ModelUnavailable(f"{repo} has no safetensors weights; {ALTERNATIVE}")
     from transformers import HubertModel
 
     return HubertModel.from_pretrained(folder, use_safetensors=True).to(pick_device())
@@ -183,11 +185,10 @@ def _hub_snapshot(repo: str, patterns: list[str], cache_dir: str | None, name: s
         if not hub_reachable():
             raise ModelUnavailable(
                 f"{name} ({repo}) is not in the local Hugging Face cache and the Hub cannot "
-                "be reached: use the 'mfcc' extractor instead, or connect and try "
-                "again.") from None
+                f"be reached: {ALTERNATIVE}, or connect and try again.") from None
         try:
             return snapshot_download(repo, allow_patterns=patterns, cache_dir=cache_dir,
                                      revision=revision)
         except Exception as exc:
             raise ModelUnavailable(f"downloading {repo} failed ({type(exc).__name__}: {exc});"
-                                   " use the 'mfcc' extractor instead.") from exc
+                                   f" {ALTERNATIVE}.") from exc

@@ -62,7 +62,7 @@ def test_hubert_base_offline_says_what_to_do(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
-    with pytest.raises(ModelUnavailable, match="Hub cannot be reached: use the 'mfcc'"):
+    with pytest.raises(ModelUnavailable, match="Hub cannot be reached: use the embedded 'tiny-hubert'"):
         units.load_hubert(cache_dir=str(tmp_path))
     units._load_cached.cache_clear()
     with pytest.raises(ModelUnavailable, match="hubert-base-ls960"):
