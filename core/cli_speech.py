@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from core import hubert  # light: the model loads only when a command asks for it
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -101,7 +103,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     else:
         entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
                                      train_takes=args.takes, progress=_voicing_progress)
-        paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
+        paths = lab.train_passage_paths(entries)
         mels, targets, seconds = tht.clip_features(
             paths + tht.librivox_paths(), lab.load_codebook_for("mfcc", args.targets),
             max_hours=args.max_hours or None)
@@ -134,8 +136,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
 
 
 def cmd_pick_layer(args: argparse.Namespace) -> int:
-    from core import hubert, spoken_qa_lab as lab
-    from core.audio import load_audio
+    from core import spoken_qa_lab as lab
     from core.unit_quality import LAYER_WORDS, PICK_AUDIO_FILES
     from core.voice import VOICES, espeak_available
 
@@ -147,14 +148,14 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
     model = hubert.load_model(args.model)
     entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
                                  progress=_voicing_progress)
-    paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
-    waves = [load_audio(p) for p in paths[:PICK_AUDIO_FILES]]
+    paths = lab.train_passage_paths(entries)
+    fit_files = min(len(paths), PICK_AUDIO_FILES)
     print(f"{model.config.num_hidden_layers} layers; units (k={args.k}) fitted on "
-          f"{len(waves)} train passages; scored on {len(LAYER_WORDS)} words x "
+          f"{fit_files} train passages; scored on {len(LAYER_WORDS)} words x "
           f"{len(VOICES)} voices", flush=True)
-    best, ratios = hubert.pick_layer(model, waves, LAYER_WORDS, VOICES, k=args.k)
+    best, ratios = hubert.pick_layer(model, paths, LAYER_WORDS, VOICES, k=args.k)
     out = hubert.write_layer_choice(args.out, args.model, best, ratios, words=LAYER_WORDS,
-                                    voices=VOICES, k=args.k, fit_files=len(waves),
+                                    voices=VOICES, k=args.k, fit_files=fit_files,
                                     wall_s=time.perf_counter() - t0)
     print(f"unit consistency ratio by layer (lower is better): {ratios}; best: layer {best}")
     print(f"written to {out}")
@@ -215,9 +216,9 @@ def add_commands(sub) -> None:
     p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "tiny-hubert"))
     p.set_defaults(fn=cmd_train_hubert)
     p = sub.add_parser("pick-layer", help="measure which layer of a HuBERT gives the best units")
-    p.add_argument("--model", default="facebook/hubert-base-ls960",
+    p.add_argument("--model", default=hubert.HUBERT_BASE_REPO,
                    help="hub repo id or a local folder with a HubertModel (safetensors)")
     p.add_argument("--k", type=int, default=128, help="units fitted on each layer")
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
-    p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "hubert-base-layer.json"))
+    p.add_argument("--out", default=str(hubert.LAYER_FILE))
     p.set_defaults(fn=cmd_pick_layer)

@@ -144,14 +144,14 @@ def load_hubert(repo: str = HUBERT_BASE_REPO, *, layer: int | None = None,
     return HubertExtractor(model, layer=layer, name=name)
 
 
-def pick_layer(model, fit_waves, words, voices, *, k: int = 128, seed: int = 0
+def pick_layer(model, fit_paths, words, voices, *, k: int = 128, seed: int = 0
                ) -> tuple[int, dict[int, float]]:
     """Scores every layer of a HubertModel (core.unit_quality.score_layers); returns the best
     layer (lowest consistency ratio) and every layer's ratio."""
     from core.unit_quality import score_layers
 
     layers = range(1, int(model.config.num_hidden_layers) + 1)
-    ratios = score_layers(lambda i: HubertExtractor(model, layer=i), layers, fit_waves,
+    ratios = score_layers(lambda i: HubertExtractor(model, layer=i), layers, fit_paths,
                           words, voices, k=k, seed=seed)
     return min(ratios, key=ratios.get), ratios
 

@@ -85,10 +85,15 @@ def voiced_entries(*, limit_per_split: int | None = None, train_takes: int = 1,
                             progress=progress)
 
 
+def train_passage_paths(entries: list[dict]) -> list[str]:
+    """The voiced train passages' audio files, each once, sorted (never dev or test voices)."""
+    return sorted({e["passage_path"] for e in entries if e["split"] == "train"})
+
+
 def fit_codebooks(extractor: str, ks, entries: list[dict], *, seed: int = 0
                   ) -> list[CodebookInfo]:
     """k-means codebooks on the train passages' audio (never dev or test voices)."""
-    paths = sorted({e["passage_path"] for e in entries if e["split"] == "train"})
+    paths = train_passage_paths(entries)
     if not paths:
         raise InputError("no voiced train passages to fit units on")
     return fit_unit_codebooks(extractor, {int(k): codebook_path(extractor, int(k)) for k in ks},

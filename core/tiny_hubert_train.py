@@ -21,7 +21,7 @@ from core.audio import SAMPLE_RATE, load_audio
 from core.tiny_hubert import (CROP_FRAMES, TinyHubert, TinyHubertConfig, TinyHubertExtractor,
                               batch_maker, normalised_mels)
 from core.training import TrainConfig, train
-from core.unit_quality import PICK_AUDIO_FILES, score_layers
+from core.unit_quality import score_layers
 from core.units import MfccExtractor, units
 
 LIBRIVOX_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian pocketsphinx-testdata
@@ -103,9 +103,8 @@ def pick_layer(model: TinyHubert, fit_paths, words, voices, *, k: int = 128, see
                ) -> tuple[int, dict[int, float]]:
     """For every layer: fit k units on fit_paths' features, score word consistency across
     voices (core.unit_quality; lower ratio = better); the best layer and every ratio."""
-    waves = [load_audio(p) for p in list(fit_paths)[:PICK_AUDIO_FILES]]
     ratios = score_layers(lambda i: TinyHubertExtractor(model, i),
-                          range(1, model.config.layers + 1), waves, words, voices, k=k,
+                          range(1, model.config.layers + 1), fit_paths, words, voices, k=k,
                           seed=seed)
     best = min(ratios, key=ratios.get)
     model.config = replace(model.config, feature_layer=best)

@@ -84,19 +84,21 @@ def word_consistency(extractor: Extractor, codebook: np.ndarray, words: list[str
     return unit_consistency(takes)
 
 
-def score_layers(make_extractor: Callable[[int], Extractor], layers: Iterable[int], fit_waves,
+def score_layers(make_extractor: Callable[[int], Extractor], layers: Iterable[int], fit_paths,
                  words, voices, *, k: int = 128, seed: int = 0) -> dict[int, float]:
     """Word-consistency ratio of every layer (lower = better units).
 
     Args:
         make_extractor: layer number -> an Extractor reading that layer.
         layers: the layer numbers to score.
-        fit_waves: 16 kHz waves whose features fit each layer's own k-means codebook.
+        fit_paths: audio files; the first PICK_AUDIO_FILES fit each layer's own k-means units.
         words, voices: what word_consistency voices (espeak-ng) and scores.
     Returns:
         {layer: ratio}, rounded to 4 places.
     """
-    waves = list(fit_waves)
+    from core.audio import load_audio
+
+    waves = [load_audio(p) for p in list(fit_paths)[:PICK_AUDIO_FILES]]
     ratios = {}
     for layer in layers:
         ex = make_extractor(layer)
