@@ -9,8 +9,8 @@ import threading
 
 import gradio as gr
 
-from core.device import device_info
-from core.models import current_profile, default_model, load_model, profile_note
+from core.common.device import device_info
+from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
 
 HEADER = """
@@ -38,7 +38,7 @@ def badge() -> str:
 
 def warm_up_async() -> None:
     """Compiles UMAP and loads the default model in the background: the first click is fast."""
-    from core import projection
+    from core.common import projection
 
     projection.warm_up_async()
 

@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from core.models import ModelUnavailable
-from core.errors import InputError
+from core.common.errors import InputError, ModelUnavailable
 
 # Errors whose message is written for the user; anything else is a bug and shows its type.
 USER_ERRORS = (InputError, ModelUnavailable, KeyError, ValueError)

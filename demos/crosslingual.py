@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core import crosslingual_lab as lab
-from core.models import available_multilingual, default_model, get_spec
-from core.xling_data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
+from core.crosslingual import lab
+from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
+from core.text.models import available_multilingual, default_model, get_spec
 from demos.common import gpu, progress_callback, user_errors
 
 INTRO = """

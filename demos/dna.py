@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core import dna, dna_lab
-from core.dna_data import DATASETS, load_dataset
+from core.dna import encode as dna
+from core.dna import lab as dna_lab
+from core.dna.data import DATASETS, load_dataset
 from demos.common import gpu, user_errors
 
 INTRO = """

@@ -5,8 +5,10 @@ import html
 
 import gradio as gr
 
-from core import fake_data, pretrain, pretrain_lab
-from core.text_data import TASKS
+from core.pretrain import fake_data
+from core.pretrain import lab as pretrain_lab
+from core.pretrain import mlm as pretrain
+from core.text.tasks import TASKS
 from demos.common import gpu, user_errors
 
 INTRO = """

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
-from core.spoken_qa_data import examples as text_examples
-from core.spoken_qa_ship import shipped_meta
-from core.units import available_extractors
+from core.speech import audio, voice
+from core.speech.extractors import CODEBOOK_KS, available_extractors
+from core.spoken_qa import lab, view
+from core.spoken_qa.data import examples as text_examples
+from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
 
 FINDING = """
@@ -135,7 +136,7 @@ def build() -> gr.Blocks:
                                    label="Clip")
                 extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
                                         label="Extractor")
-                k = gr.Dropdown(list(lab.CODEBOOK_KS), value=lab.DEFAULT_K, label="k")
+                k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k")
             u_btn = gr.Button("Units")
             u_json = gr.JSON(label="Units with times")
         gr.Markdown("### Train it yourself")

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from core import audio, spoken_qa_lab as lab, spoken_qa_view as view, voice
-from core.errors import InputError
-from core.spoken_qa_pipeline import answer as run_answer, shipped_model
-from core.units import load_extractor, speech_units
+from core.common.errors import InputError
+from core.speech import audio, voice
+from core.speech.extractors import runs_of
+from core.spoken_qa import lab, view
+from core.spoken_qa.pipeline import answer as run_answer
+from core.spoken_qa.pipeline import shipped_model
 from demos.common import gpu, user_errors
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
@@ -80,7 +82,7 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
     if audio_in is None:
         raise InputError("give a clip to read as units")
     wave = _clip(audio_in, "passage")
-    runs = speech_units(wave, load_extractor(extractor), lab.load_codebook_for(extractor, int(k)))
+    runs = runs_of(wave, extractor, int(k))
     return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
             "frames": int(runs.counts.sum()),
             "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),

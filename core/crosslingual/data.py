@@ -1,0 +1,152 @@
+"""The cross-lingual tab's data: the built-in parallel corpus and gold lexicon, or user text.
+
+A `ParallelText` maps each language to its aligned units (unit id -> sentence) and to the
+words whose vectors are wanted; `glosses` says which English meaning each word carries, so
+any two languages can be scored against each other by pivoting through English.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from core.common.errors import InputError
+from core.common.paths import ASSETS
+from core.text.spans import find_spans
+
+ASSET_DIR = ASSETS / "crosslingual"
+PIVOT = "en"  # the lexicons are English -> X
+
+# Limits for pasted text (stated in the UI): enough for a few paragraphs per language while a
+# 2-core CPU still embeds it in seconds.
+MAX_TEXT_CHARS = 20_000
+MAX_LINES = 400
+MAX_LINE_CHARS = 1_000
+MIN_LANGUAGES = 2
+
+LANGUAGE_NAMES = {
+    "en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "de": "German",
+    "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic", "hi": "Hindi",
+    "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "tr": "Turkish", "sv": "Swedish",
+}
+_LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class ParallelText:
+    sentences: dict[str, tuple[tuple[str, str], ...]]  # lang -> ((unit id, text), ...)
+    words: dict[str, tuple[str, ...]]  # lang -> words to embed (found in that lang's text)
+    glosses: dict[tuple[str, str], frozenset[str]]  # (lang, word) -> English meanings
+    builtin: bool  # True for the shipped UDHR corpus
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.sentences)
+
+    def texts(self, lang: str) -> list[str]:
+        return [t for _, t in self.sentences[lang]]
+
+    def units(self, lang: str) -> list[str]:
+        return [u for u, _ in self.sentences[lang]]
+
+
+def language_label(code: str) -> str:
+    return f"{LANGUAGE_NAMES.get(code, code)} ({code})"
+
+
+@functools.lru_cache(maxsize=1)
+def _corpus() -> dict[str, tuple[tuple[str, str], ...]]:
+    rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with open(ASSET_DIR / "corpus.tsv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            rows[row["lang"]].append((row["unit"], row["text"]))
+    return {lang: tuple(r) for lang, r in rows.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> tuple[tuple[str, str, str], ...]:
+    """Gold translations as (english word, lang, word) rows."""
+    with open(ASSET_DIR / "lexicon.tsv", encoding="utf-8", newline="") as f:
+        return tuple((r["en"], r["lang"], r["word"])
+                     for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def builtin_languages() -> list[str]:
+    """Language codes of the shipped corpus, English first."""
+    langs = sorted(_corpus())
+    return [PIVOT] + [l for l in langs if l != PIVOT] if PIVOT in langs else langs
+
+
+def _gloss_table() -> dict[tuple[str, str], set[str]]:
+    table: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for en, lang, word in lexicon():
+        table[(lang, word)].add(en)
+        table[(PIVOT, en)].add(en)
+    return table
+
+
+def check_languages(languages: list[str], known: list[str]) -> list[str]:
+    """Validates a language selection; returns it de-duplicated in the given order."""
+    langs = list(dict.fromkeys(l.strip() for l in languages if l and l.strip()))
+    unknown = [l for l in langs if l not in known]
+    if unknown:
+        raise InputError(f"unknown language(s) {', '.join(unknown)}; "
+                         f"choose from {', '.join(known)}")
+    if len(langs) < MIN_LANGUAGES:
+        raise InputError(f"pick at least {MIN_LANGUAGES} languages to compare "
+                         f"(got {len(langs)}); the findings are about pairs of languages")
+    return langs
+
+
+def builtin_text(languages: list[str]) -> ParallelText:
+    """The UDHR corpus restricted to `languages`, with the lexicon words of each."""
+    langs = check_languages(languages, builtin_languages())
+    corpus = _corpus()
+    glosses = _gloss_table()
+    words: dict[str, tuple[str, ...]] = {}
+    for lang in langs:
+        words[lang] = tuple(sorted({w for (l, w) in glosses if l == lang}))
+    return ParallelText({l: corpus[l] for l in langs}, words,
+                        {k: frozenset(v) for k, v in glosses.items() if k[0] in langs}, True)
+
+
+def parse_user_text(text: str) -> ParallelText:
+    """Parses pasted `lang<TAB>sentence` lines (the i-th line of each language is aligned).
+
+    Raises:
+        InputError: empty, over the limits, malformed lines, or fewer than two languages.
+    """
+    if not text or not text.strip():
+        raise InputError("the text is empty: paste one `lang<TAB>sentence` per line, "
+                         "or leave the box empty to use the built-in corpus")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"the text has {len(text):,} characters; the limit is "
+                         f"{MAX_TEXT_CHARS:,} (use the CLI for more)")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) > MAX_LINES:
+        raise InputError(f"the text has {len(lines)} lines; the limit is {MAX_LINES}")
+    per_lang: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for n, line in enumerate(lines, 1):
+        lang, sep, sentence = line.partition("\t")
+        lang, sentence = lang.strip().lower(), sentence.strip()
+        if not sep or not _LANG_CODE.match(lang) or not sentence:
+            raise InputError(f"line {n} is not `lang<TAB>sentence` (e.g. `en\\tHello`): "
+                             f"{line[:60]!r}")
+        if len(sentence) > MAX_LINE_CHARS:
+            raise InputError(f"line {n} has {len(sentence)} characters; the limit is "
+                             f"{MAX_LINE_CHARS}")
+        per_lang[lang].append((f"line{len(per_lang[lang]) + 1}", sentence))
+    if len(per_lang) < MIN_LANGUAGES:
+        raise InputError(f"the text has only {', '.join(per_lang)}: give sentences in at least "
+                         f"{MIN_LANGUAGES} languages")
+    glosses = _gloss_table()
+    words: dict[str, tuple[str, ...]] = {}
+    for lang, rows in per_lang.items():
+        joined = "\n".join(t for _, t in rows)
+        vocab = {w for (l, w) in glosses if l == lang}
+        words[lang] = tuple(sorted(w for w in vocab if find_spans(w, lang, joined)))
+    return ParallelText({l: tuple(r) for l, r in per_lang.items()}, words,
+                        {k: frozenset(v) for k, v in glosses.items() if k[0] in per_lang},
+                        False)

@@ -1,0 +1,178 @@
+"""Pretraining data: lines of token ids from a fake-data scheme or real English, and BERT's
+masking (Chiang & Lee, AAAI 2022).
+
+    tok = english_tokenizer()
+    lines = line_source("flat-128", tok)(32, np.random.default_rng(0))   # (32, 126) int64
+    batch = mask_lines(lines, rng, tokenizer_ids=TokenIds.from_tokenizer(tok))
+
+A line of LINE_LENGTH ids becomes [CLS] line [SEP] (MAX_POSITIONS tokens); MASK_PROB of the
+line's tokens are chosen for prediction: 80 % become [MASK], 10 % a random id, 10 % stay.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core.common.errors import InputError
+from core.pretrain.fake_data import BERT_SPECIAL_IDS, Vocab, make_scheme, unigram_from_counts
+
+MAX_POSITIONS = 128  # tokens per input: [CLS] + line + [SEP]
+LINE_LENGTH = MAX_POSITIONS - 2  # tokens of data per line
+MASK_PROB = 0.15  # share of a line's tokens chosen for prediction (a fixed count per line)
+MASK_TOKEN_SHARE = 0.8  # of the chosen: replaced by [MASK]
+RANDOM_TOKEN_SHARE = 0.1  # of the chosen: replaced by a random usable id (the rest stay as is)
+IGNORE_INDEX = -100  # label of positions that are not predicted (torch's cross-entropy default)
+
+
+@functools.lru_cache(maxsize=1)
+def english_tokenizer():
+    """The english-role model's fast tokenizer (bert-base-uncased vocabulary, 30522 ids)."""
+    from transformers import AutoTokenizer
+
+    from core.text.models import default_model, get_spec, resolve_weights
+
+    return AutoTokenizer.from_pretrained(resolve_weights(get_spec(default_model("english"))),
+                                         use_fast=True)
+
+
+@functools.lru_cache(maxsize=2)
+def _english_docs(tokenizer) -> tuple[np.ndarray, ...]:
+    from core.text.tasks import english_corpus
+
+    ids = tokenizer(english_corpus(), add_special_tokens=False)["input_ids"]
+    return tuple(np.asarray(doc, dtype=np.int64) for doc in ids if doc)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False  # cached and shared: nobody may edit it in place
+    return a
+
+
+@functools.lru_cache(maxsize=2)
+def english_unigram(tokenizer) -> np.ndarray:
+    """Token frequencies of the shipped English texts (core.text.tasks.english_corpus).
+
+    Returns:
+        (len(tokenizer),) float64 probabilities indexed by token id; special tokens get 0.
+    """
+    counts = np.bincount(np.concatenate(_english_docs(tokenizer)), minlength=len(tokenizer))
+    counts[list(tokenizer.all_special_ids)] = 0
+    return _read_only(unigram_from_counts(counts, size=len(tokenizer)))
+
+
+@functools.lru_cache(maxsize=2)
+def _english_stream(tokenizer) -> np.ndarray:
+    """Every document's ids, one after the other, each followed by [SEP]: (N,) int64."""
+    sep = np.array([tokenizer.sep_token_id], dtype=np.int64)
+    return _read_only(np.concatenate([part for doc in _english_docs(tokenizer)
+                                      for part in (doc, sep)]))
+
+
+def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
+                ) -> Callable[[int, np.random.Generator], np.ndarray]:
+    """Lines of token ids for pretraining.
+
+    Args:
+        name: a core.pretrain.fake_data scheme ("flat-128", "shuffle-64", "unigram" with the English
+            frequencies, ...) or "english" (random contiguous chunks of the shipped English
+            texts, documents joined by [SEP]).
+        tokenizer: the English tokenizer whose vocabulary the ids index.
+        length: tokens per line.
+    Returns:
+        source(n, rng) -> (n, length) int64.
+    Raises:
+        KeyError for an unknown name (the message lists the choices); InputError for "scratch"
+        (no pretraining: it has no data) or a bad scheme parameter.
+    """
+    key = name.strip().lower()
+    if key == "english":
+        stream = _english_stream(tokenizer)
+        if stream.size < length:
+            raise InputError(f"the English texts hold {stream.size} tokens, fewer than {length}")
+
+        def english(n: int, rng: np.random.Generator) -> np.ndarray:
+            starts = rng.integers(0, stream.size - length + 1, n)  # (n,)
+            return stream[starts[:, None] + np.arange(length)]  # (n, length)
+
+        return english
+    if key == "scratch":
+        raise InputError("'scratch' is the no-pretraining baseline (random init): it has no "
+                         "data to pretrain on. Choose 'english' or a fake-data scheme.")
+    freqs = english_unigram(tokenizer) if key == "unigram" else None
+    try:
+        scheme = make_scheme(key, Vocab.from_tokenizer(tokenizer, avoid=BERT_SPECIAL_IDS),
+                             length=length, unigram_freqs=freqs)
+    except KeyError as exc:
+        raise KeyError(f"{exc.args[0]}; or 'english' (real text)") from None
+    return scheme.batch
+
+
+# ------------------------------------------------------------------------------- masking
+@dataclass(frozen=True, eq=False)
+class TokenIds:
+    """The ids masking needs, read from a tokenizer (RoBERTa reuses them as <s>, </s>)."""
+
+    cls: int
+    sep: int
+    mask: int
+    special: np.ndarray  # (S,) ids never chosen for prediction while others remain
+    usable: np.ndarray  # (U,) ids a chosen token may be swapped for (no special/unused ids)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> "TokenIds":
+        """The tokenizer's [CLS], [SEP], [MASK], special ids and usable ids."""
+        special = np.array(sorted(tokenizer.all_special_ids), dtype=np.int64)
+        usable = Vocab.from_tokenizer(tokenizer, avoid=BERT_SPECIAL_IDS).ids
+        return cls(tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id,
+                   special, usable)
+
+
+def masked_count(length: int) -> int:
+    """Tokens chosen per line of `length` (original BERT: a fixed round(15 %), at least 1)."""
+    return max(1, round(MASK_PROB * length))
+
+
+def mask_lines(lines: np.ndarray, rng: np.random.Generator, *,
+               tokenizer_ids: TokenIds) -> dict[str, torch.Tensor]:
+    """BERT's masking of a batch of lines.
+
+    Every line gets [CLS] before and [SEP] after; masked_count(L) of its own positions are
+    chosen uniformly (special ids inside a line, e.g. the [SEP] between English documents, only
+    if nothing else is left); of those, 80 % become [MASK], 10 % a random usable id, 10 % stay.
+
+    Args:
+        lines: (n, L) token ids.
+        rng: the only source of randomness: same state, same result.
+        tokenizer_ids: TokenIds.from_tokenizer(tokenizer) (a tokenizer is converted).
+    Returns:
+        input_ids (n, L+2), attention_mask (n, L+2) all ones, labels (n, L+2) = the original id
+        at chosen positions and IGNORE_INDEX elsewhere, masked_positions (n, k) sorted, int64.
+    """
+    lines = np.asarray(lines, dtype=np.int64)
+    if lines.ndim != 2 or lines.shape[1] < 1:
+        raise InputError(f"lines must be (n, length >= 1), got shape {lines.shape}")
+    n, length = lines.shape
+    ids = (tokenizer_ids if isinstance(tokenizer_ids, TokenIds)
+           else TokenIds.from_tokenizer(tokenizer_ids))
+    k = masked_count(length)
+    keys = rng.random((n, length)) + np.isin(lines, ids.special)  # specials sort last
+    chosen = np.sort(np.argpartition(keys, k - 1, axis=1)[:, :k], axis=1)  # (n, k) in the line
+    pos = chosen + 1  # (n, k) in the input, after [CLS]
+    rows = np.arange(n)[:, None]
+    input_ids = np.concatenate([np.full((n, 1), ids.cls), lines, np.full((n, 1), ids.sep)],
+                               axis=1)  # (n, L+2)
+    original = input_ids[rows, pos]  # (n, k)
+    labels = np.full_like(input_ids, IGNORE_INDEX)
+    labels[rows, pos] = original
+    u = rng.random((n, k))
+    swap = ids.usable[rng.integers(0, ids.usable.size, (n, k))]
+    input_ids[rows, pos] = np.where(u < MASK_TOKEN_SHARE, ids.mask,
+                                    np.where(u < MASK_TOKEN_SHARE + RANDOM_TOKEN_SHARE,
+                                             swap, original))
+    return {"input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.ones(input_ids.shape, dtype=torch.int64),
+            "labels": torch.from_numpy(labels), "masked_positions": torch.from_numpy(pos)}

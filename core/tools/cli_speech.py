@@ -1,0 +1,232 @@
+"""The spoken-QA commands of `python -m core` (data, units, training, layer choice)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from core.common.paths import ROOT
+from core.speech import hubert  # light: the model loads only when a command asks for it
+
+
+def _voicing_progress(done: int, total: int) -> None:
+    if done % 100 == 0 or done == total:
+        print(f"voiced {done}/{total} passages", flush=True)
+
+
+def cmd_build_spoken_qa(args: argparse.Namespace) -> int:
+    from core.spoken_qa import lab
+    from core.spoken_qa.data import build_text_set, examples, write_text_set
+
+    records = build_text_set(args.seed)
+    write_text_set(args.out, records)
+    summary = {"passages": {}, "questions": {}, "kinds": {}}
+    for r in records:
+        summary["passages"][r["split"]] = summary["passages"].get(r["split"], 0) + 1
+    for q in examples(records):
+        summary["questions"][q["split"]] = summary["questions"].get(q["split"], 0) + 1
+        summary["kinds"][q["kind"]] = summary["kinds"].get(q["kind"], 0) + 1
+    print(json.dumps(summary, indent=2))
+    print(f"written to {args.out}")
+    if args.voice:
+        if Path(args.out).resolve() != lab.TEXT_SET.resolve():
+            print("error: --voice voices the committed text set; leave --out as it is",
+                  file=sys.stderr)
+            return 2
+        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                     train_takes=args.train_takes, progress=_voicing_progress)
+        hours = sum({e["passage_path"]: e["duration_s"] for e in entries}.values()) / 3600
+        print(f"{len(entries)} voiced questions, {hours:.2f} h of passages in "
+              f"{lab.voiced_dir(args.limit_per_split or None, args.train_takes)}")
+    return 0
+
+
+def cmd_fit_units(args: argparse.Namespace) -> int:
+    from core.spoken_qa import lab
+
+    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                 progress=_voicing_progress)
+    ks = [int(k) for k in args.k.split(",")]
+    for info in lab.fit_codebooks(args.extractor, ks, entries, seed=args.seed):
+        print(f"{info.path}: {info.extractor} k={info.k} from {info.files} files, "
+              f"{info.seconds / 3600:.2f} h, {info.frames} frames", flush=True)
+    return 0
+
+
+def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
+    from core.spoken_qa import lab
+
+    cfg = lab.SpokenQARunConfig(
+        inits=tuple(args.inits.split(",")), extractor=args.extractor, k=args.k,
+        unit_map=args.unit_map, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
+        lr=args.lr, train_questions=args.train_questions or None,
+        eval_questions=args.eval_questions, eval_every=args.eval_every,
+        test_questions=args.test_questions or None,
+        limit_per_split=args.limit_per_split or None)
+    last = {"phase": ""}
+
+    def log(state):
+        if state.phase != last["phase"]:
+            last["phase"] = state.phase
+            print(f"[{state.elapsed_s:7.0f} s] {state.phase}  {state.test}", flush=True)
+        for init, curve in state.curves.items():
+            if curve and last.get(init) != len(curve):
+                last[init] = len(curve)
+                print(f"[{state.elapsed_s:7.0f} s]   {init} {curve[-1]}", flush=True)
+
+    result, state = lab.sweep(cfg, on_state=log)
+    out = lab.write_json(args.out, result)
+    print(f"written to {out} ({result['wall_s']} s)")
+    if args.save:
+        from core.spoken_qa.ship import save_shipped
+
+        init = "pretrained" if "pretrained" in state.models else next(iter(state.models))
+        report = save_shipped(state.models[init], state.unit_map, cfg, args.save,
+                              test_items=lab.split_items(cfg)[2],
+                              test_scores=state.test[init], rank=args.rank)
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_train_hubert(args: argparse.Namespace) -> int:
+    from core.common.training import TrainConfig
+    from core.speech import tiny_hubert as th
+    from core.speech.extractors import load_codebook
+    from core.speech.quality import LAYER_WORDS, pick_layer
+    from core.speech.voice import VOICES, espeak_available
+    from core.spoken_qa import lab
+    from core.tools import train_hubert as tht
+
+    paths = []
+    if args.features:
+        mels, targets, seconds = tht.load_features(args.features)
+    else:
+        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                     train_takes=args.takes, progress=_voicing_progress)
+        paths = lab.train_passage_paths(entries)
+        mels, targets, seconds = tht.clip_features(
+            paths + tht.librivox_paths(), load_codebook("mfcc", args.targets),
+            max_hours=args.max_hours or None)
+    print(f"{len(mels)} frames ({seconds / 3600:.2f} h), targets: mfcc k={args.targets}",
+          flush=True)
+    if args.export_features:
+        out = tht.save_features(args.export_features, mels, targets, seconds)
+        print(f"features written to {out} ({out.stat().st_size / 2**20:.1f} MB)")
+        return 0
+    cfg = th.TinyHubertConfig(hidden=args.hidden, layers=args.layers, heads=args.heads,
+                              ffn=4 * args.hidden, targets=args.targets)
+    tc = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                     warmup_steps=max(1, args.steps // 10), eval_every=max(1, args.steps // 20),
+                     log_every=max(1, args.steps // 100), seed=args.seed)
+    model, log = tht.pretrain(mels, targets, cfg, tc,
+                              on_event=lambda p: print(p, flush=True))
+    log["hours_of_audio"] = round(seconds / 3600, 2)
+    if paths and espeak_available():
+        best, ratios = pick_layer(lambda i: th.TinyHubertExtractor(model, i),
+                                  range(1, model.config.layers + 1), paths, LAYER_WORDS,
+                                  VOICES, k=args.targets)
+        model.config = replace(model.config, feature_layer=best)  # saved with the model
+        log["layer_consistency_ratio"] = ratios
+        log["layer_words"] = list(LAYER_WORDS)
+        log["config"]["feature_layer"] = best
+        print(f"unit consistency ratio by layer (lower is better): {ratios}; using {best}")
+    else:
+        print(f"layer not measured here (needs the voiced audio and espeak-ng); using "
+              f"{model.config.feature_layer}")
+    folder = th.save(model, args.out, log)
+    print(f"saved to {folder}")
+    return 0
+
+
+def cmd_pick_layer(args: argparse.Namespace) -> int:
+    from core.speech.quality import LAYER_WORDS, PICK_AUDIO_FILES, pick_layer
+    from core.speech.voice import VOICES, espeak_available
+    from core.spoken_qa import lab
+
+    if not espeak_available():
+        print("error: pick-layer voices words with espeak-ng, which is not installed",
+              file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    model = hubert.load_model(args.model)
+    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                 progress=_voicing_progress)
+    paths = lab.train_passage_paths(entries)
+    fit_files = min(len(paths), PICK_AUDIO_FILES)
+    print(f"{model.config.num_hidden_layers} layers; units (k={args.k}) fitted on "
+          f"{fit_files} train passages; scored on {len(LAYER_WORDS)} words x "
+          f"{len(VOICES)} voices", flush=True)
+    best, ratios = pick_layer(lambda i: hubert.HubertExtractor(model, layer=i),
+                              range(1, int(model.config.num_hidden_layers) + 1), paths,
+                              LAYER_WORDS, VOICES, k=args.k)
+    out = hubert.write_layer_choice(args.out, args.model, best, ratios, words=LAYER_WORDS,
+                                    voices=VOICES, k=args.k, fit_files=fit_files,
+                                    wall_s=time.perf_counter() - t0)
+    print(f"unit consistency ratio by layer (lower is better): {ratios}; best: layer {best}")
+    print(f"written to {out}")
+    if args.model == hubert.HUBERT_BASE_REPO:  # codebooks belong to one layer's features
+        print("now fit its units on that layer: python -m core fit-units --extractor "
+              "hubert-base --k 64,128,512")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
+    p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
+    p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
+    p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
+    p.add_argument("--voice", action="store_true", help="voice it into the cache as well")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.set_defaults(fn=cmd_build_spoken_qa)
+    p = sub.add_parser("fit-units", help="k-means codebooks on the voiced train passages")
+    p.add_argument("--extractor", default="mfcc", help="mfcc | hubert-base | ...")
+    p.add_argument("--k", default="64,128,512", help="comma-separated unit counts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.set_defaults(fn=cmd_fit_units)
+    p = sub.add_parser("train-spoken-qa", help="spoken QA: pretrained vs random init")
+    p.add_argument("--inits", default="pretrained,random")
+    p.add_argument("--extractor", default="tiny-hubert", help="mfcc | tiny-hubert | hubert-base")
+    p.add_argument("--k", type=int, default=128)
+    p.add_argument("--unit-map", default="offset", help="offset | random")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8, help="windows per step")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--train-questions", type=int, default=0, help="0 = all")
+    p.add_argument("--eval-questions", type=int, default=40, help="dev questions per curve point")
+    p.add_argument("--eval-every", type=int, default=0, help="0 = 4 points per curve")
+    p.add_argument("--test-questions", type=int, default=0, help="0 = the whole test split")
+    p.add_argument("--limit-per-split", type=int, default=0,
+                   help="voice only the first N passages of each split (0 = all)")
+    p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))
+    p.add_argument("--save", default="", help="folder for the shipped QA model (<= 10 MB)")
+    p.add_argument("--rank", type=int, default=64, help="rank of the shipped weight deltas")
+    p.set_defaults(fn=cmd_train_spoken_qa)
+    p = sub.add_parser("train-hubert", help="pretrain tiny-hubert (masked MFCC-unit prediction)")
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--batch-size", type=int, default=32, help="crops of 8 s per step")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--targets", type=int, default=128, help="k of the MFCC units predicted")
+    p.add_argument("--takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--max-hours", type=float, default=0, help="0 = all the audio")
+    p.add_argument("--features", default="", help="train from an --export-features file")
+    p.add_argument("--export-features", default="", help="write the features (.npz) and stop")
+    p.add_argument("--out", default=str(ROOT / "assets" / "speech" / "tiny-hubert"))
+    p.set_defaults(fn=cmd_train_hubert)
+    p = sub.add_parser("pick-layer", help="measure which layer of a HuBERT gives the best units")
+    p.add_argument("--model", default=hubert.HUBERT_BASE_REPO,
+                   help="hub repo id or a local folder with a HubertModel (safetensors)")
+    p.add_argument("--k", type=int, default=128, help="units fitted on each layer")
+    p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    p.add_argument("--out", default=str(hubert.LAYER_FILE))
+    p.set_defaults(fn=cmd_pick_layer)

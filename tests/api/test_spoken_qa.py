@@ -1,0 +1,39 @@
+"""The spoken-QA tab served alone: its public API through gradio_client (the page: tests/browser)."""
+from __future__ import annotations
+
+import pytest
+
+from core.speech import audio, voice
+from core.spoken_qa import lab
+from core.spoken_qa.data import examples
+
+pytestmark = [pytest.mark.embedded,
+              pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
+
+
+def test_voice_answer_units_and_train_over_the_api(spoken_qa_url, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    ex = examples(lab.load_records(), "test")[1]
+    client = Client(spoken_qa_url, verbose=False)
+    p = client.predict(ex["text"], ex["voice"], api_name="/speech_qa_voice")
+    q = client.predict(ex["question"], ex["voice"], api_name="/speech_qa_voice")
+    length = audio.duration_s(audio.load_audio(p))
+    assert length > 5
+    start, end, clip, fig, details = client.predict(handle_file(p), handle_file(q),
+                                                    api_name="/speech_qa_answer")
+    assert isinstance(start, float) and 0 <= start < end <= length + 1e-6
+    assert abs(audio.duration_s(audio.load_audio(clip)) - (end - start)) < 0.002
+    assert "plot" in fig and len(details["stages"]) == 4
+    units = client.predict(handle_file(q), "mfcc", 128, api_name="/speech_qa_units")
+    assert units["k"] == 128 and units["units"][0]["start_s"] == 0.0
+    assert units["units"][-1]["end_s"] == pytest.approx(units["frames"] * 0.02)
+    silence = audio.write_wav(tmp_path / "silence.wav", [0.0] * 16_000)
+    with pytest.raises(AppError, match="silent"):
+        client.predict(handle_file(str(silence)), handle_file(q), api_name="/speech_qa_answer")
+    # the server is still up and answers the next request
+    assert client.predict(handle_file(p), handle_file(q), api_name="/speech_qa_answer")[1] > 0
+    fig, metrics = client.predict("pretrained", 5, 0, api_name="/speech_qa_train")
+    assert metrics["init"] == "pretrained" and 0 <= metrics["ff1"] <= 1
+    assert 0 <= metrics["aos"] <= 1 and metrics["runs"]["pretrained"]["n"] == 30

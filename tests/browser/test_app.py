@@ -1,0 +1,57 @@
+"""The page in headless Chromium: the tab's default example draws a real plotly map."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import open_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    yield from open_page(app_url)
+
+
+def test_header_badge_and_tab(page):
+    page.get_by_text("SSL Magic Lab").first.wait_for(timeout=30_000)
+    badge = page.locator("#device-badge")
+    assert "Device:" in badge.inner_text() and "embedded" in badge.inner_text()
+    assert page.get_by_role("tab", name="Cross-lingual").count() == 1
+    assert page.get_by_role("tab", name="Spoken QA").count() == 1
+
+
+def test_default_example_draws_the_map(page, artifacts):
+    page.get_by_text("sentences, raw", exact=True).click()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for(state="visible", timeout=180_000)
+    # the map holds one trace per default language, each with points
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length >= 6"
+        " && p.querySelectorAll('.scatterlayer .point').length > 100; }",
+        timeout=120_000)
+    legend = page.locator(".js-plotly-plot").first.locator(".legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert "English (en)" in legend and "Chinese (zh)" in legend
+    page.screenshot(path=str(artifacts / "crosslingual_map.png"), full_page=True)
+
+
+def test_centered_example_dissolves_the_language_clusters(page, artifacts):
+    page.get_by_text("sentences, centered + lines", exact=True).click()
+    title = page.locator(".js-plotly-plot").first.locator(".gtitle")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+        " return t && t.textContent.includes('centered'); }", timeout=120_000)
+    ari = float(title.text_content().rsplit(" ", 1)[-1])
+    assert ari < 0.2  # raw was ~1.0: subtracting the language means mixes the languages
+    page.screenshot(path=str(artifacts / "crosslingual_centered.png"), full_page=True)
+
+
+def test_bad_input_shows_an_error_toast(page):
+    page.get_by_role("button", name="Translate", exact=True).click()  # "rights" en->de works
+    # the top hit is the gold word; wait for it, since a click while pending is ignored
+    page.get_by_text("Rechte", exact=True).first.wait_for(state="attached", timeout=120_000)
+    page.get_by_label("Word", exact=True).fill("qwertyuiop")
+    page.get_by_role("button", name="Translate", exact=True).click()
+    page.get_by_text("does not occur").first.wait_for(timeout=60_000)

@@ -1,0 +1,40 @@
+"""The DNA tab served alone: the page in Chromium (its API: tests/api)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import open_page, set_sliders, wait_for_plot_title
+
+pytestmark = pytest.mark.embedded
+
+
+@pytest.fixture(scope="module")
+def page(dna_url):
+    yield from open_page(dna_url)
+
+
+
+@pytest.mark.browser
+def test_dna_tab_trains_live_and_predicts(page, artifacts):
+    # the committed reference run is on the page before anything is trained
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Reference, splice'))", timeout=60_000)
+    page.locator("#dna-reference-table").get_by_text("coding").first.wait_for(
+        state="attached", timeout=30_000)
+    page.locator("#dna-reference-which").get_by_text("promoters").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Reference, promoters'))", timeout=60_000)
+    set_sliders(page, {"Bases per token (k)": "3", "Steps": "10"})
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.includes('k=3') && "
+                              "t.textContent.includes('20/20 steps')", timeout=240_000)
+    # the results table fills in once both runs have been scored on the test set
+    page.get_by_text("n/a (1 seed)").first.wait_for(state="attached", timeout=120_000)
+    page.get_by_text("splice test, EI").first.click()
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Which bases drive'))", timeout=120_000)
+    page.screenshot(path=str(artifacts / "dna_tab.png"), full_page=True)

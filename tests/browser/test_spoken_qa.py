@@ -1,0 +1,48 @@
+"""The spoken-QA tab served alone: the page in Chromium (its API: tests/api)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core.speech import voice
+from tests.helpers import open_page, set_sliders, wait_for_plot_title
+
+pytestmark = [pytest.mark.embedded,
+              pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
+
+
+@pytest.fixture(scope="module")
+def page(spoken_qa_url):
+    yield from open_page(spoken_qa_url)
+
+
+@pytest.mark.browser
+def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
+    page.get_by_text("Reference run: pretrained vs random").first.wait_for(timeout=60_000)
+    page.locator("#sqa-reference-scores .js-plotly-plot").wait_for(timeout=60_000)
+    page.locator("#sqa-examples tbody tr").first.click()  # voices passage and question
+    for which in ("passage", "question"):
+        page.locator(f"#sqa-{which}-audio a[download]").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Find the answer", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.startsWith('passage:')", timeout=120_000)
+    start = page.get_by_label("answer starts (s)")
+    assert float(start.input_value()) >= 0
+    assert float(page.get_by_label("answer ends (s)").input_value()) > float(start.input_value())
+    page.screenshot(path=str(artifacts / "spoken_qa_tab.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_training_streams_curves_and_stop_ends_it(page):
+    set_sliders(page, {"Steps (~5 s each on 2 CPU cores)": "200"})
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for_plot_title(page, "/training from pretrained init - \\d+ training windows, [1-9]"
+                              "\\d*\\/400 steps/.test(t.textContent)", timeout=300_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    titles = "() => [...document.querySelectorAll('#sqa-train-plot .gtitle')]" \
+             ".map(t => t.textContent).join()"
+    time.sleep(2)
+    stopped = page.evaluate(titles)
+    time.sleep(30)  # a running job would have logged ~6 more steps by now
+    assert page.evaluate(titles) == stopped and "done" not in stopped
+    assert page.get_by_role("button", name="Train", exact=True).is_enabled()

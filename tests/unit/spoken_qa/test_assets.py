@@ -1,0 +1,66 @@
+"""The committed spoken-QA reference run and the shipped QA model it saved."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.speech import extractors
+from core.spoken_qa import lab, ship
+
+
+@pytest.fixture(scope="module")
+def ref():
+    ref = lab.load_reference()
+    assert ref is not None, "assets/spoken_qa/reference.json is missing"
+    return ref
+
+
+def test_reference_covers_both_starts_on_every_test_question(ref):
+    assert set(ref["runs"]) == {"pretrained", "random"}
+    assert ref["config"]["test_questions"] is None and ref["config"]["train_questions"] is None
+    for init, r in ref["runs"].items():
+        assert r["n"] == 177 and 0 <= r["ff1"] <= 1 and 0 <= r["aos"] <= r["ff1"] + 1e-9
+        assert r["curve"][-1]["step"] == ref["config"]["steps"], init
+        assert "dev_ff1" in r["curve"][-1]
+
+
+def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref):
+    meta = json.loads((ship.SHIP_DIR / ship.META).read_text())
+    size = (ship.SHIP_DIR / ship.WEIGHTS).stat().st_size
+    assert size == meta["bytes"] <= ship.MAX_FILE_BYTES
+    trained, shipped = meta["trained_test"], meta["shipped_test"]
+    assert trained["n"] == shipped["n"] == 177
+    assert trained["ff1"] == pytest.approx(ref["runs"]["pretrained"]["ff1"])
+    # Rank-64 deltas: within 0.02 (about 3 of the 177 questions) of the trained model's scores.
+    assert abs(shipped["ff1"] - trained["ff1"]) <= 0.02
+    assert abs(shipped["aos"] - trained["aos"]) <= 0.02
+    cfg = ref["config"]  # the reference run is the one the shipped model came from
+    assert meta["extractor"] == cfg["extractor"] == lab.DEFAULT_EXTRACTOR
+    assert meta["k"] == cfg["k"] == 128 and meta["unit_map"] == cfg["unit_map"] == "offset"
+
+
+def test_tab_intro_states_the_committed_scores_and_units(ref):
+    from demos.spoken_qa import intro
+
+    meta = ship.shipped_meta()
+    text = intro(ref, meta)
+    for init in ("pretrained", "random"):
+        r = ref["runs"][init]
+        assert f"{r['ff1']:.3f} / " in text and f"{r['aos']:.3f}" in text
+    assert f"{meta['extractor']} units (k={meta['k']})" in text
+    assert f"test FF1 {meta['shipped_test']['ff1']:.3f}" in text
+    assert "Finding" in intro(None, None) and "reference run" not in intro(None, None)
+
+
+def test_every_committed_run_scores_both_starts_on_the_whole_test_split():
+    runs = lab.load_runs()
+    assert runs[0] == lab.load_reference()
+    for run in runs:
+        cfg = run["config"]
+        assert extractors.codebook_path(cfg["extractor"], cfg["k"]).is_file()  # its units ship
+        assert set(run["runs"]) == {"pretrained", "random"}, cfg
+        for init, r in run["runs"].items():
+            assert r["n"] == 177 and r["curve"][-1]["step"] == cfg["steps"], (cfg, init)
+    rows = lab.comparison_rows(runs)
+    assert len({tuple(r[:4]) for r in rows}) == len(rows)  # no run committed twice
