@@ -23,7 +23,6 @@ loaded by the caller) continues exactly where the saved one was, as if it had ne
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -34,9 +33,10 @@ import torch
 
 from core.common.device import pick_device
 
-CI_LEVEL = 0.95  # mean_ci95: two-sided confidence level of the t-interval
 AUTOCAST_DTYPE = torch.bfloat16  # CUDA only; CPU stays float32 (bf16 matmuls are slow there)
 NO_DECAY_NDIM = 1  # parameters with <= 1 dims (biases, LayerNorm) get no weight decay
+WARMUP_DIVISOR = 10  # default warm-up: a tenth of the steps (BERT's 10 %), at least one
+LOG_POINTS = 50  # default progress events per run: a loss curve, not a log
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,17 @@ def lr_at(step: int, config: TrainConfig) -> float:
     if s < w:
         return config.lr * (s + 1) / w
     return config.lr * max(total - s, 0) / max(total - w, 1)
+
+
+def warmup_for(steps: int) -> int:
+    """The default warm-up of a run of `steps` steps: a tenth of them, at least one."""
+    return max(1, steps // WARMUP_DIVISOR)
+
+
+def every(steps: int, points: int = LOG_POINTS) -> int:
+    """An interval that gives about `points` events over `steps` steps (at least 1): the one
+    rule for log_every / eval_every derived from a run's length."""
+    return max(1, steps // points)
 
 
 def batch_sampler(data: Mapping[str, torch.Tensor], batch_size: int
@@ -260,35 +271,3 @@ def train(model: torch.nn.Module,
         optimizer.zero_grad(set_to_none=True)
         optimizer.state.clear()
         model.eval()
-
-
-def mean_ci95(values) -> tuple[float, float]:
-    """Mean and the half-width of its two-sided 95 % Student-t confidence interval.
-
-    Used for "accuracy over seeds": mean +- t_{0.975, n-1} * s / sqrt(n), with s the sample
-    standard deviation (ddof=1).
-
-    Args:
-        values: numbers (e.g. one accuracy per seed); NaNs are not filtered.
-    Returns:
-        (mean, half_width). One value: (value, nan) - an interval cannot be estimated from a
-        single run (the UI shows "n = 1"). No values: (nan, nan).
-    """
-    x = np.asarray(list(values), dtype=np.float64)
-    if x.size == 0:
-        return math.nan, math.nan
-    mean = float(x.mean())
-    if x.size == 1:
-        return mean, math.nan
-    from scipy.stats import t  # scipy comes with scikit-learn (a runtime requirement)
-
-    sem = float(x.std(ddof=1)) / math.sqrt(x.size)
-    return mean, float(t.ppf(0.5 + CI_LEVEL / 2, df=x.size - 1)) * sem
-
-
-def ci_text(half_width: float | None) -> str:
-    """A 95% half-width for tables: "± 0.012", or "n/a (1 seed)" when it could not be
-    estimated (None or NaN, as mean_ci95 gives for a single run)."""
-    if half_width is None or half_width != half_width:
-        return "n/a (1 seed)"
-    return f"± {half_width:.3f}"

@@ -20,7 +20,8 @@ from plotly.subplots import make_subplots
 
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.common.training import TrainConfig, batch_sampler, ci_text, mean_ci95, train
+from core.common.stats import ci_text, mean_ci95
+from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.dna import encode as dna
 from core.dna.data import DATASETS, cv_splits, load_dataset
 from core.text.models import default_model, load_model
@@ -140,8 +141,8 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
             model = dna.build_classifier(init, len(load_dataset(cfg.dataset).labels),
                                          model_name=model_name, seed=seed)
             tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                             warmup_steps=max(1, cfg.steps // 10), eval_every=cfg.eval_every,
-                             log_every=max(1, cfg.steps // 50), seed=seed)
+                             warmup_steps=warmup_for(cfg.steps), eval_every=cfg.eval_every,
+                             log_every=every(cfg.steps), seed=seed)
             curve = state.curves.setdefault(f"{init}/{seed}", [])
             for event in train(model, batch_sampler(data, cfg.batch_size), tc,
                                evaluate=lambda m: {"dev_accuracy": _accuracy(m, dev_rows,
@@ -317,7 +318,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.
     from core.common.device import machine_info
 
     t0 = time.perf_counter()
-    eval_every = eval_every or max(1, steps // 20)
+    eval_every = eval_every or every(steps, 20)
     out = {"config": {"datasets": list(datasets), "inits": list(inits), "steps": steps,
                       "seeds": seeds, "train_size": train_size, "k": k,
                       "eval_every": eval_every, "lr": DnaRunConfig.lr,

@@ -24,7 +24,8 @@ import plotly.graph_objects as go
 from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.common.training import ci_text, mean_ci95
+from core.common.stats import ci_text, mean_ci95
+from core.common.training import every
 from core.pretrain import fake_data
 from core.pretrain import mlm as pretrain
 from core.text import finetune
@@ -179,7 +180,7 @@ def _finetune_one(state: PretrainState, scheme: str, encoder, t0: float) -> Iter
         enc = finetune.scratch_encoder(encoder, seed) if scheme == SCRATCH else encoder
         fcfg = finetune.FinetuneConfig(task=cfg.task, steps=cfg.finetune_steps, seed=seed,
                                        train_size=cfg.train_size,
-                                       eval_every=max(1, cfg.finetune_steps // 5))
+                                       eval_every=every(cfg.finetune_steps, 5))
         curve = state.finetune.setdefault(f"{scheme}/{seed}", [])
         state.phase = f"fine-tuning {scheme} (seed {seed})"
         last = 0
@@ -222,7 +223,7 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
         model = pretrain.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
         pcfg = pretrain.PretrainConfig(scheme=scheme, size=cfg.size, arch=cfg.arch,
                                        steps=cfg.steps, batch_size=cfg.batch_size,
-                                       seed=cfg.seed, log_every=max(1, cfg.steps // 50))
+                                       seed=cfg.seed, log_every=every(cfg.steps))
         curve = state.mlm.setdefault(scheme, [])
         state.phase = f"pretraining on {scheme}"
         last = 0

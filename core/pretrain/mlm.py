@@ -34,7 +34,7 @@ from torch.nn import functional as F
 
 from core.common.device import pick_device
 from core.common.errors import InputError
-from core.common.training import TrainConfig, TrainEvent, capture_rng_state, train
+from core.common.training import TrainConfig, TrainEvent, capture_rng_state, train, warmup_for
 from core.pretrain.data import (
     IGNORE_INDEX,
     LINE_LENGTH,
@@ -73,7 +73,6 @@ ARCHS = ("bert", "roberta")
 ROBERTA_POSITION_OFFSET = 2  # RoBERTa numbers positions from padding_idx + 1: two extra rows
 # Peak learning rate by size (AdamW, linear warm-up then decay): small models take larger steps.
 DEFAULT_LR = {"tiny": 1e-3, "small": 5e-4, "medium": 5e-4}
-WARMUP_SHARE = 0.1  # default warm-up: this share of the steps
 PREFETCH_BATCHES = 2  # CUDA only: batches generated ahead in a thread while the GPU works
 CHECKPOINT_NAME = "last.pt"  # in PretrainConfig.checkpoint_dir
 CHECKPOINT_FORMAT = 1  # bumped when the checkpoint's layout changes
@@ -208,7 +207,7 @@ class PretrainConfig:
     steps: int = 1000  # optimizer steps
     batch_size: int = 32  # lines per step, per process (torchrun: times the world size)
     lr: float | None = None  # peak learning rate; None = DEFAULT_LR[size]
-    warmup_steps: int | None = None  # None = WARMUP_SHARE of the steps
+    warmup_steps: int | None = None  # None = training.warmup_for(steps): 10 %, >= 1
     seed: int = 0  # model-independent: data, dropout (the init is build_mlm's seed)
     log_every: int = 10  # a TrainEvent every N steps (and at the last)
     compile: bool | None = None  # torch.compile the model; None = only on CUDA
@@ -225,7 +224,7 @@ class PretrainConfig:
         if self.lr is None:
             object.__setattr__(self, "lr", DEFAULT_LR[self.size])
         if self.warmup_steps is None:
-            object.__setattr__(self, "warmup_steps", int(WARMUP_SHARE * self.steps))
+            object.__setattr__(self, "warmup_steps", warmup_for(self.steps))
 
 
 def batch_maker(cfg: PretrainConfig, tokenizer, *, rank: int = 0

@@ -27,7 +27,7 @@ import torch
 
 from core.common.errors import InputError
 from core.common.paths import ROOT, cache_dir
-from core.common.training import TrainConfig, batch_sampler, train
+from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.speech.extractors import (
     CodebookInfo,
     codebook_path,
@@ -242,9 +242,9 @@ def run(cfg: SpokenQARunConfig) -> Iterator[SpokenQAState]:
     for init in cfg.inits:
         model = sqa.build_qa_model(init, base=base.model, seed=cfg.seed)
         tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                         warmup_steps=max(1, cfg.steps // 10),
-                         eval_every=cfg.eval_every or max(1, cfg.steps // 4),
-                         log_every=max(1, cfg.steps // 50), seed=cfg.seed)
+                         warmup_steps=warmup_for(cfg.steps),
+                         eval_every=cfg.eval_every or every(cfg.steps, 4),
+                         log_every=every(cfg.steps), seed=cfg.seed)
         curve = state.curves.setdefault(init, [])
         state.phase = f"training from {init} init"
         for event in train(model, batch_sampler(data, cfg.batch_size), tc,

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from core.common.errors import InputError
-from core.common.training import TrainConfig, batch_sampler, train
+from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.text.tasks import SPLITS, TASKS, load_task
 
 MAX_LENGTH = 128  # tokens per example, [CLS] and [SEP] included (the encoders' positions)
@@ -33,8 +33,6 @@ MIN_LENGTH = 2  # room for [CLS] and [SEP]
 DEV_EVAL_MAX = 500  # dev examples scored at each evaluation (~0.3 s at 2 x 128, one CPU thread)
 DEV_SUBSAMPLE_SEED = 0  # the same dev subsample for every run, so curves compare
 EVAL_BATCH = 256  # examples per forward pass when scoring (no gradients kept)
-WARMUP_FRACTION = 0.1  # default warm-up: 10 % of the steps
-MAX_LOG_POINTS = 50  # at most ~50 progress events per run (a loss curve, not a log)
 # Models whose position ids start after the pad id (transformers' create_position_ids_from_
 # input_ids): a row of T tokens needs positions up to T + pad_token_id.
 OFFSET_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert")
@@ -50,7 +48,7 @@ class FinetuneConfig:
     # 5e-4 / 1e-3 / 2e-3 / 3e-3 (seed 0); 5e-4 keeps clear of divergence for the larger
     # (8 x 512) encoders and of washing out what pretraining put in.
     lr: float = 5e-4
-    warmup_steps: int | None = None  # None = WARMUP_FRACTION of steps (at least 1)
+    warmup_steps: int | None = None  # None = training.warmup_for(steps): 10 %, >= 1
     eval_every: int = 50  # dev accuracy every N steps (and after the last); 0 = last only
     seed: int = 0  # seeds the training subsample, the head, dropout and batch order
     train_size: int | None = None  # labelled training examples drawn (seeded); None = all
@@ -60,7 +58,7 @@ class FinetuneConfig:
         """Warm-up steps actually used."""
         if self.warmup_steps is not None:
             return self.warmup_steps
-        return max(1, round(self.steps * WARMUP_FRACTION))
+        return warmup_for(self.steps)
 
 
 @dataclass(frozen=True)
@@ -283,7 +281,7 @@ def _run(encoder: nn.Module, cfg: FinetuneConfig, tokenizer, device
                                seed=cfg.seed)
     tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                      warmup_steps=cfg.warmup(), eval_every=cfg.eval_every,
-                     log_every=max(1, cfg.steps // MAX_LOG_POINTS), seed=cfg.seed)
+                     log_every=every(cfg.steps), seed=cfg.seed)
     sample = batch_sampler(train_rows, cfg.batch_size)
 
     def make_batch(step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:

@@ -92,7 +92,7 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
 
 
 def cmd_train_hubert(args: argparse.Namespace) -> int:
-    from core.common.training import TrainConfig
+    from core.common.training import TrainConfig, every, warmup_for
     from core.speech import tiny_hubert as th
     from core.speech.extractors import load_codebook
     from core.speech.quality import LAYER_WORDS, pick_layer
@@ -119,8 +119,8 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     cfg = th.TinyHubertConfig(hidden=args.hidden, layers=args.layers, heads=args.heads,
                               ffn=4 * args.hidden, targets=args.targets)
     tc = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                     warmup_steps=max(1, args.steps // 10), eval_every=max(1, args.steps // 20),
-                     log_every=max(1, args.steps // 100), seed=args.seed)
+                     warmup_steps=warmup_for(args.steps), eval_every=every(args.steps, 20),
+                     log_every=every(args.steps, 100), seed=args.seed)
     model, log = tht.pretrain(mels, targets, cfg, tc,
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)

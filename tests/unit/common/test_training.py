@@ -1,13 +1,11 @@
 """core.common.training: the shared loop on a toy task (CPU, a few hundred parameters)."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 from torch import nn
 
-from core.common.training import TrainConfig, TrainEvent, batch_sampler, lr_at, mean_ci95, train
+from core.common.training import TrainConfig, TrainEvent, batch_sampler, lr_at, train
 
 DIM = 8
 N_TOY = 256
@@ -125,21 +123,9 @@ def test_bad_inputs():
         batch_sampler({"x": torch.zeros(3, 2), "labels": torch.zeros(4)}, 2)
 
 
-def test_mean_ci95_hand_values():
-    mean, hw = mean_ci95([1.0, 2.0, 3.0])
-    # s = 1, sem = 1/sqrt(3), t_{0.975, 2} = 4.302653
-    assert mean == pytest.approx(2.0)
-    assert hw == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
-    mean, hw = mean_ci95([0.8, 0.9])  # t_{0.975, 1} = 12.7062, s = 0.0707, sem = 0.05
-    assert mean == pytest.approx(0.85) and hw == pytest.approx(12.7062 * 0.05, rel=1e-4)
-    assert mean_ci95([0.5, 0.5, 0.5]) == (pytest.approx(0.5), 0.0)
-    mean, hw = mean_ci95([0.7])
-    assert mean == 0.7 and math.isnan(hw)
-    assert all(math.isnan(v) for v in mean_ci95([]))
+def test_warmup_and_intervals_derive_from_steps():
+    from core.common.training import every, warmup_for
 
-
-def test_ci_text_for_tables():
-    from core.common.training import ci_text, mean_ci95
-
-    assert ci_text(mean_ci95([0.5])[1]) == "n/a (1 seed)" and ci_text(None) == "n/a (1 seed)"
-    assert ci_text(0.01234) == "± 0.012"
+    assert [warmup_for(s) for s in (1, 9, 10, 40, 100, 2500)] == [1, 1, 1, 4, 10, 250]
+    assert every(100, 50) == 2 and every(40, 50) == 1 and every(2500, 100) == 25
+    assert every(500, 4) == 125 and every(0, 50) == 1

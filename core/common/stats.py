@@ -1,0 +1,44 @@
+"""Numbers over seeds: means with 95 % Student-t intervals, and their text for tables.
+
+    mean_ci95([0.71, 0.74, 0.69])   # (0.7133, 0.0627): mean and half-width
+    ci_text(0.0627)                 # "± 0.063"
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CI_LEVEL = 0.95  # mean_ci95: two-sided confidence level of the t-interval
+
+
+def mean_ci95(values) -> tuple[float, float]:
+    """Mean and the half-width of its two-sided 95 % Student-t confidence interval.
+
+    Used for "accuracy over seeds": mean +- t_{0.975, n-1} * s / sqrt(n), with s the sample
+    standard deviation (ddof=1).
+
+    Args:
+        values: numbers (e.g. one accuracy per seed); NaNs are not filtered.
+    Returns:
+        (mean, half_width). One value: (value, nan) - an interval cannot be estimated from a
+        single run (the UI shows "n = 1"). No values: (nan, nan).
+    """
+    x = np.asarray(list(values), dtype=np.float64)
+    if x.size == 0:
+        return math.nan, math.nan
+    mean = float(x.mean())
+    if x.size == 1:
+        return mean, math.nan
+    from scipy.stats import t  # scipy comes with scikit-learn (a runtime requirement)
+
+    sem = float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, float(t.ppf(0.5 + CI_LEVEL / 2, df=x.size - 1)) * sem
+
+
+def ci_text(half_width: float | None) -> str:
+    """A 95% half-width for tables: "± 0.012", or "n/a (1 seed)" when it could not be
+    estimated (None or NaN, as mean_ci95 gives for a single run)."""
+    if half_width is None or half_width != half_width:
+        return "n/a (1 seed)"
+    return f"± {half_width:.3f}"
