@@ -5,29 +5,24 @@ import gradio as gr
 
 from core.dna import encode as dna
 from core.dna import lab as dna_lab
+from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
 from demos.common import gpu, user_errors
 
-INTRO = """
+FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
 English-pretrained BERT on a DNA task: it learns faster and better than the very same network
 from random initialisation, although the "sentences" it reads are nonsense in English
-(Kao & Lee 2021, *Is BERT a Cross-Disciplinary Knowledge Learner?*).
-**What to expect here.** The reference run below (3 seeds, 200 labelled sequences, one base
-per word, 100 steps, made on a 2-core CPU) shows the finding on splice junctions: pretrained
-0.71 ± 0.11 and re-emb 0.73 ± 0.19 test accuracy vs 0.61 ± 0.09 from random init, whose
-mean dev accuracy stays at 0.56-0.59 for 60 steps while pretrained passes 0.6 by step 30.
-At this budget it does **not** show on the two other tasks: on promoters (106 sequences, one
-cross-validation fold per seed) pretrained learns faster at first but random init ends at
-0.86 vs 0.80 test accuracy; on coding random init leads, 0.68 vs 0.61 (one pretrained seed
-stayed at chance). *re-emb*
-keeps the pretrained body but re-draws the word embeddings (the paper's control): level with
-pretrained, so what transfers is the body. Your own run (Train) is the short version: ~2
-minutes on 2 CPU cores for 40 steps; with 3 bases per token (k=3) both starts reach ~0.87 and
-the gap vanishes.
+(Kao & Lee 2021, *Is BERT a Cross-Disciplinary Knowledge Learner?*). *re-emb* keeps the
+pretrained body but re-draws the word embeddings (the paper's control): where it is level
+with pretrained, what transfers is the body, not the words. On promoters each seed is one
+cross-validation fold.
 """
+YOUR_RUN = ("Your own run (Train) is a shorter version on one task; change the bases per "
+            "token (k) or the number of labelled sequences to see how the gap moves.")
 DEFAULTS = dna_lab.DnaRunConfig()
 REFERENCE = dna_lab.load_reference()
+INTRO = "\n".join([FINDING, dna_view.reference_finding(REFERENCE), "", YOUR_RUN])
 TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
 
 
@@ -43,8 +38,15 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
     state = None
     for state in dna_lab.run(cfg):
         progress((state.done_steps, state.total_steps), desc="fine-tuning", unit="steps")
-        yield dna_lab.curves_figure(state), state.metrics(), None
-    yield dna_lab.curves_figure(state), state.metrics(), state
+        yield (*_live(state), None)
+    yield (*_live(state), state)
+
+
+def _live(state: dna_lab.DnaState):
+    """The two live outputs of a run so far: its curves figure and its metrics."""
+    metrics = state.metrics()
+    return dna_view.run_figure(state.curves, metrics["config"], state.done_steps,
+                               state.total_steps), metrics
 
 
 @user_errors
@@ -52,7 +54,7 @@ def tables(state):
     """The results table and the base -> word mapping of the finished run."""
     if state is None:
         return [], []
-    return dna_lab.results_table(state), dna.mapping_table(state.mapping)
+    return dna_view.results_table(state.metrics()["runs"]), dna.mapping_table(state.mapping)
 
 
 @gpu
@@ -62,9 +64,9 @@ def predict(sequence, state=None):
     if state is None or state.model is None:
         raise gr.Error("Train a model first (press Train above): prediction uses the model "
                        "most recently trained in this session.", title="No model yet")
-    probs, fig, _ = dna_lab.predict(state.model, state.mapping,
-                                    state.metrics()["labels"], sequence or "")
-    return probs, fig
+    prediction = dna_lab.predict(state.model, state.mapping, state.metrics()["labels"],
+                                 sequence or "")
+    return prediction["probs"], dna_view.importance_figure(prediction)
 
 
 def _example_sequences() -> list[list[str]]:
@@ -79,7 +81,7 @@ def _example_sequences() -> list[list[str]]:
 @user_errors
 def reference_curves(dataset):
     """The committed reference run's curves for one dataset."""
-    return dna_lab.reference_figure(REFERENCE, dataset)
+    return dna_view.reference_figure(REFERENCE, dataset)
 
 
 def _reference_panel() -> None:
@@ -89,15 +91,15 @@ def _reference_panel() -> None:
             gr.Markdown("No reference run is committed yet: make one with "
                         "`python -m core dna-sweep` (it writes assets/dna/reference.json).")
             return
-        gr.Markdown(dna_lab.reference_summary(REFERENCE))
+        gr.Markdown(dna_view.reference_summary(REFERENCE))
         names = list(REFERENCE["datasets"])
         with gr.Row():
             with gr.Column(scale=2):
                 which = gr.Radio(names, value=names[0], label="Curves of",
                                  elem_id="dna-reference-which")
-                plot = gr.Plot(dna_lab.reference_figure(REFERENCE, names[0]),
+                plot = gr.Plot(dna_view.reference_figure(REFERENCE, names[0]),
                                label="Reference learning curves", elem_id="dna-reference-plot")
-            gr.Dataframe(dna_lab.reference_table(REFERENCE),
+            gr.Dataframe(dna_view.reference_table(REFERENCE),
                          headers=["task", "starting point", "test accuracy", "95% CI",
                                   "per seed", "paper (splice)"],
                          label="Reference test accuracy", interactive=False, scale=2,

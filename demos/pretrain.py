@@ -5,13 +5,14 @@ import html
 
 import gradio as gr
 
-from core.pretrain import fake_data
+from core.pretrain import fake_data, view
 from core.pretrain import lab as pretrain_lab
-from core.pretrain import mlm as pretrain
+from core.pretrain.data import LINE_LENGTH
+from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
 from demos.common import gpu, user_errors
 
-INTRO = """
+FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
 structure such as paired or shuffled ids), then fine-tune it on a real English task: some kinds
 of fake data help almost as much as real English, others not at all (Chiang & Lee 2022,
@@ -19,20 +20,26 @@ of fake data help almost as much as real English, others not at all (Chiang & Le
 Paired tokens (`flat-128`) and shuffled blocks of consecutive ids (`shuffle-64`) transfer; i.i.d.
 tokens (`uniform`, and even `unigram` with English word frequencies) do not. The lecture ends on
 the idea of data whose frequencies follow a power law (`zipf-a`).
-**What to expect here.** The reference below is a CPU-sized replication (`tiny` model, 600
-MLM steps of 16 lines per scheme, 3 fine-tuning seeds; the paper pretrains a medium model for
-100k steps of 300 lines). At that scale **no scheme beats scratch** (0.758 on sentiment):
-English only learns the word frequencies (its MLM loss falls from 10.3 to 6.9, exactly as far as
-`unigram`'s) and those frequency-only models transfer worst (English -6.4, unigram -5.5,
-zipf-1.0 -9.3 points), while the structured schemes' losses hardly move from ln(30522) = 10.3
-and they cost less (-3.5 to -4.0); `uniform` -1.0. Read it as the starting point of the paper's
-curves, not its end: the Run button repeats a small version live (~2 minutes on 2 CPU cores);
-on a GPU, `python -m core pretrain-sweep --size medium` runs the paper's setting.
 """
+NO_REFERENCE = ("**What to expect here.** No reference run is committed yet: "
+                "`python -m core pretrain-sweep` makes one.")
+TRY_IT = ("The Run button repeats a small version live; on a GPU, `python -m core "
+          "pretrain-sweep --size medium` runs the paper's setting.")
+
+
+def intro(reference: dict | None) -> str:
+    """The tab's opening text: the finding, then what the committed reference shows (every
+    number read from it), then how to repeat it."""
+    measured = view.reference_finding(reference) if reference else NO_REFERENCE
+    return f"{FINDING.strip()}\n\n{measured}\n\n{TRY_IT}"
+
+
 DEFAULTS = pretrain_lab.PretrainRunConfig()
 REFERENCE = pretrain_lab.load_reference()
+INTRO = intro(REFERENCE)
 CHOICES = [pretrain_lab.ENGLISH] + fake_data.available_schemes()
 SAMPLE_TOKENS = 40  # tokens of each line shown in the live samples
+SIZE_INFO = ", ".join(f"{name} {s.layers}L-{s.hidden}H" for name, s in SIZES.items())
 
 
 def _parse_schemes(chosen) -> tuple[str, ...]:
@@ -84,14 +91,14 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
         progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
         metrics = state.metrics()
-        yield (pretrain_lab.mlm_figure(state.mlm),
-               pretrain_lab.gains_figure(metrics, f"{task}: gain over scratch"), metrics)
+        yield (view.mlm_figure(state.mlm),
+               view.gains_figure(metrics, f"{task}: gain over scratch"), metrics)
 
 
 @user_errors
 def table(metrics):
     """The final results table of a run."""
-    return pretrain_lab.results_table(metrics) if metrics else []
+    return view.results_table(metrics) if metrics else []
 
 
 def _reference_panel() -> None:
@@ -102,19 +109,15 @@ def _reference_panel() -> None:
                         "assets/pretrain/reference.json).")
             return
         m = REFERENCE["metrics"]
-        gr.Markdown(pretrain_lab.reference_summary(REFERENCE))
+        gr.Markdown(view.reference_summary(REFERENCE, line_length=LINE_LENGTH))
         with gr.Row():
-            gr.Plot(pretrain_lab.gains_figure(m, f"Reference, {m['config']['task']}: gain "
-                                                 "over scratch"),
+            gr.Plot(view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch"),
                     label="Reference gains", elem_id="pretrain-reference-gains")
-            gr.Plot(pretrain_lab.mlm_figure(REFERENCE["mlm"], "Reference MLM loss"),
+            gr.Plot(view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss"),
                     label="Reference MLM curves")
-        gr.Dataframe(pretrain_lab.results_table(m), headers=HEADERS,
+        gr.Dataframe(view.results_table(m), headers=view.TABLE_HEADERS,
                      label="Reference test accuracy", interactive=False,
                      elem_id="pretrain-reference-table")
-
-
-HEADERS = ["scheme", "test accuracy", "95% CI", "gain (points)", "paper gain", "final MLM loss"]
 
 
 def build() -> gr.Blocks:
@@ -129,8 +132,8 @@ def build() -> gr.Blocks:
                                       label="Pretraining data (scratch always runs)",
                                       info="pick, or type e.g. shuffle-12 or zipf-1.5")
                 with gr.Row():
-                    size = gr.Radio(list(pretrain.SIZES), value=DEFAULTS.size, label="Size",
-                                    info="tiny 2L-128H, small 4L-256H, medium 8L-512H")
+                    size = gr.Radio(list(SIZES), value=DEFAULTS.size, label="Size",
+                                    info=SIZE_INFO)
                     task = gr.Dropdown(list(TASKS), value=DEFAULTS.task,
                                        label="English task")
                 with gr.Row():
@@ -151,7 +154,7 @@ def build() -> gr.Blocks:
         with gr.Row():
             mlm_plot = gr.Plot(label="MLM loss (live)")
             gains_plot = gr.Plot(label="Downstream gain over scratch")
-        results = gr.Dataframe(headers=HEADERS, label="Test accuracy", interactive=False)
+        results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy", interactive=False)
         metrics = gr.JSON(label="Metrics", open=False)
         with gr.Accordion("Look at a scheme's lines", open=False):
             with gr.Row():

@@ -9,6 +9,7 @@ from core.speech import audio, voice
 from core.speech.extractors import CODEBOOK_KS, available_extractors
 from core.spoken_qa import lab, view
 from core.spoken_qa.data import examples as text_examples
+from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
 
@@ -40,7 +41,7 @@ def intro(ref: dict | None, meta: dict | None) -> str:
                       f"{p['aos']:.3f} from the pretrained start against {r['ff1']:.3f} / "
                       f"{r['aos']:.3f} from random init. DUAL reports {dual['ff1']:.3f} / "
                       f"{dual['aos']:.3f} on NMSQA, with HuBERT units and full fine-tuning on "
-                      "87k questions.")
+                      f"{view.DUAL_TRAIN_QUESTIONS:,} questions.")
     if meta is not None and "shipped_test" in meta:
         expect.append(f"The model answering your questions is that pretrained run, shipped as "
                       f"a {meta['bytes'] / 1e6:.1f} MB change over the packaged model (test FF1 "
@@ -55,7 +56,7 @@ EXAMPLE_COUNT = 3
 
 def _examples() -> list[list[str]]:
     """One held-out test question from each of the first test passages, to voice in a click."""
-    records = [r for r in lab.load_records() if r["split"] == "test"][:EXAMPLE_COUNT]
+    records = [r for r in load_records() if r["split"] == "test"][:EXAMPLE_COUNT]
     return [[e["text"], e["question"], e["voice"]] for e in
             (text_examples([r])[0] for r in records)]
 
@@ -65,7 +66,7 @@ def _reference_panel(ref: dict | None) -> None:
         if ref is None:
             gr.Markdown("No reference run is committed yet: `python -m core train-spoken-qa`.")
             return
-        gr.Markdown(lab.reference_summary(ref))
+        gr.Markdown(view.reference_summary(ref))
         with gr.Row():
             gr.Plot(view.reference_figure(ref), label="Test FF1 / AOS",
                     elem_id="sqa-reference-scores")
@@ -77,7 +78,8 @@ def _reference_panel(ref: dict | None) -> None:
                      interactive=False, label="Reference scores")
         runs = lab.load_runs(ref)
         if len(runs) > 1:
-            gr.Dataframe(lab.comparison_rows(runs), headers=lab.RUN_COLUMNS, interactive=False,
+            gr.Dataframe(view.comparison_rows(runs), headers=view.RUN_COLUMNS,
+                         interactive=False,
                          label="Every committed run: units, codebook and test scores "
                                "(python -m core train-spoken-qa --out assets/spoken_qa/runs/...)",
                          elem_id="sqa-runs")
@@ -142,7 +144,7 @@ def build() -> gr.Blocks:
         gr.Markdown("### Train it yourself")
         with gr.Row():
             init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
-            steps = gr.Slider(5, 200, value=20, step=5, label="Steps (~5 s each on 2 CPU cores)")
+            steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref))
             seed = gr.Number(0, precision=0, label="Seed")
         with gr.Row():
             run_btn = gr.Button("Train", variant="primary")

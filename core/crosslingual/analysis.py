@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from core.crosslingual.data import InputError, ParallelText
+from core.common.errors import InputError
+from core.crosslingual.data import ParallelText
 from core.text.embeddings import LanguageEmbedding
 
 MODES = ("raw", "centered", "shift")

@@ -1,4 +1,5 @@
-"""What the Cross-lingual tab shows, as plain functions: data -> embeddings -> figures + JSON.
+"""What the Cross-lingual tab shows, as plain functions: data -> embeddings -> metrics + JSON;
+the figures are drawn by core.crosslingual.view.
 
 The tab's handlers only translate UI values into these calls. Progress is reported through
 an optional `on_progress(fraction, message)` callback.
@@ -9,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-import plotly.graph_objects as go
 
 from core.common import projection
+from core.common.errors import InputError
 from core.crosslingual import analysis as xl
+from core.crosslingual import view
 from core.crosslingual.data import (
-    InputError,
     ParallelText,
     builtin_text,
     language_label,
@@ -113,11 +114,11 @@ def _points(pt: ParallelText, embs: dict[str, LanguageEmbedding], req: MapReques
 
 
 def crosslingual_map(req: MapRequest, on_progress: OnProgress = _noop
-                     ) -> tuple[go.Figure, dict, dict[str, LanguageEmbedding], ParallelText]:
+                     ) -> tuple[object, dict, dict[str, LanguageEmbedding], ParallelText]:
     """The map of word or sentence vectors, and the metrics at the chosen layer.
 
     Returns:
-        (figure, metrics, embeddings, text) - the last two let the caller draw more views
+        (plotly figure, metrics, embeddings, text) - the last two let the caller draw more views
         without embedding again.
     Raises:
         InputError: bad languages, text, layer, projection or point type.
@@ -148,59 +149,27 @@ def crosslingual_map(req: MapRequest, on_progress: OnProgress = _noop
                    map_language_ari={k: _finite(v) for k, v in sorted(map_ari.items())},
                    corpus="UDHR (built-in)" if pt.builtin else "your text")
     state = "centered" if req.center else "raw"
-    ari = metrics["map_language_ari"][state]
-    title = (f"{req.model}, layer {layer}, {state}: {len(x)} {req.points}; "
-             f"clustering by language (ARI) {'n/a' if ari is None else f'{ari:.2f}'}")
-    fig = projection.scatter(coords, labels, hover, groups=groups, lines=req.lines,
-                             title=title, color_order=[language_label(l) for l in embs])
+    fig = view.map_figure(coords, labels, hover, groups, lines=req.lines,
+                          color_order=[language_label(l) for l in embs],
+                          title=view.map_title(req.model, layer, state, len(x), req.points,
+                                               metrics["map_language_ari"][state]))
     return fig, metrics, embs, pt
 
 
-def means_heatmap(embs: dict[str, LanguageEmbedding], layer: int) -> go.Figure:
-    """Cosine similarity between the language mean vectors at `layer`."""
-    sim = xl.mean_similarity(embs, layer)
-    names = [language_label(l) for l in embs]
-    fig = go.Figure(go.Heatmap(z=sim, x=names, y=names, colorscale="Viridis",
-                               texttemplate="%{z:.2f}",
-                               hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=f"Language mean vectors: cosine similarity (layer {layer})",
-                      height=420, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
-    fig.update_yaxes(autorange="reversed")
-    return fig
-
-
-SWEEP_SERIES = [  # (metric path, label, dash)
-    (("word_p_at_1", "raw"), "word P@1 raw", "solid"),
-    (("word_p_at_1", "centered"), "word P@1 centered", "dash"),
-    (("word_p_at_1", "shift"), "word P@1 shifted", "dot"),
-    (("sentence_p_at_1", "raw"), "sentence P@1 raw", "solid"),
-    (("sentence_p_at_1", "centered"), "sentence P@1 centered", "dash"),
-    (("language_ari",), "language ARI raw", "solid"),
-    (("language_ari_centered",), "language ARI centered", "dash"),
-]
+def means_heatmap(embs: dict[str, LanguageEmbedding], layer: int):
+    """Cosine similarity between the language mean vectors at `layer`, as a heatmap."""
+    return view.means_heatmap(xl.mean_similarity(embs, layer),
+                              [language_label(l) for l in embs], layer)
 
 
 def layer_sweep(languages: list[str], model: str, text: str = "",
-                on_progress: OnProgress = _noop) -> tuple[go.Figure, dict]:
+                on_progress: OnProgress = _noop) -> tuple[object, dict]:
     """Every metric at every layer, raw vs centered, as a figure and JSON."""
     pt = load_text(languages, text)
     embs = embed_all(pt, model, lambda f, m: on_progress(0.7 * f, m))
     on_progress(0.75, "scoring every layer")
     rows = xl.layer_sweep(pt, embs)
-    layers = [r["layer"] for r in rows]
-    fig = go.Figure()
-    for path, label, dash in SWEEP_SERIES:
-        ys = []
-        for r in rows:
-            v = r
-            for p in path:
-                v = v[p]
-            ys.append(v)
-        fig.add_trace(go.Scatter(x=layers, y=ys, name=label, mode="lines+markers",
-                                 line=dict(dash=dash)))
-    fig.update_layout(title=f"{model}: metrics by layer ({', '.join(pt.languages)})",
-                      xaxis_title="layer (0 = embeddings)", yaxis_title="score",
-                      height=420, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+    fig = view.sweep_figure(rows, model, pt.languages)
     peak = max(rows, key=lambda r: r["language_ari"])
     best = max(rows, key=lambda r: r["word_p_at_1"]["centered"] or -1)
     summary = {"model": model, "languages": pt.languages, "layers": rows,

@@ -1,5 +1,6 @@
 """The DNA experiment as a generator: remap bases to English words, fine-tune each starting
-point on a real DNA task, and report curves and test accuracy over seeds.
+point on a real DNA task, and report curves and test accuracy over seeds. Figures, tables and
+the tab's text are in core.dna.view; the reference sweep is core.tools.sweeps.dna.
 
 Kao & Lee 2021: an English-pretrained BERT learns DNA through arbitrary word tokens better
 than the same network from random init. The effect is largest with few labelled examples,
@@ -7,41 +8,38 @@ so the run subsamples the training set (`train_size`).
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
+from core.common import records
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.common.stats import ci_text, mean_ci95
+from core.common.stats import mean_ci95
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.dna import encode as dna
-from core.dna.data import DATASETS, cv_splits, load_dataset
+from core.dna.data import DATASETS, clean_sequence, cv_splits, load_dataset
 from core.text.models import default_model, load_model
 
 # Bounds a UI run must respect (the CLI may go beyond): a 2-core CPU does ~1 step/s at k=1.
 MAX_STEPS = 2000
 MAX_SEEDS = 5
-COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
+REFERENCE_PATH = ASSETS / "dna" / "reference.json"  # python -m core dna-sweep
 
 
 @dataclass(frozen=True)
 class DnaRunConfig:
     dataset: str = "splice"  # one of core.dna.data.DATASETS
-    # Defaults = the measured CPU regime where the finding shows (splice, 3 seeds, 80 steps:
-    # pretrained 0.70 +/- 0.20 vs random 0.57 +/- 0.02 test accuracy at k=1, 200 examples;
-    # at k=3 the two were level). One base per token is the paper's mapping.
+    # Defaults: the reference run's regime (assets/dna/reference.json: k=1, 200 examples),
+    # shortened so a UI run on a CPU stays short. One base per token is the paper's mapping.
     k: int = 1  # bases per token (1..6); each k-mer -> one arbitrary English word
     mapping_seed: int = 0  # which arbitrary words
     inits: tuple[str, ...] = ("pretrained", "random")  # starting points to compare
-    steps: int = 40  # optimizer steps per run (~1.1 s each at k=1 on 2 CPU cores)
+    steps: int = 40  # optimizer steps per run (`python -m core bench dna` times them)
     seeds: int = 1  # runs per starting point (seed, seed+1, ...); promoters: one fold each
     seed: int = 0  # first seed
     train_size: int | None = 200  # labelled training examples drawn (None = all)
@@ -65,6 +63,8 @@ class DnaState:
     mapping: dna.KmerMapping | None = None
 
     def metrics(self) -> dict:
+        """Returns: JSON-ready {"runs": init -> {test_accuracy, ci95, per_seed,
+        final_dev_accuracy}, "config", "elapsed_s", "labels"} (what core.dna.view draws)."""
         runs = {}
         for init, accs in self.test.items():
             mean, half = mean_ci95(accs)
@@ -162,179 +162,30 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
             yield state
 
 
-def _curves_figure(curves: dict[str, list[dict]], title: str, *, mean: bool = False
-                   ) -> go.Figure:
-    """Loss and dev accuracy per starting point; one thin line per seed (key "init/seed"),
-    plus the mean over seeds as a thick line when `mean`."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev accuracy"))
-    shown = set()
-    by_init: dict[str, list[list[dict]]] = {}
-    for key, curve in curves.items():
-        init = key.split("/")[0]
-        by_init.setdefault(init, []).append(curve)
-        color = COLORS.get(init, "#444")
-        legend = not mean and init not in shown
-        shown.add(init)
-        thin = dict(color=color, width=1 if mean else 1.5)
-        opacity = 0.35 if mean else 1.0
-        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=init, legendgroup=init, showlegend=legend,
-                                 opacity=opacity, line=thin), row=1, col=1)
-        dev = [p for p in curve if "dev_accuracy" in p]
-        fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_accuracy"] for p in dev],
-                                 name=init, legendgroup=init, showlegend=False, opacity=opacity,
-                                 mode="lines" if mean else "lines+markers", line=thin),
-                      row=1, col=2)
-    if mean:
-        for init, runs in by_init.items():
-            color = COLORS.get(init, "#444")
-            for col, key in ((1, "loss"), (2, "dev_accuracy")):
-                steps = sorted({p["step"] for c in runs for p in c if key in p})
-                ys = [float(np.mean([p[key] for c in runs for p in c
-                                     if p["step"] == s and key in p])) for s in steps]
-                fig.add_trace(go.Scatter(x=steps, y=ys, name=f"{init} (mean of {len(runs)})",
-                                         legendgroup=init, showlegend=col == 1,
-                                         line=dict(color=color, width=3)), row=1, col=col)
-    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=60, b=10),
-                      template="plotly_white")
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(range=[0, 1], row=1, col=2)
-    return fig
-
-
-def curves_figure(state: DnaState) -> go.Figure:
-    """Training loss and dev accuracy per starting point (one line per seed)."""
-    cfg = state.config
-    return _curves_figure(state.curves,
-                          f"{cfg.dataset}: {cfg.train_size or 'all'} training sequences, "
-                          f"k={cfg.k}, {state.done_steps}/{state.total_steps} steps")
-
-
-# --- The committed reference run (`python -m core dna-sweep`), shown before any training ---
-
-REFERENCE_PATH = ASSETS / "dna" / "reference.json"
-# Kao & Lee 2021, splice test accuracy (%) per starting point, for the table's last column.
-PAPER_SPLICE = {"pretrained": 97.5, "re-emb": 95.6, "random": 95.0}
-
-
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """The reference sweep as written by `sweep`, or None when none is committed."""
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The reference sweep (core.tools.sweeps.dna), or None when none is committed.
 
-
-def reference_figure(ref: dict, dataset: str) -> go.Figure:
-    """The reference curves of one dataset: every seed thin, the mean over seeds thick."""
-    if dataset not in ref["datasets"]:
-        raise InputError(f"the reference run has no {dataset!r}; it has "
-                         f"{', '.join(ref['datasets'])}")
-    cfg = ref["config"]
-    return _curves_figure(ref["datasets"][dataset]["curves"],
-                          f"Reference, {dataset}: {cfg['train_size'] or 'all'} training "
-                          f"sequences, k={cfg['k']}, {cfg['steps']} steps, "
-                          f"{cfg['seeds']} seeds", mean=True)
-
-
-def reference_table(ref: dict) -> list[list]:
-    """Rows: dataset, starting point, mean test accuracy, 95% interval, per seed, paper."""
-    rows = []
-    for name, result in ref["datasets"].items():
-        for init, r in result["runs"].items():
-            ci = ci_text(r["ci95"])
-            paper = PAPER_SPLICE.get(init) if name == "splice" else None
-            rows.append([name, init, round(r["test_accuracy"], 3), ci,
-                         ", ".join(f"{a:.3f}" for a in r["per_seed"]),
-                         "" if paper is None else f"{paper / 100:.3f}"])
-    return rows
-
-
-def reference_summary(ref: dict) -> str:
-    """One Markdown line: how, where and when the reference run was made."""
-    cfg, machine = ref["config"], ref["machine"]
-    return (f"`python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
-            f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}` on {machine['device']} "
-            f"(torch {machine['torch']}), started {ref['started']}, "
-            f"{ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, lr {cfg['lr']}, "
-            f"batch {cfg['batch_size']}.")
-
-
-BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
+    Raises:
+        records.RecordError: the file is there but is not a run record.
+    """
+    return records.load(path)
 
 
 def predict(model: torch.nn.Module, mapping: dna.KmerMapping, labels: list[str], text: str
-            ) -> tuple[dict[str, float], go.Figure, str]:
-    """Class probabilities, a per-base occlusion importance figure, and the mapped tokens.
+            ) -> dict:
+    """Class probabilities and per-base occlusion importance of one sequence.
 
+    Returns:
+        {"sequence": cleaned bases, "k", "probs": label -> p, "importance": one float per
+        base, "tokens": the word of each k-mer} (view.importance_figure draws it).
     Raises:
         InputError: bad letters (with positions), empty input, or too long for the model.
     """
-    from core.dna.data import clean_sequence
-
     seq = clean_sequence(text)
     probs = dna.predict_proba(model, seq, mapping)
     scores = dna.importance(model, seq, mapping)
-    target = int(np.argmax(probs))
     words = [mapping.table.get(seq[i:i + mapping.k], "[UNK]")
              for i in range(0, len(seq) - mapping.k + 1, mapping.k)]
-    word_of_base = [words[i // mapping.k] if i // mapping.k < len(words) else "" for i in
-                    range(len(seq))]
-    fig = go.Figure(go.Bar(
-        x=list(range(1, len(seq) + 1)), y=scores,
-        marker_color=[BASE_COLORS.get(b, "#999") for b in seq],
-        text=list(seq), textposition="outside",
-        customdata=np.array(word_of_base, dtype=object),
-        hovertemplate="base %{x}: %{text} (token '%{customdata}')<br>"
-                      "importance %{y:.3f}<extra></extra>"))
-    fig.update_layout(title=f"Which bases drive '{labels[target]}' (p = {probs[target]:.2f}): "
-                            "drop in probability when each token is hidden",
-                      xaxis_title="position (bp)", yaxis_title="importance",
-                      height=340, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
-    return ({lab: float(p) for lab, p in zip(labels, probs)}, fig, " ".join(words))
-
-
-def results_table(state: DnaState) -> list[list]:
-    """Rows: starting point, mean test accuracy, 95% interval, per-seed values."""
-    rows = []
-    for init, r in state.metrics()["runs"].items():
-        ci = ci_text(r["ci95"])
-        rows.append([init, round(r["test_accuracy"], 3), ci,
-                     ", ".join(f"{a:.3f}" for a in r["per_seed"])])
-    return rows
-
-
-def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = dna.INITS,
-          steps: int = 300, seeds: int = 3, train_size: int | None = None, k: int = 1,
-          eval_every: int = 0, model: str | None = None, on_run=None) -> dict:
-    """Every dataset x starting point x seed with full curves: the reference run.
-
-    Args:
-        eval_every: dev accuracy every N steps (0 = 20 points per curve).
-        on_run: called with (dataset, DnaState) after each dataset (progress logging).
-    Returns:
-        JSON-ready {"config", "machine", "started", "wall_s", "datasets": {name: metrics +
-        "curves"}}.
-    """
-    from core.common.device import machine_info
-
-    t0 = time.perf_counter()
-    eval_every = eval_every or every(steps, 20)
-    out = {"config": {"datasets": list(datasets), "inits": list(inits), "steps": steps,
-                      "seeds": seeds, "train_size": train_size, "k": k,
-                      "eval_every": eval_every, "lr": DnaRunConfig.lr,
-                      "batch_size": DnaRunConfig.batch_size,
-                      "model": model or default_model("english")},
-           "machine": machine_info(),
-           "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "datasets": {}}
-    for name in datasets:
-        cfg = DnaRunConfig(dataset=name, inits=tuple(inits), steps=steps, seeds=seeds,
-                           train_size=train_size, k=k, model=model,
-                           eval_every=eval_every)
-        state = None
-        for state in run(cfg):
-            pass
-        out["datasets"][name] = dict(state.metrics(), curves=state.curves)
-        if on_run:
-            on_run(name, state)
-    out["wall_s"] = round(time.perf_counter() - t0, 1)
-    return out
+    return {"sequence": seq, "k": mapping.k,
+            "probs": {lab: float(p) for lab, p in zip(labels, probs)},
+            "importance": [float(x) for x in scores], "tokens": words}

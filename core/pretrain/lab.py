@@ -3,7 +3,8 @@
 For every chosen scheme: pretrain a small BERT with masked-language modelling on that scheme's
 artificial token streams, then fine-tune it on a real English task; `scratch` (no pretraining)
 is always run as the baseline, and `english` (real text) is the upper bound. The result is each
-scheme's test accuracy and its gain over scratch, beside the paper's Table 1.
+scheme's test accuracy and its gain over scratch; core.pretrain.view draws it beside the
+paper's Table 1.
 
     cfg = PretrainRunConfig(schemes=("flat-128", "shuffle-64"), size="tiny", steps=300)
     for state in run(cfg):        # live: MLM curves, then fine-tuning progress
@@ -12,35 +13,29 @@ scheme's test accuracy and its gain over scratch, beside the paper's Table 1.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 
+from core.common import records
 from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.common.stats import ci_text, mean_ci95
+from core.common.stats import mean_ci95
 from core.common.training import every
-from core.pretrain import fake_data
-from core.pretrain import mlm as pretrain
+from core.pretrain import fake_data, mlm
+from core.pretrain.data import LINE_LENGTH, english_tokenizer, line_source
+from core.pretrain.loop import pretrain
 from core.text import finetune
 from core.text.tasks import TASKS
 
-SCRATCH = "scratch"  # the no-pretraining baseline: always run, gains are measured against it
-ENGLISH = "english"  # real English text: the upper bound
-# Chiang & Lee 2022, Table 1: GLUE average gain over scratch (points) of a medium model
-# pretrained on each kind of data. Only the schemes the paper reports appear here.
-PAPER_GAINS = {"english": 20.5, "flat-128": 14.5, "shuffle-64": 12.4, "nesting": 12.0,
-               "flat-2": 7.2, "unigram": 1.3, "uniform": -0.2}
+# "english": real English text, the upper bound; "scratch": no pretraining, the baseline that
+# always runs and that gains are measured against.
+ENGLISH, SCRATCH = fake_data.BOUNDS
 DEFAULT_SCHEMES = ("flat-128", "shuffle-64")  # the lecture's "paired" and "shuffle"
-# The reference sweep: the bounds and schemes of Table 1, plus the lecture's power-law idea.
-REFERENCE_SCHEMES = ("english", "uniform", "unigram", "flat-2", "flat-128", "shuffle-4",
-                     "shuffle-64", "nesting", "zipf-1.0")
 REFERENCE_PATH = ASSETS / "pretrain" / "reference.json"
 # What one run in the UI may cost: estimated wall seconds (the CLI has no limit).
 UI_BUDGET_S = 600
@@ -85,6 +80,12 @@ class PretrainState:
     elapsed_s: float = 0.0
 
     def metrics(self) -> dict:
+        """JSON-ready results so far.
+
+        Returns:
+            {"runs": {scheme: {mlm_loss, mlm_steps, and once tested: test_accuracy, ci95,
+            per_seed, gain_over_scratch}}, "config": the PretrainRunConfig, "elapsed_s"}.
+        """
         runs = {}
         base = self.test.get(SCRATCH)
         for scheme in all_runs(self.config):
@@ -130,11 +131,11 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
         raise InputError("each scheme may be chosen once")
     if cfg.task not in TASKS:
         raise InputError(f"unknown text task {cfg.task!r}; choose one of {', '.join(TASKS)}")
-    if cfg.size not in pretrain.SIZES:
-        raise InputError(f"unknown size {cfg.size!r}; choose one of {', '.join(pretrain.SIZES)}")
-    if cfg.arch not in pretrain.ARCHS:
+    if cfg.size not in mlm.SIZES:
+        raise InputError(f"unknown size {cfg.size!r}; choose one of {', '.join(mlm.SIZES)}")
+    if cfg.arch not in mlm.ARCHS:
         raise InputError(f"unknown architecture {cfg.arch!r}; choose one of "
-                         f"{', '.join(pretrain.ARCHS)}")
+                         f"{', '.join(mlm.ARCHS)}")
     for what, value, lo in (("steps", cfg.steps, 1), ("finetune_steps", cfg.finetune_steps, 1),
                             ("seeds", cfg.seeds, 1), ("batch_size", cfg.batch_size, 2)):
         if not lo <= value <= MAX_STEPS:
@@ -155,7 +156,7 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
                 f"smaller size, or the command line (python -m core pretrain-sweep).")
 
 
-def samples(scheme: str, n: int = 3, seed: int = 0, length: int = pretrain.LINE_LENGTH
+def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH
             ) -> tuple[list[list[int]], str]:
     """n lines of a scheme (token ids) and a readable rendering (one line per sample).
 
@@ -166,15 +167,15 @@ def samples(scheme: str, n: int = 3, seed: int = 0, length: int = pretrain.LINE_
         raise InputError("scratch means no pretraining: it has no data to show")
     if not 1 <= n <= 32:
         raise InputError(f"n must be between 1 and 32, got {n}")
-    tok = pretrain.english_tokenizer()
-    lines = pretrain.line_source(scheme, tok, length=length)(n, np.random.default_rng(seed))
+    tok = english_tokenizer()
+    lines = line_source(scheme, tok, length=length)(n, np.random.default_rng(seed))
     ids = [[int(i) for i in line] for line in lines]
     return ids, "\n\n".join(fake_data.render(line, tok) for line in ids)
 
 
 def _finetune_one(state: PretrainState, scheme: str, encoder, t0: float) -> Iterator[None]:
     cfg = state.config
-    tok = pretrain.english_tokenizer()
+    tok = english_tokenizer()
     for r in range(cfg.seeds):
         seed = cfg.seed + r
         enc = finetune.scratch_encoder(encoder, seed) if scheme == SCRATCH else encoder
@@ -206,7 +207,7 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
         InputError / KeyError: bad settings (see check_config).
     """
     check_config(cfg, budget_s=budget_s)
-    tok = pretrain.english_tokenizer()
+    tok = english_tokenizer()
     runs = all_runs(cfg)
     state = PretrainState(cfg, total_steps=(len(runs) - 1) * cfg.steps
                           + len(runs) * cfg.seeds * cfg.finetune_steps)
@@ -215,19 +216,19 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
     for scheme in runs:
         if scheme == SCRATCH:
             if like is None:
-                like = pretrain.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok),
-                                          seed=cfg.seed).encoder
+                like = mlm.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok),
+                                     seed=cfg.seed).encoder
             for _ in _finetune_one(state, scheme, like, t0):
                 yield state
             continue
-        model = pretrain.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
-        pcfg = pretrain.PretrainConfig(scheme=scheme, size=cfg.size, arch=cfg.arch,
-                                       steps=cfg.steps, batch_size=cfg.batch_size,
-                                       seed=cfg.seed, log_every=every(cfg.steps))
+        model = mlm.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
+        pcfg = mlm.PretrainConfig(scheme=scheme, size=cfg.size, arch=cfg.arch,
+                                  steps=cfg.steps, batch_size=cfg.batch_size,
+                                  seed=cfg.seed, log_every=every(cfg.steps))
         curve = state.mlm.setdefault(scheme, [])
         state.phase = f"pretraining on {scheme}"
         last = 0
-        for event in pretrain.pretrain(model, pcfg):
+        for event in pretrain(model, pcfg):
             curve.append({"step": event.step, "loss": event.loss})
             state.done_steps += event.step - last
             last = event.step
@@ -242,104 +243,12 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
     yield state
 
 
-# --- figures ---
-
-PALETTE = ("#EF553B", "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
-           "#B6E880", "#FF97FF", "#FECB52", "#1F77B4", "#8C564B")
-
-
-def _color(scheme: str, order: list[str]) -> str:
-    return PALETTE[order.index(scheme) % len(PALETTE)] if scheme in order else "#444"
-
-
-def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining"
-               ) -> go.Figure:
-    """Masked-language-modelling loss per scheme against step."""
-    order = list(mlm)
-    fig = go.Figure()
-    for scheme, curve in mlm.items():
-        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=scheme, mode="lines", line=dict(color=_color(scheme, order))))
-    fig.update_layout(title=title, xaxis_title="pretraining step",
-                      yaxis_title="MLM loss (masked positions)", height=360,
-                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
-    return fig
-
-
-def gains_figure(metrics: dict, title: str) -> go.Figure:
-    """Gain in test accuracy over scratch per scheme (points, with 95% error bars where there
-    are seeds), beside the paper's Table 1 gains (GLUE average) as reference bars."""
-    runs = metrics["runs"]
-    schemes = [s for s in runs if s != SCRATCH and "gain_over_scratch" in runs[s]]
-    gains = [100 * runs[s]["gain_over_scratch"] for s in schemes]
-    errs = [100 * (runs[s].get("ci95") or 0.0) for s in schemes]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=schemes, y=gains, name="this run",
-                         error_y=dict(type="data", array=errs, visible=any(errs)),
-                         text=[f"{g:+.1f}" for g in gains], textposition="outside",
-                         marker_color="#EF553B"))
-    fig.add_trace(go.Bar(x=schemes, y=[PAPER_GAINS.get(s) for s in schemes],
-                         name="paper, Table 1 (GLUE avg.)", marker_color="#BBBBBB",
-                         text=[f"{PAPER_GAINS[s]:+.1f}" if s in PAPER_GAINS else "" for s in
-                               schemes], textposition="outside"))
-    base = runs.get(SCRATCH, {}).get("test_accuracy")
-    sub = f" (scratch: {100 * base:.1f}%)" if base is not None else ""
-    fig.update_layout(title=title + sub, barmode="group",
-                      yaxis_title="test accuracy gain over scratch (points)", height=380,
-                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
-    return fig
-
-
-def results_table(metrics: dict) -> list[list]:
-    """Rows: scheme, test accuracy, 95% CI, gain over scratch, paper gain, final MLM loss."""
-    rows = []
-    for scheme, r in metrics["runs"].items():
-        if "test_accuracy" not in r:
-            continue
-        ci = ci_text(r.get("ci95"))
-        gain = r.get("gain_over_scratch")
-        rows.append([scheme, round(r["test_accuracy"], 3), ci,
-                     "" if gain is None else f"{100 * gain:+.1f}",
-                     "" if scheme not in PAPER_GAINS else f"{PAPER_GAINS[scheme]:+.1f}",
-                     "" if not r["mlm_loss"] else round(r["mlm_loss"][-1], 3)])
-    return rows
-
-
-# --- the committed reference run (`python -m core pretrain-sweep`) ---
-
-def sweep(*, schemes: tuple[str, ...], size: str = "tiny", steps: int = 1000, seeds: int = 3,
-          task: str = "sentiment", finetune_steps: int = 200, train_size: int | None = None,
-          batch_size: int = DEFAULT_BATCH, on_state=None) -> dict:
-    """Every scheme (+ scratch) at one size: the reference run, JSON-ready with config, machine,
-    start time and wall time. `on_state(state)` sees every live state (progress logging)."""
-    from core.common.device import machine_info
-
-    cfg = PretrainRunConfig(schemes=tuple(schemes), size=size, steps=steps, seeds=seeds,
-                            task=task, finetune_steps=finetune_steps, train_size=train_size,
-                            batch_size=batch_size)
-    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    state = None
-    for state in run(cfg):
-        if on_state:
-            on_state(state)
-    return {"metrics": state.metrics(), "mlm": state.mlm, "finetune": state.finetune,
-            "machine": machine_info(),
-            "started": started, "wall_s": round(state.elapsed_s, 1)}
-
+# --- the committed reference run (core.tools.sweeps.pretrain) ---
 
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """The committed reference sweep, or None when there is none."""
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The committed reference sweep (a run record), or None when there is none.
 
-
-def reference_summary(ref: dict) -> str:
-    """One Markdown line: how, where and when the reference was made."""
-    c = ref["metrics"]["config"]
-    return (f"`python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
-            f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
-            f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` on "
-            f"{ref['machine']['device']} (torch {ref['machine']['torch']}), started "
-            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; lines of "
-            f"{pretrain.LINE_LENGTH} tokens, {c['train_size'] or 'all'} labelled examples.")
+    Raises:
+        core.common.records.RecordError: the file is not a run record.
+    """
+    return records.load(path)

@@ -21,7 +21,7 @@ import numpy as np
 from core.common import hub
 from core.common.errors import InputError, ModelUnavailable
 from core.common.layers import run_until
-from core.common.paths import ROOT
+from core.common.paths import ASSETS
 from core.speech.frames import HOP_SAMPLES, WIN_SAMPLES, check_wave, num_frames
 
 # What to use instead when the hub model cannot be had (the embedded extractors).
@@ -32,7 +32,7 @@ HUBERT_BASE_REPO = "facebook/hubert-base-ls960"
 # 2023-03-18), and the lab loads safetensors only.
 SAFETENSORS_REVISIONS = {HUBERT_BASE_REPO: "refs/pr/2"}
 # Written by `python -m core pick-layer` (needs the hub model once); absent until measured.
-LAYER_FILE = ROOT / "assets" / "speech" / "hubert-base-layer.json"
+LAYER_FILE = ASSETS / "speech" / "hubert-base-layer.json"
 # HuBERT runs over chunks this many frames long (20 s), so attention memory stays bounded on
 # a 3-minute passage; frames at chunk edges see one-sided context.
 HUBERT_CHUNK_FRAMES = 1_000

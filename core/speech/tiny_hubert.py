@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.common.errors import ModelUnavailable
 from core.common.paths import ASSETS
 from core.speech.frames import N_MELS, log_mel
 from core.speech.hubert import HUBERT_CHUNK_FRAMES
@@ -162,8 +163,6 @@ def save(model: TinyHubert, folder, log: dict | None = None) -> Path:
 def load(folder=MODEL_DIR) -> TinyHubert:
     """The model saved in `folder`, float32, eval mode, on CPU."""
     from safetensors.torch import load_file
-
-    from core.common.errors import ModelUnavailable
 
     folder = Path(folder)
     if not (folder / WEIGHTS).is_file():

@@ -17,12 +17,12 @@ in the passage, occurs in the question, or sits in brackets. Splits follow asset
 (one passage per article, repeats kept once: split by passage); TEST_VOICES are heard in
 the test split only.
 
-Audio (core.spoken_qa.voicing; rebuilt into a cache, never committed): the passage is voiced in chunks cut at
-`cuts` - sentence ends, both edges of every answer, and seeded word boundaries besides - one
-espeak-ng call a chunk, trimmed and joined with short pauses. The answer's time span is so
-known exactly; every answer edge has a pause, but so does about a quarter of all other word
-boundaries, so a pause does not single the answer out. Chunked, a passage runs ~15 % longer
-than voiced in one go (each chunk ends like an utterance).
+Audio (core.spoken_qa.voicing; rebuilt into a cache, never committed): the passage is voiced
+in chunks cut at `cuts` - sentence ends, both edges of every answer, and seeded word boundaries
+besides - one espeak-ng call a chunk, trimmed and joined with short pauses. The answer's time
+span is so known exactly; every answer edge has a pause, but so does about a quarter of all
+other word boundaries, so a pause does not single the answer out. Chunked, a passage runs
+~15 % longer than voiced in one go (each chunk ends like an utterance).
 """
 from __future__ import annotations
 
@@ -34,10 +34,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.common.errors import InputError
+from core.common.paths import ASSETS
 from core.speech.voice import PITCHES, SPEEDS, VOICES
 from core.text.tasks import ASSET_DIR
 
 BBC_CSV = ASSET_DIR / "bbc.csv"
+TEXT_SET = ASSETS / "spoken_qa" / "text.jsonl"  # the committed set: python -m core build-spoken-qa
 SPLITS = ("train", "dev", "test")
 DEFAULT_SEED = 0  # chooses questions, extra cuts, voice, speed and pitch of each passage
 MAX_PASSAGE_WORDS = 60  # ~22 s at 160 wpm, < 30 s at 120 wpm
@@ -316,6 +318,11 @@ def read_text_set(path) -> list[dict]:
                          "core build-spoken-qa`)")
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def load_records() -> list[dict]:
+    """Returns: the committed text set (TEXT_SET), one record per passage."""
+    return read_text_set(TEXT_SET)
 
 
 def examples(records: list[dict], split: str | None = None) -> list[dict]:

@@ -1,21 +1,19 @@
-"""The spoken-QA experiment: where its data live, and the training run as a generator.
+"""The spoken-QA experiment as a generator, and the committed runs it is compared with.
 
-    records = load_records()                       # assets/spoken_qa/text.jsonl
-    entries = voiced_entries()                     # espeak-ng audio in the cache (built once)
-    fit_codebooks("mfcc", (64, 128, 512), entries) # assets/speech/mfcc-k128.npy, ...
     for state in run(SpokenQARunConfig(steps=40)): # pretrained vs random init
         draw(state)                                # curves, then FF1 / AOS on the test voices
+    ref = load_reference()                         # assets/spoken_qa/reference.json
+    runs = load_runs(ref)                          # that, then assets/spoken_qa/runs/*.json
 
 DUAL (Lin et al. 2022): a text encoder fine-tuned on unit sequences finds the answer span
 only when it starts from text pretraining; from random init it barely learns. Training
 windows: every window that holds the answer, plus `negative_ratio` windows without it per
 answer window (trained to point at [CLS], as SQuAD); a CPU cannot afford all of them.
+The questions come from core.spoken_qa.items; the reference run is made by
+core.tools.sweeps.spoken_qa (`python -m core train-spoken-qa`).
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -25,22 +23,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.common import records
 from core.common.errors import InputError
-from core.common.paths import ROOT, cache_dir
+from core.common.paths import ASSETS
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
-from core.speech.extractors import (
-    CodebookInfo,
-    codebook_path,
-    fit_unit_codebooks,
-    load_codebook,
-)
+from core.speech.extractors import load_codebook
 from core.speech.unit_tokens import MAP_KINDS, make_unit_map
 from core.spoken_qa import model as sqa
-from core.spoken_qa.data import TEST_VOICES, read_text_set
+from core.spoken_qa.items import unit_items, voiced_entries
 from core.text.models import default_model, load_model
 
-ASSET_DIR = ROOT / "assets" / "spoken_qa"
-TEXT_SET = ASSET_DIR / "text.jsonl"  # python -m core build-spoken-qa
+ASSET_DIR = ASSETS / "spoken_qa"
 REFERENCE_PATH = ASSET_DIR / "reference.json"  # python -m core train-spoken-qa
 RUNS_DIR = ASSET_DIR / "runs"  # more runs to compare (other extractors, k, maps): --out here
 DEFAULT_K = 128  # DUAL's best (HuBERT-128)
@@ -51,67 +44,18 @@ MAX_STEPS = 2000
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
 
 
-def load_records() -> list[dict]:
-    return read_text_set(TEXT_SET)
-
-
-def voiced_dir(limit_per_split: int | None = None, train_takes: int = 1) -> Path:
-    return (cache_dir() / "spoken_qa" /
-            f"voiced-{limit_per_split or 'all'}-t{train_takes}")
-
-
-def voiced_entries(*, limit_per_split: int | None = None, train_takes: int = 1,
-                   progress=None) -> list[dict]:
-    """The voiced text set (see spoken_qa_voicing.build_voiced_set); voices what is missing,
-    ~1 s a passage on one core, and reuses the cache after that."""
-    from core.spoken_qa.voicing import build_voiced_set
-
-    return build_voiced_set(load_records(), voiced_dir(limit_per_split, train_takes),
-                            limit_per_split=limit_per_split, train_takes=train_takes,
-                            progress=progress)
-
-
-def train_passage_paths(entries: list[dict]) -> list[str]:
-    """The voiced train passages' audio files, each once, sorted (never dev or test voices)."""
-    return sorted({e["passage_path"] for e in entries if e["split"] == "train"})
-
-
-def fit_codebooks(extractor: str, ks, entries: list[dict], *, seed: int = 0
-                  ) -> list[CodebookInfo]:
-    """k-means codebooks on the train passages' audio (never dev or test voices)."""
-    paths = train_passage_paths(entries)
-    if not paths:
-        raise InputError("no voiced train passages to fit units on")
-    return fit_unit_codebooks(extractor, {int(k): codebook_path(extractor, int(k)) for k in ks},
-                              paths, seed=seed)
-
-
-@functools.lru_cache(maxsize=4)
-def _items(extractor: str, k: int, limit_per_split: int | None, train_takes: int,
-           codebook_digest: str) -> dict[str, list[sqa.QAItem]]:
-    from core.speech.extractors import load_extractor
-
-    entries = voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes)
-    codebook = load_codebook(extractor, k)
-    extract = load_extractor(extractor)
-    out = {}
-    for split in ("train", "dev", "test"):
-        chosen = [e for e in entries if e["split"] == split]
-        out[split] = sqa.items_from_voiced(chosen, extract, codebook)
-    return out
-
-
-def unit_items(extractor: str, k: int, *, limit_per_split: int | None = None,
-               train_takes: int = 1) -> dict[str, list[sqa.QAItem]]:
-    """Split -> QAItems of the voiced set in units (computed once per process)."""
-    digest = hashlib.sha256(load_codebook(extractor, k).tobytes()).hexdigest()
-    return _items(extractor, int(k), limit_per_split, int(train_takes), digest)
-
-
 def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: int
                    ) -> dict[str, torch.Tensor]:
-    """Every window whose label is a span, plus round(ratio x that many) drawn from those
-    labelled [CLS] (position 0)."""
+    """The training pool: every window whose label is a span, plus round(ratio x that many)
+    drawn by seed from those labelled [CLS] (position 0).
+
+    Args:
+        data: encode_items output, one row per window (start_positions among the tensors).
+        negative_ratio: windows without the answer kept per window with it.
+        seed: the draw of those windows.
+    Returns:
+        The same tensors restricted to the kept windows, in their original order.
+    """
     pos = torch.nonzero(data["start_positions"] > 0).flatten()
     neg = torch.nonzero(data["start_positions"] == 0).flatten()
     n_neg = min(len(neg), int(round(negative_ratio * len(pos))))
@@ -122,6 +66,8 @@ def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: i
 
 @dataclass(frozen=True)
 class SpokenQARunConfig:
+    """The settings of one run (saved in its record as `config`)."""
+
     inits: tuple[str, ...] = sqa.INITS  # starting points to compare
     extractor: str = DEFAULT_EXTRACTOR  # speech features the units come from
     k: int = DEFAULT_K  # units in the codebook
@@ -155,6 +101,8 @@ class SpokenQAState:
     elapsed_s: float = 0.0
 
     def metrics(self) -> dict:
+        """Returns: JSON-ready {"runs": {init: test scores + "curve"}, "config", "windows",
+        "elapsed_s"} (the results part of a run record)."""
         return {"runs": {i: dict(self.test.get(i, {}), curve=self.curves.get(i, []))
                          for i in self.config.inits},
                 "config": asdict(self.config), "windows": self.windows,
@@ -162,7 +110,11 @@ class SpokenQAState:
 
 
 def check_config(cfg: SpokenQARunConfig) -> None:
-    """Raises InputError for settings out of range."""
+    """Checks a run's settings before anything is loaded.
+
+    Raises:
+        InputError: a setting out of range, or no codebook for the extractor and k.
+    """
     bad = [i for i in cfg.inits if i not in sqa.INITS]
     if not cfg.inits or bad:
         raise InputError(f"choose starting points from {', '.join(sqa.INITS)}; got "
@@ -209,7 +161,8 @@ def _voice_in_background(state: SpokenQAState, limit_per_split: int | None
 
 
 def split_items(cfg: SpokenQARunConfig) -> tuple[list, list, list]:
-    """The run's train, dev (curve) and test questions as unit QAItems."""
+    """Args: the run's settings (units, question counts, seed).
+    Returns: its train, dev (curve) and test questions as unit QAItems."""
     items = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split)
     return (_subset(items["train"], cfg.train_questions, cfg.seed),
             _subset(items["dev"], cfg.eval_questions, cfg.seed),
@@ -220,6 +173,10 @@ def run(cfg: SpokenQARunConfig) -> Iterator[SpokenQAState]:
     """Fine-tunes each starting point on the train voices; yields the state as it goes and
     scores FF1 / AOS on the held-out test voices at the end of each.
 
+    Args:
+        cfg: the run's settings.
+    Yields:
+        The same SpokenQAState as it changes: voicing, training, scoring, then "done".
     Raises:
         InputError: settings out of range, missing codebook, espeak-ng missing on first use.
     """
@@ -271,70 +228,15 @@ def _dev_scores(model, unit_map, items, qa_cfg) -> dict[str, float]:
     return {"dev_ff1": scores["ff1"], "dev_aos": scores["aos"]}
 
 
-def sweep(cfg: SpokenQARunConfig, *, on_state=None) -> tuple[dict, SpokenQAState]:
-    """One full run for the record: JSON-ready {"config", "machine", "started", "wall_s",
-    "runs"} and the final state (its models)."""
-    from core.common.device import machine_info
-
-    t0 = time.perf_counter()
-    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    state = None
-    for state in run(cfg):
-        if on_state:
-            on_state(state)
-    out = dict(state.metrics(), machine=machine_info(), started=started,
-               model=cfg.model or default_model("english"),
-               wall_s=round(time.perf_counter() - t0, 1))
-    return out, state
-
-
-def write_json(path, payload: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """The committed reference run (train-spoken-qa), or None when there is none yet."""
-    path = Path(path)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """Args: path of a run record (default: the committed reference, train-spoken-qa).
+    Returns: the record, or None when there is none yet.
+    Raises: RecordError when the file is not a run record."""
+    return records.load(path)
 
 
 def load_runs(ref: dict | None = None) -> list[dict]:
-    """The reference run (read here unless given), then every run in RUNS_DIR (by name)."""
+    """Args: the reference record, when already read (else it is read here).
+    Returns: the reference run first (when there is one), then every run in RUNS_DIR by name."""
     ref = ref if ref is not None else load_reference()
-    return ([ref] if ref else []) + [json.loads(p.read_text(encoding="utf-8"))
-                                     for p in sorted(RUNS_DIR.glob("*.json"))]
-
-
-RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "pretrained FF1", "pretrained AOS",
-               "random FF1", "random AOS", "test questions"]
-
-
-def comparison_rows(runs: list[dict]) -> list[list]:
-    """One row per run (RUN_COLUMNS): its units and the test scores of both starts."""
-    rows = []
-    for run in runs:
-        cfg = run["config"]
-        scores = [round(run["runs"][init][m], 3) if init in run["runs"] else None
-                  for init in ("pretrained", "random") for m in ("ff1", "aos")]
-        n = next((r["n"] for r in run["runs"].values() if "n" in r), 0)
-        rows.append([cfg["extractor"], cfg["k"], cfg["unit_map"], cfg["steps"], *scores, n])
-    return rows
-
-
-def reference_summary(ref: dict) -> str:
-    """Markdown: the scores per starting point and how to make the run again."""
-    cfg = ref["config"]
-    scores = "; ".join(f"**{init}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
-                       for init, r in ref["runs"].items() if "ff1" in r)
-    n = next((r["n"] for r in ref["runs"].values() if "n" in r), 0)
-    return (f"{scores} on {n} held-out test questions (voices "
-            f"{', '.join(TEST_VOICES)}). {cfg['extractor']} units, k={cfg['k']}, "
-            f"{cfg['unit_map']} map; {cfg['steps']} steps of {cfg['batch_size']} windows, lr "
-            f"{cfg['lr']:g}, seed {cfg['seed']}; {ref['model']} on {ref['machine']['device']}, "
-            f"{ref['wall_s'] / 60:.0f} min, started {ref['started']}. Again: `python -m core "
-            f"train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} --unit-map "
-            f"{cfg['unit_map']} --steps {cfg['steps']} --eval-every {cfg['eval_every']} "
-            f"--eval-questions {cfg['eval_questions']}`.")
+    return ([ref] if ref else []) + records.load_all(RUNS_DIR)

@@ -310,7 +310,7 @@ def evaluate(model: SpanQA, unit_map, items: list[QAItem], config: QAConfig = QA
 
 
 def items_from_voiced(entries: list[dict], extractor, codebook: np.ndarray) -> list[QAItem]:
-    """Cached voiced examples (spoken_qa_data.build_voiced_set) -> unit QAItems."""
+    """Cached voiced examples (core.spoken_qa.voicing.build_voiced_set) -> unit QAItems."""
     from core.speech.audio import load_audio
     from core.speech.units import speech_units
 

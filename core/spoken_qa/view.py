@@ -1,8 +1,11 @@
-"""Figures and tables of the spoken-QA tab (plotly; no gradio here).
+"""Figures, tables and text of the spoken-QA tab, from plain numbers and run records
+(plotly; no torch, no gradio).
 
     answer_figure(wave, runs, (start_s, end_s))   waveform over the unit timeline, answer shaded
     curves_figure(curves, title)                  training loss and dev FF1 per starting point
     reference_figure(ref) / reference_table(ref)  the committed run's test FF1 / AOS beside DUAL's
+    reference_summary(ref)                        its scores and settings, and how to run it again
+    comparison_rows(runs)                         one row (RUN_COLUMNS) per committed run
 """
 from __future__ import annotations
 
@@ -12,17 +15,22 @@ from plotly.subplots import make_subplots
 
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
+from core.spoken_qa.data import TEST_VOICES
 
 COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
 ENVELOPE_POINTS = 1_500  # min/max pairs drawn for the waveform, whatever its length
 ANSWER_FILL = "rgba(0, 170, 80, 0.25)"
 # DUAL (Lin et al. 2022), NMSQA test, HuBERT-128 units + Longformer, pretrained init.
 DUAL_NMSQA = {"ff1": 0.560, "aos": 0.491}
+DUAL_TRAIN_QUESTIONS = 87_599  # NMSQA train: the SQuAD v1.1 train questions, spoken
+RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "pretrained FF1", "pretrained AOS",
+               "random FF1", "random AOS", "test questions"]
 
 
 def envelope(wave: np.ndarray, points: int = ENVELOPE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(times in s, values): the min and max of each of `points` slices, interleaved, so a
-    3-minute clip draws as 3,000 points with its peaks intact."""
+    """Args: a 16 kHz wave and how many slices to cut it into.
+    Returns: (times in s, values): the min and max of each slice, interleaved, so a 3-minute
+    clip draws as 3,000 points with its peaks intact."""
     wave = np.asarray(wave, dtype=np.float32)
     n = max(1, min(points, len(wave)))
     edges = np.linspace(0, len(wave), n + 1).astype(int)
@@ -36,7 +44,13 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
                   tokens: list[str] | None = None, k: int | None = None,
                   title: str = "passage") -> go.Figure:
     """Waveform (top) and deduplicated units as coloured bars (bottom, one bar per run,
-    hover: unit, token, frames), with the answer span shaded across both."""
+    hover: unit, token, frames), with the answer span shaded across both.
+
+    Args:
+        wave, runs: the passage audio (16 kHz) and its deduplicated units.
+        span: the answer's (start_s, end_s), shaded when given.
+        tokens, k: the unit map's token of every run, and the codebook size (colour scale).
+    """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
                         vertical_spacing=0.04)
     t, y = envelope(wave)
@@ -67,7 +81,8 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
 
 
 def curves_figure(curves: dict[str, list[dict]], title: str) -> go.Figure:
-    """Training loss (left) and dev FF1 (right) against step, one line per starting point."""
+    """Args: starting point -> [{step, loss, dev_ff1 (at eval steps)}], and the title.
+    Returns: training loss (left) and dev FF1 (right) against step, a line per start."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev FF1"))
     for init, curve in curves.items():
         color = COLORS.get(init, "#444")
@@ -86,7 +101,8 @@ def curves_figure(curves: dict[str, list[dict]], title: str) -> go.Figure:
 
 
 def reference_figure(ref: dict) -> go.Figure:
-    """Test FF1 and AOS of each starting point, beside DUAL's NMSQA numbers (grey)."""
+    """Args: a run record (lab.load_reference).
+    Returns: bars of the test FF1 and AOS of each start, beside DUAL's NMSQA numbers (grey)."""
     runs = ref["runs"]
     inits = [i for i in runs if "ff1" in runs[i]]
     names = inits + ["DUAL (NMSQA)"]
@@ -105,11 +121,58 @@ def reference_figure(ref: dict) -> go.Figure:
 
 
 def reference_table(ref: dict) -> list[list]:
-    """Rows: starting point, test FF1, test AOS, questions, final dev FF1."""
+    """Args: a run record (lab.load_reference).
+    Returns: rows of starting point, test FF1, test AOS, questions, final dev FF1; then
+    DUAL's."""
     rows = []
     for init, r in ref["runs"].items():
         dev = [p["dev_ff1"] for p in r.get("curve", []) if "dev_ff1" in p]
         rows.append([init, round(r["ff1"], 3), round(r["aos"], 3), int(r["n"]),
                      round(dev[-1], 3) if dev else None])
     rows.append(["DUAL (NMSQA, HuBERT-128)", DUAL_NMSQA["ff1"], DUAL_NMSQA["aos"], None, None])
+    return rows
+
+
+def _test_questions(ref: dict) -> int:
+    return next((r["n"] for r in ref["runs"].values() if "n" in r), 0)
+
+
+def reference_summary(ref: dict) -> str:
+    """Args: a run record (lab.load_reference).
+    Returns: Markdown: the test scores per starting point, the run's settings, machine and
+    wall time, and the command that makes it again."""
+    cfg = ref["config"]
+    scores = "; ".join(f"**{init}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
+                       for init, r in ref["runs"].items() if "ff1" in r)
+    return (f"{scores} on {_test_questions(ref)} held-out test questions (voices "
+            f"{', '.join(TEST_VOICES)}). {cfg['extractor']} units, k={cfg['k']}, "
+            f"{cfg['unit_map']} map; {cfg['steps']} steps of {cfg['batch_size']} windows, lr "
+            f"{cfg['lr']:g}, seed {cfg['seed']}; {ref['model']} on {ref['machine']['device']}, "
+            f"{ref['wall_s'] / 60:.0f} min, started {ref['started']}. Again: `python -m core "
+            f"train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} --unit-map "
+            f"{cfg['unit_map']} --steps {cfg['steps']} --eval-every {cfg['eval_every']} "
+            f"--eval-questions {cfg['eval_questions']}`.")
+
+
+def steps_label(ref: dict | None) -> str:
+    """The live panel's step slider label, with the cost of one step measured by the reference
+    run (its wall time over its training steps, evaluation included)."""
+    if not ref:
+        return "Steps"
+    steps = ref["config"]["steps"] * max(1, len(ref["config"].get("inits", ())))
+    return (f"Steps (~{ref['wall_s'] / steps:.0f} s each in the reference run, on "
+            f"{ref['machine']['device']})")
+
+
+def comparison_rows(runs: list[dict]) -> list[list]:
+    """Args: run records (lab.load_runs).
+    Returns: one row per run (RUN_COLUMNS): its units and the test scores of both starts
+    (None where a start was not run)."""
+    rows = []
+    for record in runs:
+        cfg = record["config"]
+        scores = [round(record["runs"][init][m], 3) if init in record["runs"] else None
+                  for init in ("pretrained", "random") for m in ("ff1", "aos")]
+        rows.append([cfg["extractor"], cfg["k"], cfg["unit_map"], cfg["steps"], *scores,
+                     _test_questions(record)])
     return rows

@@ -82,7 +82,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_dna_sweep(args: argparse.Namespace) -> int:
-    from core.dna.lab import sweep
+    from core.common import records
+    from core.tools.sweeps.dna import sweep
 
     def log(name, state):
         runs = state.metrics()["runs"]
@@ -90,9 +91,7 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
 
     result = sweep(steps=args.steps, seeds=args.seeds, k=args.k,
                    train_size=args.train_size or None, eval_every=args.eval_every, on_run=log)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     return 0
 
@@ -101,22 +100,23 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     import os
 
     from core.common.errors import InputError
-    from core.pretrain import mlm as pt
+    from core.pretrain import loop, mlm
+    from core.pretrain.data import english_tokenizer
 
     try:
-        cfg = pt.PretrainConfig(scheme=args.scheme, size=args.size, arch=args.arch,
-                                steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                                warmup_steps=args.warmup_steps, seed=args.seed,
-                                log_every=args.log_every, compile=args.compile,
-                                checkpoint_dir=args.checkpoint_dir,
-                                checkpoint_every=args.checkpoint_every)
-        tok = pt.english_tokenizer()
-        model = pt.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
-        events = pt.pretrain(model, cfg, resume=args.resume)
+        cfg = mlm.PretrainConfig(scheme=args.scheme, size=args.size, arch=args.arch,
+                                 steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                 warmup_steps=args.warmup_steps, seed=args.seed,
+                                 log_every=args.log_every, compile=args.compile,
+                                 checkpoint_dir=args.checkpoint_dir,
+                                 checkpoint_every=args.checkpoint_every)
+        tok = english_tokenizer()
+        model = mlm.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
+        events = loop.pretrain(model, cfg, resume=args.resume)
     except (InputError, KeyError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
-    main_rank = pt.is_main_process()
+    main_rank = loop.is_main_process()
     if main_rank:
         print(f"pretraining {cfg.size} {cfg.arch} on {cfg.scheme}: {cfg.steps} steps x "
               f"{cfg.batch_size} lines x {os.environ.get('WORLD_SIZE', '1')} process(es), "
@@ -128,14 +128,15 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if args.digest_dir:  # every rank reports what it ended with, to check the replicas agree
         out = Path(args.digest_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"rank{os.environ.get('RANK', '0')}.txt").write_text(pt.param_digest(model) + "\n")
+        (out / f"rank{os.environ.get('RANK', '0')}.txt").write_text(mlm.param_digest(model) + "\n")
     if main_rank and cfg.checkpoint_dir:
-        print(f"checkpoint: {Path(cfg.checkpoint_dir) / pt.CHECKPOINT_NAME}")
+        print(f"checkpoint: {Path(cfg.checkpoint_dir) / loop.CHECKPOINT_NAME}")
     return 0
 
 
 def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
-    from core.pretrain.lab import REFERENCE_SCHEMES, sweep
+    from core.common import records
+    from core.tools.sweeps.pretrain import REFERENCE_SCHEMES, sweep
 
     last = {"phase": ""}
 
@@ -149,9 +150,7 @@ def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
     result = sweep(schemes=schemes, size=args.size, steps=args.steps, seeds=args.seeds,
                    task=args.task, finetune_steps=args.finetune_steps,
                    batch_size=args.batch_size, on_state=log)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     return 0
 

@@ -18,8 +18,8 @@ def _voicing_progress(done: int, total: int) -> None:
 
 
 def cmd_build_spoken_qa(args: argparse.Namespace) -> int:
-    from core.spoken_qa import lab
-    from core.spoken_qa.data import build_text_set, examples, write_text_set
+    from core.spoken_qa import items
+    from core.spoken_qa.data import TEXT_SET, build_text_set, examples, write_text_set
 
     records = build_text_set(args.seed)
     write_text_set(args.out, records)
@@ -32,32 +32,34 @@ def cmd_build_spoken_qa(args: argparse.Namespace) -> int:
     print(json.dumps(summary, indent=2))
     print(f"written to {args.out}")
     if args.voice:
-        if Path(args.out).resolve() != lab.TEXT_SET.resolve():
+        if Path(args.out).resolve() != TEXT_SET.resolve():
             print("error: --voice voices the committed text set; leave --out as it is",
                   file=sys.stderr)
             return 2
-        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                     train_takes=args.train_takes, progress=_voicing_progress)
+        entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                       train_takes=args.train_takes, progress=_voicing_progress)
         hours = sum({e["passage_path"]: e["duration_s"] for e in entries}.values()) / 3600
         print(f"{len(entries)} voiced questions, {hours:.2f} h of passages in "
-              f"{lab.voiced_dir(args.limit_per_split or None, args.train_takes)}")
+              f"{items.voiced_dir(args.limit_per_split or None, args.train_takes)}")
     return 0
 
 
 def cmd_fit_units(args: argparse.Namespace) -> int:
-    from core.spoken_qa import lab
+    from core.spoken_qa import items
 
-    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                 progress=_voicing_progress)
+    entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                   progress=_voicing_progress)
     ks = [int(k) for k in args.k.split(",")]
-    for info in lab.fit_codebooks(args.extractor, ks, entries, seed=args.seed):
+    for info in items.fit_codebooks(args.extractor, ks, entries, seed=args.seed):
         print(f"{info.path}: {info.extractor} k={info.k} from {info.files} files, "
               f"{info.seconds / 3600:.2f} h, {info.frames} frames", flush=True)
     return 0
 
 
 def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
+    from core.common import records
     from core.spoken_qa import lab
+    from core.tools.sweeps.spoken_qa import sweep
 
     cfg = lab.SpokenQARunConfig(
         inits=tuple(args.inits.split(",")), extractor=args.extractor, k=args.k,
@@ -77,8 +79,8 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
                 last[init] = len(curve)
                 print(f"[{state.elapsed_s:7.0f} s]   {init} {curve[-1]}", flush=True)
 
-    result, state = lab.sweep(cfg, on_state=log)
-    out = lab.write_json(args.out, result)
+    result, state = sweep(cfg, on_state=log)
+    out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     if args.save:
         from core.spoken_qa.ship import save_shipped
@@ -97,16 +99,16 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core.speech.extractors import load_codebook
     from core.speech.quality import LAYER_WORDS, pick_layer
     from core.speech.voice import VOICES, espeak_available
-    from core.spoken_qa import lab
+    from core.spoken_qa import items
     from core.tools import train_hubert as tht
 
     paths = []
     if args.features:
         mels, targets, seconds = tht.load_features(args.features)
     else:
-        entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                     train_takes=args.takes, progress=_voicing_progress)
-        paths = lab.train_passage_paths(entries)
+        entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                       train_takes=args.takes, progress=_voicing_progress)
+        paths = items.train_passage_paths(entries)
         mels, targets, seconds = tht.clip_features(
             paths + tht.librivox_paths(), load_codebook("mfcc", args.targets),
             max_hours=args.max_hours or None)
@@ -144,7 +146,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
 def cmd_pick_layer(args: argparse.Namespace) -> int:
     from core.speech.quality import LAYER_WORDS, PICK_AUDIO_FILES, pick_layer
     from core.speech.voice import VOICES, espeak_available
-    from core.spoken_qa import lab
+    from core.spoken_qa import items
 
     if not espeak_available():
         print("error: pick-layer voices words with espeak-ng, which is not installed",
@@ -152,9 +154,9 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     model = hubert.load_model(args.model)
-    entries = lab.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                 progress=_voicing_progress)
-    paths = lab.train_passage_paths(entries)
+    entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                   progress=_voicing_progress)
+    paths = items.train_passage_paths(entries)
     fit_files = min(len(paths), PICK_AUDIO_FILES)
     print(f"{model.config.num_hidden_layers} layers; units (k={args.k}) fitted on "
           f"{fit_files} train passages; scored on {len(LAYER_WORDS)} words x "

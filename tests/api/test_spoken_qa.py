@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.speech import audio, voice
-from core.spoken_qa import lab
-from core.spoken_qa.data import examples
+from core.spoken_qa.data import examples, load_records
 
 pytestmark = [pytest.mark.embedded,
               pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
@@ -15,7 +14,7 @@ def test_voice_answer_units_and_train_over_the_api(spoken_qa_url, tmp_path):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    ex = examples(lab.load_records(), "test")[1]
+    ex = examples(load_records(), "test")[1]
     client = Client(spoken_qa_url, verbose=False)
     p = client.predict(ex["text"], ex["voice"], api_name="/speech_qa_voice")
     q = client.predict(ex["question"], ex["voice"], api_name="/speech_qa_voice")

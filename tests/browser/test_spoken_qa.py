@@ -6,6 +6,7 @@ import time
 import pytest
 
 from core.speech import voice
+from core.spoken_qa import lab, view
 from tests.helpers import open_page, set_sliders, wait_for_plot_title
 
 pytestmark = [pytest.mark.embedded,
@@ -34,7 +35,7 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
 
 @pytest.mark.browser
 def test_training_streams_curves_and_stop_ends_it(page):
-    set_sliders(page, {"Steps (~5 s each on 2 CPU cores)": "200"})
+    set_sliders(page, {view.steps_label(lab.load_reference()): "200"})
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_plot_title(page, "/training from pretrained init - \\d+ training windows, [1-9]"
                               "\\d*\\/400 steps/.test(t.textContent)", timeout=300_000)

@@ -51,3 +51,18 @@ def test_bad_sequence(trained):
         tab.predict("ACUG", state)
     with pytest.raises(gr.Error, match="no DNA sequence given"):
         tab.predict("   ", state)
+
+
+def test_intro_is_written_from_the_reference_run():
+    from core.dna import view as dna_view
+
+    ref = tab.REFERENCE
+    assert ref is not None
+    assert dna_view.reference_finding(ref) in tab.INTRO
+    pretrained = ref["datasets"]["splice"]["runs"]["pretrained"]["test_accuracy"]
+    assert f"pretrained {pretrained:.3f}" in tab.INTRO
+
+
+def test_tab_builds_without_a_reference_run(monkeypatch):
+    monkeypatch.setattr(tab, "REFERENCE", None)
+    assert isinstance(tab.build(), gr.Blocks)

@@ -5,6 +5,7 @@ import gradio as gr
 import plotly.graph_objects as go
 import pytest
 
+from core.pretrain import view
 from demos import pretrain as tab
 
 pytestmark = pytest.mark.embedded
@@ -48,3 +49,16 @@ def test_samples_and_live_samples():
         tab.live_samples(["shuffle-99"])
     with pytest.raises(gr.Error, match="no data"):
         tab.samples("scratch", 1, 0)
+
+
+def test_intro_quotes_the_reference_and_the_tab_builds_without_one(monkeypatch):
+    assert tab.REFERENCE is not None and tab.INTRO == tab.intro(tab.REFERENCE)
+    assert tab.INTRO.startswith(tab.FINDING.strip())
+    assert view.reference_finding(tab.REFERENCE) in tab.INTRO
+    scratch = tab.REFERENCE["metrics"]["runs"]["scratch"]["test_accuracy"]
+    assert f"{scratch:.3f}" in tab.INTRO
+    bare = tab.intro(None)
+    assert "No reference run is committed yet" in bare and f"{scratch:.3f}" not in bare
+    monkeypatch.setattr(tab, "REFERENCE", None)
+    monkeypatch.setattr(tab, "INTRO", bare)
+    assert isinstance(tab.build(), gr.Blocks)

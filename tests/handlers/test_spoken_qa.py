@@ -1,5 +1,5 @@
 """The spoken-QA tab's handlers: answering with the shipped model, units, voicing, training,
-and every kind of bad audio the issue names."""
+and every kind of bad audio."""
 from __future__ import annotations
 
 import gradio as gr
@@ -9,7 +9,7 @@ import soundfile as sf
 
 from core.speech import audio, voice
 from core.spoken_qa import lab
-from core.spoken_qa.data import examples
+from core.spoken_qa.data import examples, load_records
 from demos import spoken_qa
 from demos import spoken_qa_handlers as tab
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.embedded, pytest.mark.usefixtures("one_thread"),
 
 @pytest.fixture(scope="module")
 def example():
-    return examples(lab.load_records(), "test")[0]
+    return examples(load_records(), "test")[0]
 
 
 @pytest.fixture(scope="module")

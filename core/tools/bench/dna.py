@@ -12,6 +12,7 @@ from dataclasses import asdict
 import torch
 
 from core.common.device import machine_info, pick_device
+from core.common.records import started_now
 from core.common.training import TrainConfig, batch_sampler, train
 from core.dna import encode as dna
 from core.dna.data import load_dataset
@@ -56,7 +57,7 @@ def run() -> dict:
     runs = state.metrics()["runs"]
     return {
         "benchmark": "dna",
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "when": started_now(),
         "machine": machine_info(),
         "default_run": {"config": asdict(cfg), "wall_s": round(wall, 1),
                         "test_accuracy": {i: round(r["test_accuracy"], 3)

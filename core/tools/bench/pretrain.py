@@ -1,13 +1,13 @@
 """`python -m core bench pretrain`: MLM pretraining throughput, this project's loop vs a stock one.
 
 Side by side in one process, on the same batches:
-  - ours:  core.pretrain.mlm's MaskedLM through core.common.training.train: SDPA attention, no attention
-           mask (lines are never padded), the vocabulary projection only at the masked positions,
-           and on CUDA bf16 autocast, fused AdamW and torch.compile;
+  - ours:  core.pretrain.mlm's MaskedLM through core.common.training.train: SDPA attention,
+           no attention mask (lines are never padded), the vocabulary projection only at the
+           masked positions, and on CUDA bf16 autocast, fused AdamW and torch.compile;
   - stock: transformers BertForMaskedLM, eager attention, fp16 autocast + GradScaler (CUDA),
            torch.optim.AdamW(foreach=False, fused=False), logits over the whole vocabulary at
            every position;
-  - ours_end_to_end: core.pretrain.mlm.pretrain itself, data generated on the fly (BENCH_SCHEME).
+  - ours_end_to_end: core.pretrain.loop.pretrain itself, data generated on the fly (BENCH_SCHEME).
 Also the time to generate (and mask) one batch for a few schemes.
 
 MFU (model FLOPs utilisation) = tokens/s x FLOPs per token / the GPU's peak bf16 FLOP/s. FLOPs
@@ -26,7 +26,7 @@ import torch
 
 from core.common.device import device_info, machine_info, pick_device
 from core.common.training import TrainConfig, train
-from core.pretrain import mlm as pt
+from core.pretrain import data, loop, mlm
 
 # (device type) -> (size, lines per step, warm-up steps, timed steps). Warm-up covers
 # torch.compile and the allocator; it is not timed.
@@ -47,7 +47,7 @@ def peak_flops(gpu_name: str) -> float | None:
     return next((v for k, v in PEAK_FLOPS if k.lower() in gpu_name.lower()), None)
 
 
-def flops_per_token(model: pt.MaskedLM, seq_len: int, masked: int) -> float:
+def flops_per_token(model: mlm.MaskedLM, seq_len: int, masked: int) -> float:
     """Training FLOPs per input token (see the module docstring for the formula)."""
     cfg = model.encoder.config
     h, layers, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.vocab_size
@@ -84,7 +84,7 @@ def _time_events(events, warm: int) -> tuple[float, int]:
 
 
 def _ours(size, batches, warm, steps, device, vocab) -> tuple[dict, float]:
-    model = pt.build_mlm(size, vocab_size=vocab, seed=0)
+    model = mlm.build_mlm(size, vocab_size=vocab, seed=0)
     fpt = flops_per_token(model, batches[0]["input_ids"].shape[1],
                           batches[0]["masked_positions"].shape[1])
     inputs = [{k: v for k, v in b.items() if k != "attention_mask"} for b in batches]
@@ -100,7 +100,7 @@ def _stock(size, batches, warm, steps, device, vocab) -> dict:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = BertForMaskedLM(pt.make_config(size, vocab_size=vocab,
+        model = BertForMaskedLM(mlm.make_config(size, vocab_size=vocab,
                                                attn_implementation="eager")).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=BENCH_LR, foreach=False, fused=False)
@@ -128,20 +128,20 @@ def _stock(size, batches, warm, steps, device, vocab) -> dict:
 
 
 def _end_to_end(size, batch, warm, steps, device, vocab) -> dict:
-    model = pt.build_mlm(size, vocab_size=vocab, seed=0)
-    cfg = pt.PretrainConfig(scheme=BENCH_SCHEME, size=size, steps=warm + steps,
+    model = mlm.build_mlm(size, vocab_size=vocab, seed=0)
+    cfg = mlm.PretrainConfig(scheme=BENCH_SCHEME, size=size, steps=warm + steps,
                             batch_size=batch, lr=BENCH_LR, warmup_steps=1, log_every=warm)
-    events = list(pt.pretrain(model, cfg, device=device))
+    events = list(loop.pretrain(model, cfg, device=device))
     seconds, n = _time_events(events, warm)
     return {"seconds": seconds, "steps": n, "last_loss": round(events[-1].loss, 3)}
 
 
 def data_ms_per_batch(batch: int, schemes=DATA_SCHEMES, repeats: int = DATA_REPEATS) -> dict:
     """Milliseconds to generate and mask one batch of `batch` lines, per scheme."""
-    tok = pt.english_tokenizer()
+    tok = data.english_tokenizer()
     out = {}
     for scheme in schemes:
-        make = pt.batch_maker(pt.PretrainConfig(scheme=scheme, batch_size=batch), tok)
+        make = loop.batch_maker(mlm.PretrainConfig(scheme=scheme, batch_size=batch), tok)
         make(repeats)  # first call fills caches (the English corpus is tokenized once)
         t0 = time.perf_counter()
         for step in range(repeats):
@@ -156,7 +156,7 @@ def default_run() -> dict:
     from core.pretrain.lab import run as run_lab
 
     cfg = PretrainRunConfig()
-    pt.english_tokenizer()  # loading is the app's start-up, not the run
+    data.english_tokenizer()  # loading is the app's start-up, not the run
     t0 = time.perf_counter()
     state = None
     for state in run_lab(cfg):
@@ -181,13 +181,13 @@ def run(*, steps: int | None = None, warmup: int | None = None,
     kind = "cuda" if device.type == "cuda" else "cpu"
     size, default_batch, warm, n = SETTINGS[kind]
     warm, n, batch = max(1, warmup or warm), max(1, steps or n), max(1, batch or default_batch)
-    tok = pt.english_tokenizer()
+    tok = data.english_tokenizer()
     vocab = len(tok)
-    source, ids = pt.line_source(BENCH_SCHEME, tok), pt.TokenIds.from_tokenizer(tok)
+    source, ids = data.line_source(BENCH_SCHEME, tok), data.TokenIds.from_tokenizer(tok)
     batches = []  # a few distinct batches, cycled by both loops (attention mask included)
     for step in range(TIMED_BATCHES):
         rng = np.random.default_rng(step)
-        batches.append(pt.mask_lines(source(batch, rng), rng, tokenizer_ids=ids))
+        batches.append(data.mask_lines(source(batch, rng), rng, tokenizer_ids=ids))
     seq_len = int(batches[0]["input_ids"].shape[1])
     tokens = batch * seq_len
     info = device_info()

@@ -16,10 +16,11 @@ import numpy as np
 
 from core.common.device import machine_info
 from core.common.errors import ModelUnavailable
+from core.common.records import started_now
 from core.speech.audio import SAMPLE_RATE
 from core.speech.extractors import available_extractors, load_extractor
 from core.speech.voice import voice
-from core.spoken_qa.data import examples
+from core.spoken_qa.data import examples, load_records
 
 QUALITY_WORDS = ("water", "garden", "market", "minister", "seven", "profit", "government",
                  "company", "people", "london", "music", "thursday")  # each in every voice
@@ -81,7 +82,8 @@ def _rtf(passage: np.ndarray) -> dict:
 
 
 def _unit_quality() -> dict:
-    """unit_quality.word_consistency of every extractor x shipped k (lower ratio = better)."""
+    """Returns: core.speech.quality.word_consistency of every extractor x shipped codebook
+    ({name}-k{k}: within, between, ratio; lower ratio = better)."""
     from core.speech.extractors import CODEBOOK_KS, codebook_path, load_codebook
     from core.speech.quality import word_consistency
     from core.speech.voice import VOICES
@@ -105,12 +107,10 @@ def _unit_quality() -> dict:
 
 def run() -> dict:
     """Times answering and unit extraction here; returns a JSON-ready dict."""
-    from core.spoken_qa.lab import load_records
-
     passage, question, example = long_passage(load_records())
     return {
         "benchmark": "speech",
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "when": started_now(),
         "machine": machine_info(),
         "question": example["question"],
         "answer": _answer_times(passage, question),

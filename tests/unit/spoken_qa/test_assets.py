@@ -6,7 +6,7 @@ import json
 import pytest
 
 from core.speech import extractors
-from core.spoken_qa import lab, ship
+from core.spoken_qa import lab, ship, view
 
 
 @pytest.fixture(scope="module")
@@ -62,5 +62,5 @@ def test_every_committed_run_scores_both_starts_on_the_whole_test_split():
         assert set(run["runs"]) == {"pretrained", "random"}, cfg
         for init, r in run["runs"].items():
             assert r["n"] == 177 and r["curve"][-1]["step"] == cfg["steps"], (cfg, init)
-    rows = lab.comparison_rows(runs)
+    rows = view.comparison_rows(runs)
     assert len({tuple(r[:4]) for r in rows}) == len(rows)  # no run committed twice

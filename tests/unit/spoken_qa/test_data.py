@@ -126,6 +126,10 @@ def test_text_set_round_trips_through_jsonl(records, tmp_path):
         data.read_text_set(tmp_path / "missing.jsonl")
 
 
+def test_committed_text_set_is_what_build_spoken_qa_makes(records):
+    assert data.load_records() == records
+
+
 @needs_espeak
 def test_answer_span_is_the_answer_chunk_to_the_sample(records):
     rec = next(r for r in records if len(r["questions"]) >= 2)

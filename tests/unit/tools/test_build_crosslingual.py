@@ -12,8 +12,9 @@ import pytest
 
 from core.common.paths import ASSETS
 from core.text.spans import find_spans, occurs
-from core.tools.build.crosslingual import MAX_TARGETS, REQUIRED, SOURCE_ORDER
+from core.tools.build.crosslingual import REQUIRED
 from core.tools.build.lexicons import clean_word, english_word
+from core.tools.build.pairs import MAX_TARGETS, SOURCE_ORDER
 from core.tools.build.udhr import _length_alignment, align_units
 
 ASSET_DIR = ASSETS / "crosslingual"

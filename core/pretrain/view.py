@@ -1,0 +1,229 @@
+"""The fake-data tab's figures, tables and reference text, from plain numbers (no torch).
+
+Every function reads the numbers a run reports (PretrainState.metrics() and .mlm, or the
+committed reference record), so the tab's prose quotes the record instead of retyping it.
+
+    mlm_figure(state.mlm)                        # MLM loss per scheme against step
+    gains_figure(metrics, "sentiment")           # gain over scratch beside the paper's Table 1
+    results_table(metrics)                       # rows under TABLE_HEADERS
+    reference_summary(ref, line_length=126)      # how the reference was made (one line)
+    reference_finding(ref)                       # what it shows (Markdown paragraphs)
+"""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+from core.common.records import config_of
+from core.common.stats import ci_text, mean_ci95
+from core.pretrain.fake_data import BOUNDS
+
+ENGLISH, SCRATCH = BOUNDS  # real text (the upper bound) and no pretraining (the baseline)
+# Chiang & Lee 2022, Table 1: GLUE average gain over scratch (points) of a medium model
+# pretrained on each kind of data. Only the schemes the paper reports appear here.
+PAPER_GAINS = {"english": 20.5, "flat-128": 14.5, "shuffle-64": 12.4, "nesting": 12.0,
+               "flat-2": 7.2, "unigram": 1.3, "uniform": -0.2}
+# The paper's pretraining: a medium model, 100k steps of 300 lines (quoted, not measured here).
+PAPER_SETTING = "a medium model for 100k steps of 300 lines"
+TABLE_HEADERS = ["scheme", "test accuracy", "95% CI", "gain (points)", "paper gain",
+                 "final MLM loss"]
+VOCAB_SIZE = 30522  # the bert-base-uncased vocabulary every scheme draws from
+# A scheme whose logged MLM loss fell by more than this learned something beyond chance
+# (ln(VOCAB_SIZE)); the structured schemes of a short run stay within a few tenths of it.
+LEARNED_NATS = 1.0
+PALETTE = ("#EF553B", "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
+           "#B6E880", "#FF97FF", "#FECB52", "#1F77B4", "#8C564B")
+
+
+def _color(scheme: str, order: list[str]) -> str:
+    return PALETTE[order.index(scheme) % len(PALETTE)] if scheme in order else "#444"
+
+
+# --------------------------------------------------------------------------------- figures
+def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining"
+               ) -> go.Figure:
+    """Masked-language-modelling loss per scheme against step.
+
+    Args:
+        mlm: scheme -> [{"step", "loss"}] (PretrainState.mlm, or a record's "mlm").
+        title: the figure's title.
+    """
+    order = list(mlm)
+    fig = go.Figure()
+    for scheme, curve in mlm.items():
+        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
+                                 name=scheme, mode="lines", line=dict(color=_color(scheme, order))))
+    fig.update_layout(title=title, xaxis_title="pretraining step",
+                      yaxis_title="MLM loss (masked positions)", height=360,
+                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+    return fig
+
+
+def gains_figure(metrics: dict, title: str) -> go.Figure:
+    """Gain in test accuracy over scratch per scheme (points, with 95% error bars where there
+    are seeds), beside the paper's Table 1 gains (GLUE average) as reference bars.
+
+    Args:
+        metrics: PretrainState.metrics() (or a record's "metrics").
+        title: the figure's title; scratch's accuracy is appended.
+    """
+    runs = metrics["runs"]
+    schemes = [s for s in runs if s != SCRATCH and "gain_over_scratch" in runs[s]]
+    gains = [100 * runs[s]["gain_over_scratch"] for s in schemes]
+    errs = [100 * (runs[s].get("ci95") or 0.0) for s in schemes]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=schemes, y=gains, name="this run",
+                         error_y=dict(type="data", array=errs, visible=any(errs)),
+                         text=[f"{g:+.1f}" for g in gains], textposition="outside",
+                         marker_color="#EF553B"))
+    fig.add_trace(go.Bar(x=schemes, y=[PAPER_GAINS.get(s) for s in schemes],
+                         name="paper, Table 1 (GLUE avg.)", marker_color="#BBBBBB",
+                         text=[f"{PAPER_GAINS[s]:+.1f}" if s in PAPER_GAINS else "" for s in
+                               schemes], textposition="outside"))
+    base = runs.get(SCRATCH, {}).get("test_accuracy")
+    sub = f" (scratch: {100 * base:.1f}%)" if base is not None else ""
+    fig.update_layout(title=title + sub, barmode="group",
+                      yaxis_title="test accuracy gain over scratch (points)", height=380,
+                      margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+    return fig
+
+
+def results_table(metrics: dict) -> list[list]:
+    """Rows under TABLE_HEADERS: scheme, test accuracy, 95% CI, gain over scratch, paper
+    gain, final MLM loss; only schemes with a test accuracy."""
+    rows = []
+    for scheme, r in metrics["runs"].items():
+        if "test_accuracy" not in r:
+            continue
+        ci = ci_text(r.get("ci95"))
+        gain = r.get("gain_over_scratch")
+        rows.append([scheme, round(r["test_accuracy"], 3), ci,
+                     "" if gain is None else f"{100 * gain:+.1f}",
+                     "" if scheme not in PAPER_GAINS else f"{PAPER_GAINS[scheme]:+.1f}",
+                     "" if not r["mlm_loss"] else round(r["mlm_loss"][-1], 3)])
+    return rows
+
+
+# ------------------------------------------------------------------- the reference, as text
+def reference_summary(ref: dict, *, line_length: int) -> str:
+    """One Markdown line: how, where and when the reference was made.
+
+    Args:
+        ref: the reference record (core.pretrain.lab.load_reference()).
+        line_length: tokens per pretraining line (core.pretrain.data.LINE_LENGTH).
+    """
+    c = config_of(ref)
+    return (f"`python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
+            f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
+            f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` on "
+            f"{ref['machine']['device']} (torch {ref['machine']['torch']}), started "
+            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; lines of "
+            f"{line_length} tokens, {c['train_size'] or 'all'} labelled examples.")
+
+
+def gain_ci95(runs: dict, scheme: str) -> tuple[float, float]:
+    """A scheme's gain in test accuracy over scratch, in points, with its 95% half-width.
+
+    Scheme and scratch are fine-tuned with the same seeds, so the interval is taken over the
+    per-seed differences (paired); without matching seeds it is NaN.
+
+    Args:
+        runs: metrics["runs"] of a run or record.
+        scheme: a key of `runs` with a gain_over_scratch.
+    Returns:
+        (gain, half_width) in points.
+    """
+    ours, base = runs[scheme].get("per_seed") or [], runs[SCRATCH].get("per_seed") or []
+    gain = 100 * runs[scheme]["gain_over_scratch"]
+    if len(ours) != len(base) or len(ours) < 2:
+        return gain, math.nan
+    _, half = mean_ci95([100 * (a - b) for a, b in zip(ours, base)])
+    return gain, half
+
+
+def _pm(half: float, digits: int) -> str:
+    return "" if half != half else f" ± {half:.{digits}f}"
+
+
+def _names(schemes: list[str]) -> str:
+    names = [f"`{s}`" for s in schemes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _its(schemes: list[str]) -> str:
+    return "its interval" if len(schemes) == 1 else "their intervals"
+
+
+def _verdict(gains: dict[str, tuple[float, float]]) -> str:
+    """Whether any scheme beats scratch, and which intervals leave no doubt either way."""
+    ahead = [s for s, (g, _) in gains.items() if g > 0]
+    above = [s for s, (g, h) in gains.items() if g - h > 0]  # NaN half-widths compare False
+    below = [s for s, (g, h) in gains.items() if g + h < 0]
+    if not ahead:
+        text = "At this scale **no scheme beats scratch**"
+    else:
+        text = f"**{_names(ahead)} beat{'s' if len(ahead) == 1 else ''} scratch**"
+        text += (f" ({_names(above)} beyond {_its(above)})" if above
+                 else " (within the intervals)")
+    if below:
+        text += (f"; {_names(below)} {'is' if len(below) == 1 else 'are'} worse than scratch "
+                 f"beyond {_its(below)}")
+    return text + "."
+
+
+def _loss_sentence(runs: dict, gains: dict[str, tuple[float, float]]) -> str:
+    """MLM loss first -> last per scheme, and how the schemes that learned transferred."""
+    curves = {s: r["mlm_loss"] for s, r in runs.items() if s != SCRATCH and r.get("mlm_loss")}
+    if not curves:
+        return ""
+    chance = math.log(VOCAB_SIZE)
+    text = (f"MLM loss from the first to the last logged point (a model that has learned "
+            f"nothing sits at ln({VOCAB_SIZE}) = {chance:.1f}): "
+            + ", ".join(f"`{s}` {c[0]:.1f} → {c[-1]:.1f}" for s, c in curves.items()) + ".")
+    learned = [s for s, c in curves.items() if c[0] - c[-1] > LEARNED_NATS and s in gains]
+    flat = [s for s, c in curves.items() if c[0] - c[-1] <= LEARNED_NATS and s in gains]
+    if learned and flat:
+        mean_l = sum(gains[s][0] for s in learned) / len(learned)
+        mean_f = sum(gains[s][0] for s in flat) / len(flat)
+        text += (f" The schemes whose loss fell by more than {LEARNED_NATS:g} nat "
+                 f"({_names(learned)}) gained {mean_l:+.1f} points on average, those that "
+                 f"stayed near chance ({_names(flat)}) {mean_f:+.1f}: here a lower MLM loss "
+                 f"went with a {'lower' if mean_l < mean_f else 'higher'} accuracy after "
+                 f"fine-tuning.")
+    return text
+
+
+def reference_finding(ref: dict) -> str:
+    """What the reference run shows, in Markdown, every number read from the record.
+
+    Args:
+        ref: the reference record (core.pretrain.lab.load_reference()): its settings
+            (metrics.config), machine, and per-scheme accuracies and MLM curves.
+    Returns:
+        The settings and scratch's accuracy; each scheme's gain over scratch with its 95%
+        interval (best first) and whether any beats scratch; each scheme's MLM loss from the
+        first to the last logged point.
+    """
+    c, runs = config_of(ref), ref["metrics"]["runs"]
+    base = runs[SCRATCH]
+    seeds = f"{c['seeds']} seed{'s' if c['seeds'] != 1 else ''}"
+    text = (f"**What to expect here.** The reference below ran on {ref['machine']['device']}: "
+            f"the `{c['size']}` model, {c['steps']} MLM steps of {c['batch_size']} lines per "
+            f"scheme, then {c['finetune_steps']} fine-tuning steps on {c['task']} with {seeds} "
+            f"(the paper pretrains {PAPER_SETTING}). Scratch reaches "
+            f"{base['test_accuracy']:.3f}{_pm(base.get('ci95') or math.nan, 3)} test "
+            f"accuracy.")
+    gains = {s: gain_ci95(runs, s) for s, r in runs.items()
+             if s != SCRATCH and "gain_over_scratch" in r}
+    if gains:
+        paired = (" (95% intervals over the seeds, each seed against scratch's)"
+                  if c["seeds"] > 1 else "")
+        order = sorted(gains, key=lambda s: -gains[s][0])
+        text += (f"\n\n{_verdict(gains)} Gain over scratch in points{paired}: "
+                 + ", ".join(f"`{s}` {gains[s][0]:+.1f}{_pm(gains[s][1], 1)}" for s in order)
+                 + ".")
+        if not any(g > 0 for g, _ in gains.values()):
+            text += " Read it as the starting point of the paper's curves, not their end."
+    loss = _loss_sentence(runs, gains)
+    return text + (f"\n\n{loss}" if loss else "")

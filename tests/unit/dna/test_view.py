@@ -1,0 +1,162 @@
+"""core.dna.view from plain dicts: figures, tables and the text written from a run record."""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.common.errors import InputError
+from core.common.paths import ROOT
+from core.dna import lab as dna_lab
+from core.dna import view
+
+
+def _run(per_seed: list[float], ci95: float | None) -> dict:
+    return {"test_accuracy": float(np.mean(per_seed)), "ci95": ci95, "per_seed": per_seed,
+            "final_dev_accuracy": per_seed}
+
+
+def _curve(dev: list[float]) -> list[dict]:
+    return [{"step": i + 1, "loss": 1.0 / (i + 1), "dev_accuracy": a} for i, a in enumerate(dev)]
+
+
+@pytest.fixture
+def record() -> dict:
+    """A two-task, two-start, two-seed record shaped like assets/dna/reference.json."""
+    def task(pre, rnd):
+        return {"runs": {"pretrained": _run(pre, 0.05), "random": _run(rnd, 0.04)},
+                "curves": {"pretrained/0": _curve([0.5, pre[0]]),
+                           "random/0": _curve([0.4, rnd[0]]),
+                           "pretrained/1": _curve([0.6, pre[1]]),
+                           "random/1": _curve([0.5, rnd[1]])},
+                "labels": ["a", "b"], "elapsed_s": 1.0}
+
+    return {"config": {"datasets": ["promoters", "coding"], "inits": ["pretrained", "random"],
+                       "steps": 2, "seeds": 2, "train_size": 16, "k": 2, "eval_every": 1,
+                       "lr": 2e-4, "batch_size": 32, "model": "tiny"},
+            "machine": {"device": "CPU (1 thread)", "platform": "x", "torch": "9.9"},
+            "started": "2030-01-01 00:00:00 UTC",
+            "datasets": {"promoters": task([0.8, 0.9], [0.6, 0.7]),
+                         "coding": task([0.55, 0.65], [0.7, 0.72])},
+            "wall_s": 120.0}
+
+
+def test_view_imports_no_torch():
+    code = "import sys, core.dna.view; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_run_figure_and_results_table_from_plain_numbers(record):
+    curves = record["datasets"]["coding"]["curves"]
+    config = {"dataset": "coding", "train_size": None, "k": 3}
+    fig = view.run_figure(curves, config, 3, 8)
+    assert len(fig.data) == 2 * len(curves)  # loss + dev accuracy per run
+    assert fig.layout.title.text == "coding: all training sequences, k=3, 3/8 steps"
+    runs = {"pretrained": _run([0.7, 0.8], 0.6353), "random": _run([0.5], None)}
+    assert view.results_table(runs) == [["pretrained", 0.75, "± 0.635", "0.700, 0.800"],
+                                        ["random", 0.5, "n/a (1 seed)", "0.500"]]
+
+
+def test_importance_figure_from_a_prediction_dict():
+    pred = {"sequence": "ACGTA", "k": 2, "probs": {"EI": 0.2, "IE": 0.7, "N": 0.1},
+            "importance": [0.1, 0.1, -0.2, -0.2, 0.0], "tokens": ["cat", "dog"]}
+    fig = view.importance_figure(pred)
+    assert list(fig.data[0].y) == pred["importance"]
+    assert list(fig.data[0].customdata) == ["cat", "cat", "dog", "dog", ""]
+    assert fig.layout.title.text.startswith("Which bases drive 'IE' (p = 0.70)")
+
+
+def test_reference_figure_table_and_summary(record):
+    fig = view.reference_figure(record, "coding")
+    # per init: 2 seeds x (loss, dev) thin lines + (loss, dev) mean lines
+    assert len(fig.data) == 2 * (2 * 2 + 2)
+    mean_random = next(t for t in fig.data if t.name == "random (mean of 2)"
+                       and t.xaxis == "x2")
+    assert mean_random.y[-1] == pytest.approx(np.mean([0.7, 0.72]))
+    rows = view.reference_table(record)
+    assert [(r[0], r[1]) for r in rows] == [(d, i) for d in ("promoters", "coding")
+                                            for i in ("pretrained", "random")]
+    assert rows[0][2:5] == [0.85, "± 0.050", "0.800, 0.900"] and rows[0][5] == ""
+    summary = view.reference_summary(record)
+    assert "--steps 2 --seeds 2 --train-size 16 --k 2" in summary and "2 min in all" in summary
+    with pytest.raises(InputError, match="has no 'splice'"):
+        view.reference_figure(record, "splice")
+
+
+def test_paper_column_only_on_splice(record):
+    record["datasets"] = {"splice": record["datasets"]["coding"]}
+    assert [r[5] for r in view.reference_table(record)] == ["0.975", "0.950"]
+
+
+def test_finding_is_computed_from_the_record(record):
+    text = view.reference_finding(record)
+    assert "2 seeds per starting point, at most 16 labelled training sequences per task, " \
+           "2 bases per word, 2 steps" in text and "CPU (1 thread)" in text
+    assert "- **promoters**: pretrained 0.850 ± 0.050, random 0.650 ± 0.040. " \
+           "pretrained leads, 0.200 ahead of random; their 95% intervals do not overlap." in text
+    assert "- **coding**: pretrained 0.600 ± 0.050, random 0.710 ± 0.040. " \
+           "random leads, 0.110 ahead of pretrained; their 95% intervals do not overlap." in text
+    assert "ahead of random init on promoters, but not on coding." in text
+    assert "re-emb" not in text  # no such start in this record
+
+
+def test_finding_follows_changed_numbers(record):
+    before = view.reference_finding(record)
+    record["datasets"]["promoters"]["runs"]["random"] = _run([0.95, 0.97], 0.1)
+    after = view.reference_finding(record)
+    assert after != before
+    assert "random 0.960 ± 0.100. random leads, 0.110 ahead of pretrained; " \
+           "their 95% intervals overlap." in after
+    assert "not ahead of random init on promoters and coding." in after
+
+
+def test_finding_names_ties_and_single_seeds(record):
+    runs = record["datasets"]["coding"]["runs"]
+    runs["pretrained"] = _run([0.7], None)
+    runs["random"] = _run([0.7], None)
+    assert view.task_verdict(runs) == "pretrained and random tie."
+    runs["re-emb"] = _run([0.6], None)
+    assert view.task_verdict(runs) == ("pretrained and random tie for the lead, 0.100 ahead of "
+                                       "re-emb; one seed gives no 95% interval.")
+    runs["pretrained"]["ci95"] = runs["random"]["ci95"] = runs["re-emb"]["ci95"] = 0.04
+    assert view.task_verdict(runs).endswith("their 95% intervals do not overlap.")
+    runs["re-emb"]["ci95"] = 0.07
+    assert view.task_verdict(runs).endswith("their 95% intervals overlap.")
+    runs["re-emb"]["ci95"] = runs["pretrained"]["ci95"] = None
+    text = view.reference_finding(record)
+    assert "pretrained 0.700 n/a (1 seed)" in text
+    assert "re-emb and pretrained" not in text  # no intervals to compare on coding
+
+
+def test_finding_quotes_the_committed_reference():
+    ref = dna_lab.load_reference()
+    text = view.reference_finding(ref)
+    for name, result in ref["datasets"].items():
+        runs = result["runs"]
+        for init, r in runs.items():
+            assert f"{init} {r['test_accuracy']:.3f} ± {r['ci95']:.3f}" in text, (name, init)
+        leader = max(runs, key=lambda i: runs[i]["test_accuracy"])
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"- **{name}**"))
+        assert f"{leader} leads" in line
+    splice = ref["datasets"]["splice"]["runs"]["pretrained"]["test_accuracy"]
+    assert f"pretrained {splice:.3f}" in text
+    cfg = ref["config"]
+    assert f"{cfg['seeds']} seeds" in text and f"{cfg['steps']} steps" in text
+    changed = copy.deepcopy(ref)
+    changed["datasets"]["splice"]["runs"]["pretrained"]["test_accuracy"] = 0.123
+    line = next(ln for ln in view.reference_finding(changed).splitlines()
+                if ln.startswith("- **splice**"))
+    assert "pretrained 0.123" in line and f"pretrained {splice:.3f}" not in line
+
+
+def test_finding_without_a_reference():
+    assert "No reference run is committed" in view.reference_finding(None)
+
+
+def test_view_output_is_json_ready(record):
+    json.dumps(view.reference_table(record))
+    json.dumps(view.results_table(record["datasets"]["coding"]["runs"]))

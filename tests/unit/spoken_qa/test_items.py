@@ -1,0 +1,59 @@
+"""core.spoken_qa.items: the voiced set in the cache, codebooks fitted on its train passages
+only, and the questions read as units once per process."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.common.errors import InputError
+from core.common.paths import cache_dir
+from core.speech import extractors, voice
+from core.speech.frames import HOP_S
+from core.spoken_qa import items
+
+needs_espeak = pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)
+
+
+@pytest.mark.parametrize("extractor,dims", [("mfcc", 39), ("tiny-hubert", 256)])
+def test_committed_codebooks_cover_every_k(extractor, dims):
+    for k in extractors.CODEBOOK_KS:
+        cb = extractors.load_codebook(extractor, k)
+        assert cb.shape == (k, dims) and np.isfinite(cb).all()
+        assert len(np.unique(cb.round(4), axis=0)) == k  # no two centroids alike
+        assert extractors.codebook_path(extractor, k).stat().st_size < 10 * 2**20
+    with pytest.raises(InputError, match="fit-units --extractor mfcc --k 7"):
+        extractors.load_codebook("mfcc", 7)
+    with pytest.raises(InputError, match="choose one of .*mfcc"):
+        extractors.load_codebook("wav2vec", 128)
+
+
+def test_each_voiced_set_has_its_own_cache_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_LAB_CACHE", str(tmp_path))
+    assert items.voiced_dir() == cache_dir() / "spoken_qa" / "voiced-all-t1"
+    assert items.voiced_dir(60, 3).name == "voiced-60-t3"
+    assert items.voiced_dir(60) != items.voiced_dir(None) != items.voiced_dir(None, 2)
+
+
+def test_units_are_fitted_on_train_passages_only():
+    entries = [{"split": "train", "passage_path": "b.flac"},
+               {"split": "train", "passage_path": "a.flac"},
+               {"split": "train", "passage_path": "b.flac"},  # a second question, same audio
+               {"split": "dev", "passage_path": "d.flac"},
+               {"split": "test", "passage_path": "t.flac"}]
+    assert items.train_passage_paths(entries) == ["a.flac", "b.flac"]
+    with pytest.raises(InputError, match="no voiced train passages"):
+        items.fit_codebooks("mfcc", [8], entries[3:])
+
+
+@needs_espeak
+@pytest.mark.usefixtures("cache")
+def test_unit_items_read_every_split_once_per_process():
+    got = items.unit_items("mfcc", 64, limit_per_split=1)
+    assert set(got) == {"train", "dev", "test"} and all(got.values())
+    for split, qs in got.items():
+        for q in qs:
+            # the last frame may stop short of the audio's end by less than a hop
+            assert 0 <= q.start_s < q.end_s <= q.passage.end_s[-1] + HOP_S, split
+            assert q.question_units.max() < 64 and q.passage.units.max() < 64
+    assert items.unit_items("mfcc", 64, limit_per_split=1) is got  # cached
+    assert items.unit_items("mfcc", 128, limit_per_split=1) is not got

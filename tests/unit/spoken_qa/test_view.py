@@ -1,0 +1,81 @@
+"""core.spoken_qa.view: the tab's figures, tables and summary, from plain numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.speech.units import Runs, dedup
+from core.spoken_qa import view
+
+
+def _ref() -> dict:
+    curve = [{"step": 5, "loss": 4.0, "dev_ff1": 0.2, "dev_aos": 0.1}]
+    return {"runs": {"pretrained": {"ff1": 0.41, "aos": 0.33, "n": 177, "curve": curve},
+                     "random": {"ff1": 0.05, "aos": 0.03, "n": 177, "curve": curve}},
+            "config": {"extractor": "mfcc", "k": 128, "unit_map": "offset", "steps": 5,
+                       "batch_size": 8, "lr": 1e-4, "seed": 0, "eval_every": 5,
+                       "eval_questions": 40},
+            "model": "all-minilm-l6-v2", "machine": {"device": "CPU (2 threads)"},
+            "wall_s": 600.0, "started": "2026-11-24 23:00:00 UTC"}
+
+
+def test_envelope_keeps_the_peaks_of_a_long_clip():
+    wave = np.zeros(16_000 * 60, dtype=np.float32)
+    wave[123_456] = 0.9
+    wave[654_321] = -0.7
+    t, y = view.envelope(wave)
+    assert len(t) == len(y) == 2 * view.ENVELOPE_POINTS
+    assert y.max() == pytest.approx(0.9) and y.min() == pytest.approx(-0.7)
+    assert np.all(np.diff(t) >= 0) and t[-1] < 60
+
+
+def test_answer_figure_draws_one_bar_per_unit_run_and_shades_the_answer():
+    runs: Runs = dedup(np.array([3, 3, 5, 5, 5, 1, 1, 2]))
+    wave = np.random.default_rng(0).normal(0, 0.1, 8 * 320).astype(np.float32)
+    fig = view.answer_figure(wave, runs, (0.04, 0.10), tokens=["a", "b", "c", "d"], k=8)
+    bars = [t for t in fig.data if t.type == "bar"][0]
+    assert len(bars.x) == 4 and list(bars.base) == pytest.approx([0, 0.04, 0.10, 0.14])
+    assert "'b'" in bars.hovertext[1] and "3 frames" in bars.hovertext[1]
+    shaded = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(shaded) == 2 and shaded[0].x0 == 0.04 and shaded[0].x1 == 0.10
+    assert "8 frames -> 4 units" in fig.layout.title.text
+
+
+def test_reference_figure_table_and_summary_put_ours_beside_dual():
+    ref = _ref()
+    fig = view.reference_figure(ref)
+    ff1 = fig.data[0]
+    assert list(ff1.x) == ["pretrained", "random", "DUAL (NMSQA)"]
+    assert list(ff1.y) == [0.41, 0.05, view.DUAL_NMSQA["ff1"]]
+    rows = view.reference_table(ref)
+    assert rows[0] == ["pretrained", 0.41, 0.33, 177, 0.2] and rows[-1][1] == 0.56
+    text = view.reference_summary(ref)
+    assert "**pretrained** FF1 0.410" in text and "177 held-out test questions" in text
+    assert "all-minilm-l6-v2 on CPU (2 threads), 10 min" in text
+    assert ("train-spoken-qa --extractor mfcc --k 128 --unit-map offset --steps 5 --eval-every 5 "
+            "--eval-questions 40") in text
+
+
+def test_comparison_has_a_row_per_run_with_both_starts():
+    other = _ref()
+    other["config"] = {**other["config"], "extractor": "tiny-hubert", "k": 64}
+    del other["runs"]["random"]
+    rows = view.comparison_rows([_ref(), other])
+    assert [len(r) for r in rows] == [len(view.RUN_COLUMNS)] * 2
+    assert rows[0] == ["mfcc", 128, "offset", 5, 0.41, 0.33, 0.05, 0.03, 177]
+    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][6:8] == [None, None]
+
+
+def test_curves_figure_draws_loss_and_dev_ff1_per_start():
+    curves = {i: r["curve"] for i, r in _ref()["runs"].items()}
+    fig = view.curves_figure(curves, "reference training curves")
+    assert [t.name for t in fig.data] == ["pretrained", "pretrained", "random", "random"]
+    assert list(fig.data[1].y) == [0.2] and fig.layout.title.text == "reference training curves"
+
+
+def test_steps_label_reads_the_cost_of_a_step_from_the_reference():
+    ref = {"config": {"steps": 100, "inits": ["pretrained", "random"]}, "wall_s": 1000.0,
+           "machine": {"device": "CPU (2 threads)"}}
+    assert view.steps_label(ref) == "Steps (~5 s each in the reference run, on CPU (2 threads))"
+    assert view.steps_label(dict(ref, wall_s=1800.0)).startswith("Steps (~9 s each")
+    assert view.steps_label(None) == "Steps"
