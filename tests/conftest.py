@@ -32,6 +32,20 @@ def tiny_model():
 
 
 @pytest.fixture(scope="module")
+def tiny_english(tmp_path_factory, tiny_model):
+    """The name of a tiny random-init 'English' model, registered for one test module."""
+    from core.text import models
+
+    folder = tmp_path_factory.mktemp("tiny-english")
+    tiny_model.model.save_pretrained(folder, safe_serialization=True)
+    tiny_model.tokenizer.save_pretrained(folder)
+    spec = models.ModelSpec("tiny-english", "english", "paper", "hub", str(folder), "tiny")
+    models.ENGLISH_MODELS["tiny-english"] = spec
+    yield "tiny-english"
+    del models.ENGLISH_MODELS["tiny-english"]
+
+
+@pytest.fixture(scope="module")
 def one_thread():
     """Torch on one thread for a module: small models run several times faster that way when
     the other core is busy (use with pytestmark = pytest.mark.usefixtures("one_thread"))."""

@@ -152,7 +152,8 @@ def _names(schemes: list[str]) -> str:
 
 
 def _its(schemes: list[str]) -> str:
-    return "its interval" if len(schemes) == 1 else "their intervals"
+    # the paired interval of the gain (seed against seed), not the error bars of the figure
+    return ("its paired interval" if len(schemes) == 1 else "their paired intervals")
 
 
 def _verdict(gains: dict[str, tuple[float, float]]) -> str:

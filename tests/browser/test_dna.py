@@ -13,7 +13,6 @@ def page(dna_url):
     yield from open_page(dna_url)
 
 
-
 @pytest.mark.browser
 def test_dna_tab_trains_live_and_predicts(page, artifacts):
     # the committed reference run is on the page before anything is trained

@@ -126,7 +126,7 @@ def test_reference_finding_follows_the_record_when_it_changes():
     for piece in _quoted(changed):
         assert piece in text, piece
     assert "**no scheme beats scratch**" not in text
-    assert "**`flat-128` beats scratch** (`flat-128` beyond its interval)" in text
+    assert "**`flat-128` beats scratch** (`flat-128` beyond its paired interval)" in text
     assert "`flat-128` +20.0" in text and "1234 MLM steps" in text and "10.3 → 4.3" in text
     assert "600 MLM steps" in before and "`flat-128` -4.0" in before
 

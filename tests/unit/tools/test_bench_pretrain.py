@@ -9,6 +9,13 @@ from core.tools.bench import pretrain as bp
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+@pytest.fixture(scope="module")
+def tok():
+    from core.pretrain.data import english_tokenizer
+
+    return english_tokenizer()
+
+
 def test_bench_flop_count_and_peaks(tok):
     assert bp.peak_flops("NVIDIA H100 80GB HBM3") == 989e12
     assert bp.peak_flops("NVIDIA H100 PCIe") == 756e12
