@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from core.common.errors import InputError
 from core.dna import encode as dna
+from core.dna import finding as dna_finding
 from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
@@ -16,25 +18,48 @@ from random initialisation, although the "sentences" it reads are nonsense in En
 (Kao & Lee 2021, *Is BERT a Cross-Disciplinary Knowledge Learner?*). *re-emb* keeps the
 pretrained body but re-draws the word embeddings (the paper's control): where it is level
 with pretrained, what transfers is the body, not the words. On promoters each seed is one
-cross-validation fold.
+cross-validation fold. Within a seed every starting point sees the same training sequences in
+the same order, so the differences below are *paired*.
+The embedded English model, `all-minilm-l6-v2`, is a contrastive sentence encoder distilled
+from an MLM-pretrained BERT, not the paper's `bert-base-uncased` MLM checkpoint (the `paper`
+profile uses that one).
 """
 YOUR_RUN = ("Your own run (Train) is a shorter version on one task; change the bases per "
             "token (k) or the number of labelled sequences to see how the gap moves.")
 DEFAULTS = dna_lab.DnaRunConfig()
 REFERENCE = dna_lab.load_reference()
-INTRO = "\n".join([FINDING, dna_view.reference_finding(REFERENCE), "", YOUR_RUN])
+# live runs use the reference's body (its first N layers) so their curves compare with its bands
+REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
+INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
 TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
+
+
+def _parse_lrs(text) -> tuple[tuple[str, float], ...]:
+    """"pretrained=1e-4, random=3e-4" -> (("pretrained", 1e-4), ("random", 3e-4)); "" = the
+    reference run's rates."""
+    pairs = []
+    for part in str(text or "").replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        try:
+            pairs.append((name.strip(), float(value)))
+        except ValueError:
+            raise InputError(f"learning rates look like 'pretrained=1e-4, random=3e-4'; "
+                             f"could not read {part.strip()!r}") from None
+    return tuple(pairs)
 
 
 @gpu
 @user_errors
 def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           inits=DEFAULTS.inits, steps=DEFAULTS.steps, seeds=DEFAULTS.seeds,
-          seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, progress=gr.Progress()):
+          seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="", progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
     cfg = dna_lab.DnaRunConfig(dataset=dataset, k=int(k), mapping_seed=int(mapping),
                                inits=tuple(inits or ()), steps=int(steps), seeds=int(seeds),
-                               seed=int(seed), train_size=int(train_size) or None)
+                               seed=int(seed), train_size=int(train_size) or None,
+                               lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
     state = None
     for state in dna_lab.run(cfg):
         progress((state.done_steps, state.total_steps), desc="fine-tuning", unit="steps")
@@ -46,7 +71,7 @@ def _live(state: dna_lab.DnaState):
     """The two live outputs of a run so far: its curves figure and its metrics."""
     metrics = state.metrics()
     return dna_view.run_figure(state.curves, metrics["config"], state.done_steps,
-                               state.total_steps), metrics
+                               state.total_steps, REFERENCE), metrics
 
 
 @user_errors
@@ -104,6 +129,17 @@ def _reference_panel() -> None:
                                   "per seed", "paper (splice)"],
                          label="Reference test accuracy", interactive=False, scale=2,
                          elem_id="dna-reference-table")
+        sizes = dna_view.size_figure(REFERENCE)
+        paired = dna_view.paired_table(REFERENCE)
+        if sizes is not None or paired:
+            with gr.Row():
+                if sizes is not None:
+                    gr.Plot(sizes, label="Gap vs labelled sequences", elem_id="dna-sizes")
+                if paired:
+                    gr.Dataframe(paired, headers=["task", "sequences", "comparison", "measure",
+                                                  "mean difference", "95% CI", "seeds"],
+                                 label="Paired differences (same seeds, same data)",
+                                 interactive=False, elem_id="dna-paired")
         which.change(reference_curves, which, plot, api_visibility="private")
 
 
@@ -133,6 +169,10 @@ def build() -> gr.Blocks:
                     seeds = gr.Slider(1, dna_lab.MAX_SEEDS, value=DEFAULTS.seeds, step=1,
                                       label="Seeds")
                     seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
+                lrs = gr.Textbox("", label="Learning rates (optional)",
+                                 placeholder="pretrained=1e-4, random=3e-4",
+                                 info="empty: each start's rate chosen on dev by the "
+                                      "reference run")
                 with gr.Row():
                     run_btn = gr.Button("Train", variant="primary")
                     stop_btn = gr.Button("Stop")
@@ -156,7 +196,7 @@ def build() -> gr.Blocks:
                         "(29-30, IE): the consensus splice sites.")
             gr.Examples(_example_sequences(), [sequence], label="Test sequences")
 
-        train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size]
+        train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size, lrs]
         train_event = run_btn.click(
             train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
             concurrency_limit=1)

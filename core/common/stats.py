@@ -42,3 +42,27 @@ def ci_text(half_width: float | None) -> str:
     if half_width is None or half_width != half_width:
         return "n/a (1 seed)"
     return f"± {half_width:.3f}"
+
+
+def summary(values) -> dict:
+    """{"mean", "ci95" (None for one value), "per_seed", "n"}: one measure over seeds, JSON-ready."""
+    vals = [float(v) for v in values]
+    mean, half = mean_ci95(vals)
+    return {"mean": mean, "ci95": None if half != half else half, "per_seed": vals,
+            "n": len(vals)}
+
+
+def paired_difference(a: dict, b: dict) -> dict:
+    """a - b seed by seed, over the seeds both have, as `summary`: the interval of the paired
+    differences, which is narrower than comparing two means when seeds share their data.
+
+    Args:
+        a, b: seed -> value (e.g. test accuracy of two starting points trained on the same
+            subsample, batch order and evaluation set).
+    Returns:
+        summary() of the differences, plus "seeds" (the seeds used, sorted).
+    """
+    seeds = sorted(set(a) & set(b))
+    out = summary([a[s] - b[s] for s in seeds])
+    out["seeds"] = seeds
+    return out

@@ -8,6 +8,7 @@ so the run subsamples the training set (`train_size`).
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -16,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.common import curves as curve_measures
 from core.common import records
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.common.stats import mean_ci95
+from core.common.stats import paired_difference, summary
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.dna import encode as dna
 from core.dna.data import DATASETS, clean_sequence, cv_splits, load_dataset
@@ -29,13 +31,19 @@ from core.text.models import default_model, load_model
 MAX_STEPS = 2000
 MAX_SEEDS = 5
 REFERENCE_PATH = ASSETS / "dna" / "reference.json"  # python -m core dna-sweep
+BASELINE = "random"  # paired differences are taken against this start
+# Peak rates used until a reference run has chosen them on dev (its config["lrs"]): a
+# pretrained body wants a smaller step than a random one (BERT fine-tuning vs from scratch).
+FALLBACK_LRS = {"pretrained": 1e-4, "re-emb": 1e-4, "random": 3e-4}
+CONVERGENCE_STEPS = (50, 100, 200)  # dev accuracy reported at these update counts
+CONVERGENCE_SHARE = 0.9  # "updates to 90 % of the final dev accuracy"
 
 
 @dataclass(frozen=True)
 class DnaRunConfig:
     dataset: str = "splice"  # one of core.dna.data.DATASETS
-    # Defaults: the reference run's regime (assets/dna/reference.json: k=1, 200 examples),
-    # shortened so a UI run on a CPU stays short. One base per token is the paper's mapping.
+    # Defaults: the reference run's regime (k=1, 200 examples), shortened so a UI run on a CPU
+    # stays short. One base per token is the paper's mapping.
     k: int = 1  # bases per token (1..6); each k-mer -> one arbitrary English word
     mapping_seed: int = 0  # which arbitrary words
     inits: tuple[str, ...] = ("pretrained", "random")  # starting points to compare
@@ -44,18 +52,23 @@ class DnaRunConfig:
     seed: int = 0  # first seed
     train_size: int | None = 200  # labelled training examples drawn (None = all)
     batch_size: int = 32
-    lr: float = 2e-4  # peak AdamW rate, same for every starting point
-    eval_every: int = 20  # dev accuracy every N steps (the live curve)
+    lr: float | None = None  # one peak AdamW rate for every start; None = per start (below)
+    lrs: tuple[tuple[str, float], ...] = ()  # per-start peak rates, e.g. (("random", 3e-4),);
+    #   a start not named here uses the reference run's choice, else FALLBACK_LRS
+    layers: int | None = None  # keep the English model's first N layers (None = all)
+    eval_every: int = 25  # dev accuracy every N steps (the live curve, convergence measures)
     model: str | None = None  # english role model (default: the profile's)
 
 
 @dataclass
 class DnaState:
-    """Everything the UI draws, updated as the runs go."""
+    """Everything the UI draws, updated as the runs go. Within a seed every start sees the
+    same training subsample, batch order, head init and evaluation sets (paired design)."""
 
     config: DnaRunConfig
     curves: dict[str, list[dict]] = field(default_factory=dict)  # "init/seed" -> events
-    test: dict[str, list[float]] = field(default_factory=dict)  # init -> per-seed accuracy
+    test: dict[str, dict[int, float]] = field(default_factory=dict)  # init -> seed -> acc
+    lrs: dict[str, float] = field(default_factory=dict)  # the peak rate each start used
     done_steps: int = 0
     total_steps: int = 0
     elapsed_s: float = 0.0
@@ -63,20 +76,98 @@ class DnaState:
     mapping: dna.KmerMapping | None = None
 
     def metrics(self) -> dict:
-        """Returns: JSON-ready {"runs": init -> {test_accuracy, ci95, per_seed,
-        final_dev_accuracy}, "config", "elapsed_s", "labels"} (what core.dna.view draws)."""
-        runs = {}
-        for init, accs in self.test.items():
-            mean, half = mean_ci95(accs)
-            runs[init] = {"test_accuracy": float(mean),
-                          "ci95": None if half != half else float(half),
-                          "per_seed": [float(a) for a in accs],
-                          "final_dev_accuracy": [c[-1]["dev_accuracy"] for key, c in
-                                                 self.curves.items()
-                                                 if key.startswith(init + "/") and c
-                                                 and "dev_accuracy" in c[-1]]}
-        return {"runs": runs, "config": asdict(self.config), "elapsed_s": round(self.elapsed_s, 1),
-                "labels": list(load_dataset(self.config.dataset).labels)}
+        """Returns: JSON-ready {"runs": init -> {test_accuracy, ci95, per_seed, seeds, lr,
+        final_dev_accuracy, convergence}, "paired": "init - random" -> differences, "config",
+        "elapsed_s", "labels"} (what core.dna.view draws)."""
+        out = summarise(self.test, self.curves, self.lrs, steps=self.config.steps)
+        out.update(config=asdict(self.config), elapsed_s=round(self.elapsed_s, 1),
+                   labels=list(load_dataset(self.config.dataset).labels))
+        return out
+
+
+def _seed_curves(curves: dict[str, list[dict]], init: str) -> dict[int, list[dict]]:
+    return {int(key.split("/")[1]): c for key, c in curves.items()
+            if key.split("/")[0] == init}
+
+
+def convergence(curves: dict[int, list[dict]], steps: int) -> dict:
+    """Per-seed dev curves -> summaries of dev accuracy at CONVERGENCE_STEPS (those within the
+    run), updates to CONVERGENCE_SHARE of the final dev accuracy, and area under the curve."""
+    seeds = sorted(curves)
+    at = {str(n): summary([curve_measures.at_step(curves[s], n) for s in seeds])
+          for n in CONVERGENCE_STEPS if n <= steps and seeds}
+    reach = [curve_measures.steps_to(curves[s], CONVERGENCE_SHARE) for s in seeds]
+    auc = [curve_measures.area(curves[s]) for s in seeds]
+    return {"dev_at": at, "steps_to_90": summary([r for r in reach if r is not None]),
+            "auc": summary([a for a in auc if a is not None])}
+
+
+def summarise(test: dict[str, dict[int, float]], curves: dict[str, list[dict]],
+              lrs: dict[str, float], *, steps: int, baseline: str = BASELINE) -> dict:
+    """Plain numbers -> the metrics of a run: every start's test accuracy over seeds with its
+    interval and convergence, and the paired differences against `baseline`.
+
+    Args:
+        test: init -> seed -> test accuracy. curves: "init/seed" -> training events.
+        lrs: init -> the peak rate it used. steps: updates per run.
+    """
+    runs, paired = {}, {}
+    for init, by_seed in test.items():
+        seeds = sorted(by_seed)
+        acc = summary([by_seed[s] for s in seeds])
+        per_curve = _seed_curves(curves, init)
+        runs[init] = {"test_accuracy": acc["mean"], "ci95": acc["ci95"],
+                      "per_seed": acc["per_seed"], "seeds": seeds, "lr": lrs.get(init),
+                      "final_dev_accuracy": [per_curve[s][-1]["dev_accuracy"] for s in seeds
+                                             if s in per_curve and per_curve[s]
+                                             and "dev_accuracy" in per_curve[s][-1]],
+                      "convergence": convergence(per_curve, steps)}
+    if baseline in test:
+        base_curves = _seed_curves(curves, baseline)
+        for init in test:
+            if init == baseline:
+                continue
+            mine = _seed_curves(curves, init)
+            both = sorted(set(mine) & set(base_curves))
+            auc = {s: curve_measures.area(mine[s]) for s in both}
+            base_auc = {s: curve_measures.area(base_curves[s]) for s in both}
+            paired[f"{init} - {baseline}"] = {
+                "test_accuracy": paired_difference(test[init], test[baseline]),
+                "auc": paired_difference({s: v for s, v in auc.items() if v is not None},
+                                         {s: v for s, v in base_auc.items() if v is not None})}
+            for n in CONVERGENCE_STEPS:
+                if n <= steps:
+                    a = {s: curve_measures.at_step(mine[s], n) for s in both}
+                    b = {s: curve_measures.at_step(base_curves[s], n) for s in both}
+                    keep = [s for s in both if a[s] is not None and b[s] is not None]
+                    paired[f"{init} - {baseline}"][f"dev_at_{n}"] = paired_difference(
+                        {s: a[s] for s in keep}, {s: b[s] for s in keep})
+    return {"runs": runs, "paired": paired}
+
+
+def resolve_lrs(cfg: DnaRunConfig, chosen: dict[str, float] | None = None) -> dict[str, float]:
+    """The peak rate of every start in cfg: cfg.lr for all, else cfg.lrs, else `chosen` (the
+    reference run's choice on dev), else FALLBACK_LRS."""
+    given = dict(cfg.lrs)
+    chosen = chosen if chosen is not None else reference_lrs()
+    return {init: float(cfg.lr if cfg.lr is not None else
+                        given.get(init, chosen.get(init, FALLBACK_LRS[init])))
+            for init in cfg.inits}
+
+
+def reference_lrs() -> dict[str, float]:
+    """The per-start rates the committed reference run chose on dev ({} if it chose none)."""
+    ref = _reference_cached()
+    lrs = (records.config_of(ref) or {}).get("lrs") if ref else None
+    return dict(lrs) if isinstance(lrs, dict) else {}
+
+
+@functools.lru_cache(maxsize=1)
+def _reference_cached() -> dict | None:
+    try:
+        return load_reference()
+    except records.RecordError:
+        return None
 
 
 def check_config(cfg: DnaRunConfig) -> None:
@@ -97,6 +188,18 @@ def check_config(cfg: DnaRunConfig) -> None:
         raise InputError(f"seeds must be between 1 and {MAX_SEEDS}, got {cfg.seeds}")
     if cfg.train_size is not None and cfg.train_size < 8:
         raise InputError(f"train_size must be at least 8, got {cfg.train_size}")
+    rates = ([cfg.lr] if cfg.lr is not None else []) + [lr for _, lr in cfg.lrs]
+    bad_rates = [lr for lr in rates if not (isinstance(lr, (int, float)) and 0 < lr <= 1e-2)]
+    if bad_rates:
+        raise InputError(f"learning rates must be in (0, 0.01], got {bad_rates}")
+    unknown = [i for i, _ in cfg.lrs if i not in dna.INITS]
+    if unknown:
+        raise InputError(f"learning rate for unknown starting point(s) {', '.join(unknown)}; "
+                         f"choose from {', '.join(dna.INITS)}")
+    if cfg.layers is not None and cfg.layers < 1:
+        raise InputError(f"layers must be at least 1, got {cfg.layers}")
+    if cfg.eval_every < 1:
+        raise InputError(f"eval_every must be at least 1, got {cfg.eval_every}")
 
 
 def _splits(cfg: DnaRunConfig, run: int):
@@ -128,7 +231,8 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
     model_name = cfg.model or default_model("english")
     tokenizer = load_model(model_name).tokenizer
     mapping = dna.make_mapping(tokenizer, k=cfg.k, seed=cfg.mapping_seed)
-    state = DnaState(cfg, total_steps=cfg.steps * cfg.seeds * len(cfg.inits), mapping=mapping)
+    state = DnaState(cfg, total_steps=cfg.steps * cfg.seeds * len(cfg.inits), mapping=mapping,
+                     lrs=resolve_lrs(cfg))
     t0 = time.perf_counter()
     best = -1.0
     for r in range(cfg.seeds):
@@ -139,8 +243,9 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
         data["labels"] = torch.tensor([y for _, y in train_rows])
         for init in cfg.inits:
             model = dna.build_classifier(init, len(load_dataset(cfg.dataset).labels),
-                                         model_name=model_name, seed=seed)
-            tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                                         model_name=model_name, seed=seed, layers=cfg.layers)
+            # same seed for every start: same subsample, batch order, head and dropout draws
+            tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=state.lrs[init],
                              warmup_steps=warmup_for(cfg.steps), eval_every=cfg.eval_every,
                              log_every=every(cfg.steps), seed=seed)
             curve = state.curves.setdefault(f"{init}/{seed}", [])
@@ -155,7 +260,7 @@ def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
                 state.elapsed_s = time.perf_counter() - t0
                 yield state
             acc = _accuracy(model, test_rows, mapping)
-            state.test.setdefault(init, []).append(acc)
+            state.test.setdefault(init, {})[seed] = acc
             if acc > best:
                 best, state.model = acc, model
             state.elapsed_s = time.perf_counter() - t0

@@ -118,7 +118,7 @@ assert tuple(_INIT_FNS) == INITS
 
 def build_classifier(init: str, num_labels: int, *, model_name: str | None = None,
                      seed: int = 0, base: nn.Module | None = None,
-                     pooling: str = "mean") -> DnaClassifier:
+                     pooling: str = "mean", layers: int | None = None) -> DnaClassifier:
     """A fresh DnaClassifier on CPU, in train mode, starting from `init`.
 
     Args:
@@ -130,6 +130,8 @@ def build_classifier(init: str, num_labels: int, *, model_name: str | None = Non
             RNG is left as it was. Same seed -> same head for all three inits.
         base: a BertModel to use as "the pretrained model" (tests pass a tiny one).
         pooling: "mean" (default, see the module docstring) or "cls".
+        layers: keep only the source's first N transformer layers (None = all): a cheaper
+            body for every init alike, so the comparison stays same-architecture.
     Returns:
         The classifier; its encoder has the source's config (vocabulary, sizes) in every case.
     Raises:
@@ -139,6 +141,10 @@ def build_classifier(init: str, num_labels: int, *, model_name: str | None = Non
         raise KeyError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
     source = _source_encoder(model_name, base)
     cfg: BertConfig = copy.deepcopy(source.config)
+    if layers is not None:
+        if not 1 <= layers <= cfg.num_hidden_layers:
+            raise KeyError(f"layers must be between 1 and {cfg.num_hidden_layers}, got {layers}")
+        cfg.num_hidden_layers = layers  # _copy_weights then copies layers 0..N-1 only
     with torch.random.fork_rng(devices=[]):  # seeded here without moving the caller's RNG
         torch.manual_seed(seed)
         encoder = BertModel(cfg, add_pooling_layer=False)

@@ -23,67 +23,98 @@ COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
 # Kao & Lee 2021, splice test accuracy (%) per starting point, for the table's last column.
 PAPER_SPLICE = {"pretrained": 97.5, "re-emb": 95.6, "random": 95.0}
-BASELINE = "random"  # the start the finding is measured against
-NO_REFERENCE = ("**What to expect here.** No reference run is committed yet: "
-                "`python -m core dna-sweep` makes one (it writes assets/dna/reference.json).")
 
 
-def curves_figure(curves: dict[str, list[dict]], title: str, *, mean: bool = False
+def _stack(runs: list[list[dict]], key: str) -> tuple[list[int], np.ndarray]:
+    """Steps where every run has `key`, and the (runs, steps) values there."""
+    steps = sorted(set.intersection(*({p["step"] for p in c if key in p} for c in runs)))
+    vals = np.array([[next(p[key] for p in c if p["step"] == s and key in p) for s in steps]
+                     for c in runs], dtype=float)
+    return steps, vals
+
+
+def _by_init(curves: dict[str, list[dict]]) -> dict[str, list[list[dict]]]:
+    out: dict[str, list[list[dict]]] = {}
+    for key, curve in curves.items():
+        if curve:
+            out.setdefault(key.split("/")[0], []).append(curve)
+    return out
+
+
+def _add_bands(fig: go.Figure, curves: dict[str, list[dict]], label: str) -> None:
+    """Per start: the mean over seeds (dotted) and the range of the seeds (shaded), both panels."""
+    for init, runs in _by_init(curves).items():
+        color = COLORS.get(init, "#444")
+        for col, key in ((1, "loss"), (2, "dev_accuracy")):
+            steps, vals = _stack(runs, key)
+            if not steps:
+                continue
+            group = f"{label} {init}".strip()
+            fig.add_trace(go.Scatter(x=steps + steps[::-1],
+                                     y=list(vals.max(0)) + list(vals.min(0))[::-1],
+                                     fill="toself", fillcolor=color, opacity=0.18,
+                                     line=dict(width=0), hoverinfo="skip", legendgroup=group,
+                                     showlegend=False), row=1, col=col)
+            fig.add_trace(go.Scatter(x=steps, y=list(vals.mean(0)), legendgroup=group,
+                                     name=f"{group} (mean, range of {len(runs)} seeds)",
+                                     showlegend=col == 2, line=dict(color=color, width=2,
+                                                                    dash="dot")),
+                          row=1, col=col)
+
+
+def curves_figure(curves: dict[str, list[dict]], title: str, *,
+                  bands: dict[str, list[dict]] | None = None, band_label: str = "reference"
                   ) -> go.Figure:
-    """Loss and dev accuracy per starting point.
+    """Loss and dev accuracy per starting point, one line per seed, optionally over bands.
 
     Args:
-        curves: "init/seed" -> points; one thin line each.
-        mean: also draw the mean over seeds of each starting point as a thick line.
+        curves: "init/seed" -> points {"step", "loss", "dev_accuracy"?}; one line each.
+        bands: curves of another run (the reference) drawn underneath as each start's mean
+            and seed range, so a live run can be read against it.
     Returns:
         A two-panel figure (training loss | dev accuracy).
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev accuracy"))
+    if bands:
+        _add_bands(fig, bands, band_label)
     shown = set()
-    by_init: dict[str, list[list[dict]]] = {}
     for key, curve in curves.items():
         init = key.split("/")[0]
-        by_init.setdefault(init, []).append(curve)
         color = COLORS.get(init, "#444")
-        legend = not mean and init not in shown
-        shown.add(init)
-        thin = dict(color=color, width=1 if mean else 1.5)
-        opacity = 0.35 if mean else 1.0
+        line = dict(color=color, width=2)
         fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=init, legendgroup=init, showlegend=legend,
-                                 opacity=opacity, line=thin), row=1, col=1)
+                                 name=f"{init} (this run)", legendgroup=init,
+                                 showlegend=init not in shown, line=line), row=1, col=1)
+        shown.add(init)
         dev = [p for p in curve if "dev_accuracy" in p]
         fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_accuracy"] for p in dev],
-                                 name=init, legendgroup=init, showlegend=False, opacity=opacity,
-                                 mode="lines" if mean else "lines+markers", line=thin),
-                      row=1, col=2)
-    if mean:
-        for init, runs in by_init.items():
-            color = COLORS.get(init, "#444")
-            for col, key in ((1, "loss"), (2, "dev_accuracy")):
-                steps = sorted({p["step"] for c in runs for p in c if key in p})
-                ys = [float(np.mean([p[key] for c in runs for p in c
-                                     if p["step"] == s and key in p])) for s in steps]
-                fig.add_trace(go.Scatter(x=steps, y=ys, name=f"{init} (mean of {len(runs)})",
-                                         legendgroup=init, showlegend=col == 1,
-                                         line=dict(color=color, width=3)), row=1, col=col)
-    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=60, b=10),
-                      template="plotly_white")
-    fig.update_xaxes(title_text="step")
+                                 name=init, legendgroup=init, showlegend=False,
+                                 mode="lines+markers", line=line), row=1, col=2)
+    fig.update_layout(title=title, height=400, margin=dict(l=10, r=10, t=60, b=10),
+                      template="plotly_white", legend=dict(font=dict(size=10)))
+    fig.update_xaxes(title_text="updates")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     return fig
 
 
 def run_figure(curves: dict[str, list[dict]], config: dict, done_steps: int,
-               total_steps: int) -> go.Figure:
-    """The live curves of a run (one line per seed), titled with its settings and progress.
+               total_steps: int, reference: dict | None = None) -> go.Figure:
+    """The live curves of a run (one line per seed), titled with its settings and progress,
+    over the reference run's bands for the same task when there is one.
 
     Args:
         config: the run's settings (DnaState.metrics()["config"]): dataset, train_size, k.
+        reference: the reference record (lab.load_reference()) or None.
     """
+    task = (reference or {}).get("datasets", {}).get(config["dataset"])
+    label = None
+    if task:
+        size = task.get("size", (reference["config"].get("train_size") or 0))
+        label = f"reference ({size or 'all'} seqs)"
     return curves_figure(curves, f"{config['dataset']}: {config['train_size'] or 'all'} "
                                  f"training sequences, k={config['k']}, "
-                                 f"{done_steps}/{total_steps} steps")
+                                 f"{done_steps}/{total_steps} steps",
+                         bands=task["curves"] if task else None, band_label=label or "")
 
 
 def results_table(runs: dict[str, dict]) -> list[list]:
@@ -127,11 +158,11 @@ def reference_figure(ref: dict, dataset: str) -> go.Figure:
     if dataset not in ref["datasets"]:
         raise InputError(f"the reference run has no {dataset!r}; it has "
                          f"{', '.join(ref['datasets'])}")
-    cfg = ref["config"]
-    return curves_figure(ref["datasets"][dataset]["curves"],
-                         f"Reference, {dataset}: {cfg['train_size'] or 'all'} training "
-                         f"sequences, k={cfg['k']}, {cfg['steps']} steps, "
-                         f"{cfg['seeds']} seeds", mean=True)
+    cfg, task = ref["config"], ref["datasets"][dataset]
+    size = task.get("size", cfg.get("train_size") or 0)
+    return curves_figure({}, f"Reference, {dataset}: {size or 'all'} training sequences, "
+                             f"k={cfg['k']}, {cfg['steps']} updates, {cfg['seeds']} seeds",
+                         bands=task["curves"], band_label="")
 
 
 def reference_table(ref: dict) -> list[list]:
@@ -148,123 +179,67 @@ def reference_table(ref: dict) -> list[list]:
 
 
 def reference_summary(ref: dict) -> str:
-    """Returns: one Markdown line on how, where and when the reference run was made."""
+    """Returns: one Markdown line on how, where and when the reference run was made (the
+    command that makes it again, machine, wall time, model and rates)."""
     cfg, machine = ref["config"], ref["machine"]
-    return (f"`python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
-            f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}` on {machine['device']} "
-            f"(torch {machine['torch']}), started {ref['started']}, "
-            f"{ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, lr {cfg['lr']}, "
-            f"batch {cfg['batch_size']}.")
+    if "sizes" in cfg:
+        lrs = cfg.get("lrs") or {}
+        given = "" if cfg.get("lr_search") else " --lrs " + ",".join(f"{i}={v:g}"
+                                                                     for i, v in lrs.items())
+        command = (f"python -m core dna-sweep --tasks {','.join(cfg['datasets'])} --sizes "
+                   f"{','.join(str(s) for s in cfg['sizes'])} --steps {cfg['steps']} --seeds "
+                   f"{cfg['seeds']} --k {cfg['k']} --layers {cfg.get('layers') or 0} "
+                   f"--eval-every {cfg['eval_every']}{given}")
+        rates = ", ".join(f"{i} {v:g}" for i, v in lrs.items())
+    else:
+        command = (f"python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
+                   f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}")
+        rates = f"{cfg['lr']}"
+    return (f"`{command}` on {machine['device']} (torch {machine['torch']}), started "
+            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, "
+            f"lr {rates}, batch {cfg['batch_size']}.")
 
 
-def accuracy_text(run: dict) -> str:
-    """Returns: "0.707 ± 0.111", the mean test accuracy and its 95% half-width (as tables)."""
-    return f"{run['test_accuracy']:.3f} {ci_text(run['ci95'])}"
+def size_figure(ref: dict, measure: str = "test_accuracy") -> go.Figure | None:
+    """Gap vs labelled sequences: the paired difference pretrained - random at every training
+    size, one line per task, with 95 % intervals (None when the record has one size only).
 
-
-def _overlap(a: dict, b: dict) -> bool | None:
-    """Whether two runs' 95% intervals overlap; None when one has none (a single seed)."""
-    if a["ci95"] is None or b["ci95"] is None:
+    Args:
+        measure: a paired measure of lab.summarise ("test_accuracy", "auc", "dev_at_100").
+    """
+    key = "pretrained - random"
+    fig = go.Figure()
+    for name, result in ref["datasets"].items():
+        points = sorted(((int(s), m["paired"][key][measure])
+                         for s, m in result.get("by_size", {}).items()
+                         if measure in m.get("paired", {}).get(key, {})),
+                        key=lambda sp: sp[0] or 10**9)
+        if len(points) < 2:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[str(s) if s else "all" for s, _ in points], y=[d["mean"] for _, d in points],
+            error_y=dict(type="data", array=[d["ci95"] or 0 for _, d in points]),
+            mode="lines+markers", name=name))
+    if not fig.data:
         return None
-    return abs(a["test_accuracy"] - b["test_accuracy"]) <= a["ci95"] + b["ci95"]
+    fig.add_hline(y=0, line=dict(color="#888", dash="dash"))
+    what = measure.replace("_", " ")
+    fig.update_layout(title=f"Where pretraining helps: pretrained − random ({what}, paired, "
+                            "95% CI)", xaxis_title="labelled training sequences",
+                      yaxis_title="difference", xaxis_type="category", height=380,
+                      margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+    return fig
 
 
-def _names(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def task_verdict(runs: dict[str, dict]) -> str:
-    """Which start leads one task, by how much, and whether the seeds separate it.
-
-    Args:
-        runs: starting point -> {"test_accuracy", "ci95", ...}.
-    Returns:
-        A sentence such as "re-emb leads, 0.018 ahead of pretrained; their 95% intervals
-        overlap." (ties name every leader).
-    """
-    order = sorted(runs, key=lambda i: runs[i]["test_accuracy"], reverse=True)
-    top = runs[order[0]]["test_accuracy"]
-    leaders = [i for i in order if runs[i]["test_accuracy"] == top]
-    rest = [i for i in order if i not in leaders]
-    if not rest:
-        return f"{_names(leaders)} {'tie' if len(leaders) > 1 else 'is the only start'}."
-    runner = rest[0]
-    lead = (f"{_names(leaders)} tie for the lead" if len(leaders) > 1
-            else f"{leaders[0]} leads")
-    gap = top - runs[runner]["test_accuracy"]
-    overlaps = [_overlap(runs[i], runs[runner]) for i in leaders]
-    if None in overlaps:
-        return f"{lead}, {gap:.3f} ahead of {runner}; one seed gives no 95% interval."
-    apart = "overlap" if any(overlaps) else "do not overlap"
-    return f"{lead}, {gap:.3f} ahead of {runner}; their 95% intervals {apart}."
-
-
-def _config_text(ref: dict) -> str:
-    cfg = ref["config"]
-    size = (f"at most {cfg['train_size']}" if cfg["train_size"] else "all") + " labelled"
-    bases = "one base" if cfg["k"] == 1 else f"{cfg['k']} bases"
-    return (f"{cfg['seeds']} seeds per starting point, {size} training sequences per task, "
-            f"{bases} per word, {cfg['steps']} steps")
-
-
-def _split(ref: dict, a: str, b: str, same) -> tuple[list[str], list[str]]:
-    """Tasks where `same(runs[a], runs[b])` is true, and where it is false; tasks without
-    both starts, or where it is None (cannot tell), are in neither."""
-    yes, no = [], []
+def paired_table(ref: dict) -> list[list]:
+    """Rows of task, training size, comparison, measure, mean difference, 95 % interval, n:
+    every paired difference of the record (empty for records without them)."""
+    rows = []
     for name, result in ref["datasets"].items():
-        runs = result["runs"]
-        verdict = same(runs[a], runs[b]) if a in runs and b in runs else None
-        if verdict is not None:
-            (yes if verdict else no).append(name)
-    return yes, no
-
-
-def _baseline_text(ref: dict) -> str:
-    """Where the pretrained start is ahead of random init and where it is not."""
-    ahead, behind = _split(ref, "pretrained", BASELINE,
-                           lambda p, r: p["test_accuracy"] > r["test_accuracy"])
-    head = "At this budget the pretrained start is, on the mean over seeds,"
-    if ahead and behind:
-        return f"{head} ahead of random init on {_names(ahead)}, but not on {_names(behind)}."
-    if ahead:
-        return f"{head} ahead of random init on {_names(ahead)}."
-    if behind:
-        return f"{head} not ahead of random init on {_names(behind)}."
-    return ""
-
-
-def _control_text(ref: dict) -> str:
-    """Where re-emb (the pretrained body with fresh word embeddings) is level with pretrained."""
-    level, apart = _split(ref, "re-emb", "pretrained", _overlap)
-    parts = []
-    if level:
-        parts.append(f"re-emb and pretrained are level (overlapping 95% intervals) on "
-                     f"{_names(level)}")
-    if apart:
-        parts.append(f"their intervals are apart on {_names(apart)}" if level else
-                     f"re-emb and pretrained are apart (95% intervals) on {_names(apart)}")
-    return ("; ".join(parts) + ".") if parts else ""
-
-
-def reference_finding(ref: dict | None) -> str:
-    """The "what to expect" Markdown, written from the reference record: its settings, the
-    test accuracy of every starting point on every task, and which start leads where.
-
-    Args:
-        ref: the record (lab.load_reference()), or None when none is committed.
-    Returns:
-        Markdown; with no record, a sentence saying so and how to make one.
-    """
-    if ref is None:
-        return NO_REFERENCE
-    lines = [f"**What to expect here.** The reference run below was made on "
-             f"{ref['machine']['device']}: {_config_text(ref)}. Its test accuracy per task "
-             "(mean ± 95% interval over seeds):", ""]
-    for name, result in ref["datasets"].items():
-        runs = result["runs"]
-        scores = ", ".join(f"{init} {accuracy_text(r)}" for init, r in runs.items())
-        lines.append(f"- **{name}**: {scores}. {task_verdict(runs)}")
-    summary = " ".join(t for t in (_baseline_text(ref), _control_text(ref)) if t)
-    if summary:
-        lines += ["", summary]
-    return "\n".join(lines)
+        by_size = result.get("by_size") or {str(result.get("size", 0)): result}
+        for size, m in by_size.items():
+            for comparison, measures in m.get("paired", {}).items():
+                for measure, d in measures.items():
+                    rows.append([name, int(size) or "all", comparison, measure,
+                                 round(d["mean"], 3), ci_text(d["ci95"]), d["n"]])
+    return rows

@@ -8,7 +8,8 @@
   python -m core bench dna [--out F]           time the DNA tab's default run
   python -m core bench pretrain [--out F]      MLM pretraining: tokens/s and MFU vs a stock loop
   python -m core bench speech [--out F]        spoken QA: answer time over 60 s, extractor speed
-  python -m core dna-sweep [--steps N ...]     DNA reference run (all tasks x starting points)
+  python -m core dna-sweep [--resume ...]      DNA reference run (rates chosen on dev, then
+                                               tasks x sizes x starting points x seeds)
   python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
                                                also under `torchrun --nproc_per_node N -m core`
   python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
@@ -85,15 +86,24 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
     from core.common import records
     from core.tools.sweeps.dna import sweep
 
-    def log(name, state):
-        runs = state.metrics()["runs"]
-        print(name, {i: round(r["test_accuracy"], 3) for i, r in runs.items()}, flush=True)
+    def log(key, cell):
+        shown = {i: round(v, 3) for i, v in cell.get("test", cell).items() if v is not None}
+        print(f"{key}: {shown}", flush=True)
 
-    result = sweep(steps=args.steps, seeds=args.seeds, k=args.k,
-                   train_size=args.train_size or None, eval_every=args.eval_every, on_run=log)
+    lrs = None
+    if args.lrs:
+        lrs = {init: float(lr) for init, lr in (p.split("=") for p in args.lrs.split(","))}
+    result = sweep(datasets=tuple(args.tasks.split(",")), sizes=_ints(args.sizes),
+                   steps=args.steps, seeds=args.seeds, k=args.k, eval_every=args.eval_every,
+                   layers=args.layers or None, lrs=lrs, progress_path=args.progress,
+                   resume=args.resume, on_cell=log)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     return 0
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
@@ -168,12 +178,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("area", choices=["crosslingual", "dna", "pretrain", "speech"])
     p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
     p.set_defaults(fn=cmd_bench)
-    p = sub.add_parser("dna-sweep", help="reference run: every DNA task x starting point")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--seeds", type=int, default=3)
+    p = sub.add_parser("dna-sweep", help="reference run: DNA tasks x sizes x starting points")
+    p.add_argument("--tasks", default="splice,promoters,coding")
+    p.add_argument("--sizes", default="100,400,0", help="training sequences; 0 = all")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--k", type=int, default=1)
-    p.add_argument("--train-size", type=int, default=0, help="0 = the whole training set")
-    p.add_argument("--eval-every", type=int, default=0, help="0 = 20 points per curve")
+    p.add_argument("--layers", type=int, default=0, help="keep the first N layers; 0 = all")
+    p.add_argument("--eval-every", type=int, default=25)
+    p.add_argument("--lrs", default="", help="e.g. pretrained=1e-4,random=3e-4 (default: "
+                   "chosen on dev from a grid per starting point)")
+    p.add_argument("--progress", default=str(ROOT / "bench-results" / "dna-sweep-progress.json"),
+                   help="finished cells, written as they end")
+    p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "dna" / "reference.json"))
     p.set_defaults(fn=cmd_dna_sweep)
     p = sub.add_parser("pretrain", help="MLM pretraining on a fake-data scheme or English text")

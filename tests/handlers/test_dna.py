@@ -54,11 +54,11 @@ def test_bad_sequence(trained):
 
 
 def test_intro_is_written_from_the_reference_run():
-    from core.dna import view as dna_view
+    from core.dna import finding as dna_finding
 
     ref = tab.REFERENCE
     assert ref is not None
-    assert dna_view.reference_finding(ref) in tab.INTRO
+    assert dna_finding.reference_finding(ref) in tab.INTRO
     pretrained = ref["datasets"]["splice"]["runs"]["pretrained"]["test_accuracy"]
     assert f"pretrained {pretrained:.3f}" in tab.INTRO
 
@@ -66,3 +66,11 @@ def test_intro_is_written_from_the_reference_run():
 def test_tab_builds_without_a_reference_run(monkeypatch):
     monkeypatch.setattr(tab, "REFERENCE", None)
     assert isinstance(tab.build(), gr.Blocks)
+
+
+def test_learning_rates_typed_per_start():
+    assert tab._parse_lrs("pretrained=1e-4, random = 3e-4") == (("pretrained", 1e-4),
+                                                                 ("random", 3e-4))
+    assert tab._parse_lrs("") == () and tab._parse_lrs(None) == ()
+    with pytest.raises(Exception, match="could not read 'random=fast'"):
+        tab._parse_lrs("random=fast")

@@ -1,50 +1,179 @@
 """`python -m core dna-sweep`: the DNA reference run (assets/dna/reference.json).
 
-Every task x starting point x seed, trained by core.dna.lab.run with full curves, in one run
-record (core.common.records): {"config", "machine", "started", "datasets", "wall_s"}, where
-"datasets" maps each task to DnaState.metrics() plus its "curves".
+Two phases, both paired by seed (within a seed every start sees the same subsample, batch
+order, head init and evaluation sets):
+  1. learning rate per start, chosen on dev: splice at LR_SEARCH_SIZE sequences, every rate
+     of the start's grid over LR_SEARCH_SEEDS seeds (their own seeds, not the main ones), the
+     rate with the best mean dev area under the curve wins;
+  2. every task x training size x seed with the chosen rates, full dev curves.
+Each (task, size, seed) cell is saved to a progress file as soon as it ends, so an
+interrupted sweep resumes where it stopped (`--resume`) and gives the same record.
+
+The record (core.common.records): {"config", "machine", "started", "lr_search", "datasets",
+"wall_s"}; datasets[task] is the metrics + curves at the task's default size (what the tab
+draws), and datasets[task]["by_size"][size] the metrics at every size (the data-size curve).
 """
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from core.common import curves as curve_measures
 from core.common import records
-from core.common.training import every
-from core.dna.data import DATASETS
+from core.common.stats import summary
+from core.dna.data import DATASETS, load_dataset
 from core.dna.encode import INITS
-from core.dna.lab import DnaRunConfig, run
+from core.dna.lab import DnaRunConfig, run, summarise
 from core.text.models import default_model
 
-CURVE_POINTS = 20  # dev-accuracy points per curve when eval_every is not given
+# Rates tried per start: BERT fine-tuning rates for a pretrained body, larger ones for a
+# random one (the grids overlap at 1e-4 and 3e-4 so either may win).
+LR_GRID = {"pretrained": (3e-5, 1e-4, 3e-4), "re-emb": (3e-5, 1e-4, 3e-4),
+           "random": (1e-4, 3e-4, 1e-3)}
+LR_SEARCH_TASK = "splice"
+LR_SEARCH_SIZE = 400  # training sequences in the rate search
+LR_SEARCH_SEEDS = (100, 101, 102)  # disjoint from the main seeds (0, 1, ...)
+SIZES = (100, 400, 0)  # training sequences per run; 0 = the whole training split
+DEFAULT_SIZES = {"splice": 100, "promoters": 0, "coding": 100}  # what the tab shows per task
+
+
+def _cell_key(task: str, size: int, seed: int) -> str:
+    return f"{task}/{size}/{seed}"
+
+
+def _train_cell(task: str, size: int, seed: int, lrs: dict[str, float], *, inits, steps,
+                eval_every, layers, k, model) -> dict:
+    """One seed of every start on one task and size: {"test", "curves"} (plain numbers)."""
+    cfg = DnaRunConfig(dataset=task, inits=tuple(inits), steps=steps, seeds=1, seed=seed,
+                       train_size=size or None, k=k, lrs=tuple(lrs.items()), layers=layers,
+                       eval_every=eval_every, model=model)
+    state = None
+    for state in run(cfg):
+        pass
+    return {"test": {i: v[seed] for i, v in state.test.items()}, "curves": state.curves}
+
+
+def _sizes_of(task: str, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Sizes that make sense for a task: those below its training split, then 0 (all)."""
+    n = len(load_dataset(task).train)
+    return tuple(dict.fromkeys(s if 0 < s < n else 0 for s in sizes))
+
+
+def _aggregate(cells: dict[str, dict], task: str, size: int, seeds, lrs, steps) -> dict:
+    test: dict[str, dict[int, float]] = {}
+    curves: dict[str, list[dict]] = {}
+    for seed in seeds:
+        cell = cells[_cell_key(task, size, seed)]
+        for init, acc in cell["test"].items():
+            test.setdefault(init, {})[seed] = acc
+        curves.update(cell["curves"])
+    return dict(summarise(test, curves, lrs, steps=steps), curves=curves)
 
 
 def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INITS,
-          steps: int = 300, seeds: int = 3, train_size: int | None = None, k: int = 1,
-          eval_every: int = 0, model: str | None = None, on_run=None) -> dict:
-    """Every dataset x starting point x seed with full curves: the reference run.
+          sizes: tuple[int, ...] = SIZES, steps: int = 200, seeds: int = 5,
+          eval_every: int = 25, layers: int | None = None, k: int = 1,
+          lrs: dict[str, float] | None = None, model: str | None = None,
+          progress_path: str | Path | None = None, resume: bool = False,
+          on_cell: Callable[[str, dict], None] | None = None) -> dict:
+    """The reference run (see the module docstring).
 
     Args:
-        eval_every: dev accuracy every N steps (0 = CURVE_POINTS points per curve).
-        model: English role model (default: the profile's).
-        on_run: called with (dataset, DnaState) after each dataset (progress logging).
+        sizes: training sequences per run (0 = all); promoters (85 training sequences) runs
+            at its full size, one cross-validation fold per seed.
+        layers: keep the English model's first N layers for every start (None = all).
+        lrs: per-start rates to use instead of searching them on dev.
+        progress_path: JSON file holding every finished cell (and the rate search).
+        resume: reuse the cells already in progress_path (same settings required).
+        on_cell: called with (cell key, cell) after each cell is trained (logging).
     Returns:
-        The run record: {"config", "machine", "started", "datasets": {name: metrics +
-        "curves"}, "wall_s"}, JSON-ready.
+        The run record, JSON-ready.
     """
     t0 = time.perf_counter()
-    eval_every = eval_every or every(steps, CURVE_POINTS)
-    record = records.new_record({
-        "datasets": list(datasets), "inits": list(inits), "steps": steps, "seeds": seeds,
-        "train_size": train_size, "k": k, "eval_every": eval_every, "lr": DnaRunConfig.lr,
-        "batch_size": DnaRunConfig.batch_size, "model": model or default_model("english")})
+    model = model or default_model("english")
+    config = {"datasets": list(datasets), "inits": list(inits), "sizes": list(sizes),
+              "steps": steps, "seeds": seeds, "eval_every": eval_every, "layers": layers,
+              "k": k, "batch_size": DnaRunConfig.batch_size, "model": model,
+              "lr_grid": {i: list(LR_GRID[i]) for i in inits} if lrs is None else None,
+              "lr_search": {"task": LR_SEARCH_TASK, "size": LR_SEARCH_SIZE,
+                            "seeds": list(LR_SEARCH_SEEDS)} if lrs is None else None,
+              "default_sizes": {t: DEFAULT_SIZES.get(t, 0) for t in datasets}}
+    progress = _load_progress(progress_path, config) if resume else {}
+    progress.setdefault("config", config)
+    cells = progress.setdefault("cells", {})
+
+    def save():
+        if progress_path:
+            records.write(progress_path, progress)
+
+    common = dict(inits=inits, steps=steps, eval_every=eval_every, layers=layers, k=k,
+                  model=model)
+    if lrs is None:
+        search = progress.setdefault("lr_search", {})
+        for init in inits:
+            for lr in LR_GRID[init]:
+                for seed in LR_SEARCH_SEEDS:
+                    key = f"{init}/{lr:g}/{seed}"
+                    if key not in search:
+                        cell = _train_cell(LR_SEARCH_TASK, LR_SEARCH_SIZE, seed, {init: lr},
+                                           **dict(common, inits=(init,)))
+                        search[key] = curve_measures.area(cell["curves"][f"{init}/{seed}"])
+                        save()
+                        if on_cell:
+                            on_cell(f"lr {key}", {"dev_auc": search[key]})
+        lrs = choose_lrs(search, inits)
+    record = records.new_record(dict(config, lrs=lrs))
+    record["lr_search"] = lr_table(progress.get("lr_search", {}), inits)
     record["datasets"] = {}
-    for name in datasets:
-        cfg = DnaRunConfig(dataset=name, inits=tuple(inits), steps=steps, seeds=seeds,
-                           train_size=train_size, k=k, model=model, eval_every=eval_every)
-        state = None
-        for state in run(cfg):
-            pass
-        record["datasets"][name] = dict(state.metrics(), curves=state.curves)
-        if on_run:
-            on_run(name, state)
+    for task in datasets:
+        task_sizes = _sizes_of(task, sizes)
+        for size in task_sizes:
+            for seed in range(seeds):
+                key = _cell_key(task, size, seed)
+                if key not in cells:
+                    cells[key] = _train_cell(task, size, seed, lrs, **common)
+                    save()
+                    if on_cell:
+                        on_cell(key, cells[key])
+        by_size = {str(size): _aggregate(cells, task, size, range(seeds), lrs, steps)
+                   for size in task_sizes}
+        preferred = _sizes_of(task, (DEFAULT_SIZES.get(task, 0),))[0]
+        default = str(preferred if preferred in task_sizes else task_sizes[0])
+        entry = dict(by_size[default], size=int(default))
+        entry["by_size"] = {s: {k: v for k, v in m.items() if k != "curves"}
+                            for s, m in by_size.items()}
+        record["datasets"][task] = entry
     return records.finish(record, t0)
+
+
+def choose_lrs(search: dict[str, float], inits) -> dict[str, float]:
+    """The rate with the best mean dev area under the curve, per start.
+
+    Args:
+        search: "init/lr/seed" -> dev area under the curve.
+    """
+    table = lr_table(search, inits)
+    return {init: float(max(rows, key=lambda lr: rows[lr]["mean"]))
+            for init, rows in table.items() if rows}
+
+
+def lr_table(search: dict[str, float], inits) -> dict[str, dict[str, dict]]:
+    """init -> lr (as text) -> summary of the dev area under the curve over the search seeds."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for key, value in search.items():
+        init, lr, _seed = key.split("/")
+        if init in inits and value is not None:
+            table.setdefault(init, {}).setdefault(lr, []).append(value)
+    return {init: {lr: summary(v) for lr, v in rows.items()} for init, rows in table.items()}
+
+
+def _load_progress(path, config: dict) -> dict:
+    """The saved cells, if they were made with the same settings; else a clear error."""
+    if not path or not Path(path).is_file():
+        return {}
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    if saved.get("config") != config:
+        raise ValueError(f"{path} was made with other settings; remove it or drop --resume")
+    return saved

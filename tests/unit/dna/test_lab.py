@@ -95,3 +95,71 @@ def test_committed_reference_covers_every_task_start_and_three_seeds():
         for key, curve in result["curves"].items():
             assert curve[-1]["step"] == cfg["steps"], key
             assert all(np.isfinite(p["loss"]) for p in curve)
+
+
+def test_every_start_sees_the_same_batches_within_a_seed(tiny_english, monkeypatch):
+    """The paired design: same subsample and batch order for every start of a seed."""
+    seen: dict[int, list] = {}
+    original = dna_lab.batch_sampler
+
+    def recording(data, batch_size):
+        draw = original(data, batch_size)
+        calls = seen.setdefault(len(seen), [])
+
+        def make_batch(step, rng):
+            batch = draw(step, rng)
+            calls.append(batch["input_ids"].clone())
+            return batch
+        return make_batch
+
+    monkeypatch.setattr(dna_lab, "batch_sampler", recording)
+    cfg = dna_lab.DnaRunConfig(k=3, steps=4, seeds=1, seed=5, train_size=24, batch_size=8,
+                               eval_every=2, inits=("pretrained", "re-emb", "random"),
+                               model=tiny_english)
+    list(dna_lab.run(cfg))
+    assert len(seen) == 3 and all(len(calls) == 4 for calls in seen.values())
+    for calls in list(seen.values())[1:]:
+        assert all((a == b).all() for a, b in zip(seen[0], calls))
+
+
+def test_paired_differences_and_convergence_in_the_metrics(finished):
+    _, states = finished
+    m = states[-1].metrics()
+    pre, rnd = m["runs"]["pretrained"], m["runs"]["random"]
+    diff = m["paired"]["pretrained - random"]
+    assert diff["test_accuracy"]["per_seed"] == pytest.approx(
+        [a - b for a, b in zip(pre["per_seed"], rnd["per_seed"])])
+    assert diff["test_accuracy"]["seeds"] == pre["seeds"] == [0, 1]
+    assert set(diff) == {"test_accuracy", "auc"}  # 6 steps: no 50-update point yet
+    conv = pre["convergence"]
+    assert conv["auc"]["n"] == 2 and 0 <= conv["auc"]["mean"] <= 1
+    assert conv["steps_to_90"]["per_seed"] and all(s in (3, 6)
+                                                   for s in conv["steps_to_90"]["per_seed"])
+    assert pre["lr"] == dna_lab.resolve_lrs(states[-1].config)["pretrained"]
+
+
+def test_learning_rates_per_start():
+    cfg = dna_lab.DnaRunConfig(inits=("pretrained", "random"))
+    chosen = {"pretrained": 5e-5, "random": 7e-4}
+    assert dna_lab.resolve_lrs(cfg, chosen) == chosen
+    assert dna_lab.resolve_lrs(cfg, {}) == {i: dna_lab.FALLBACK_LRS[i] for i in cfg.inits}
+    mixed = dna_lab.DnaRunConfig(inits=("pretrained", "random"), lrs=(("random", 1e-3),))
+    assert dna_lab.resolve_lrs(mixed, chosen) == {"pretrained": 5e-5, "random": 1e-3}
+    assert set(dna_lab.resolve_lrs(dna_lab.DnaRunConfig(lr=2e-4), chosen).values()) == {2e-4}
+    with pytest.raises(InputError, match="learning rates must be in"):
+        dna_lab.check_config(dna_lab.DnaRunConfig(lrs=(("random", 0.5),)))
+    with pytest.raises(InputError, match="unknown starting point"):
+        dna_lab.check_config(dna_lab.DnaRunConfig(lrs=(("bert", 1e-4),)))
+
+
+def test_a_truncated_body_keeps_the_first_layers(tiny_english):
+    from core.dna import model as dna_model
+    from core.text.models import load_model
+
+    full = load_model(tiny_english).model
+    one = dna_model.build_classifier("pretrained", 3, model_name=tiny_english, layers=1)
+    assert one.encoder.config.num_hidden_layers == 1 and len(one.encoder.encoder.layer) == 1
+    a = one.encoder.encoder.layer[0].attention.self.query.weight
+    assert (a == full.encoder.layer[0].attention.self.query.weight).all()
+    with pytest.raises(KeyError, match="layers must be between 1 and 2"):
+        dna_model.build_classifier("random", 3, model_name=tiny_english, layers=3)

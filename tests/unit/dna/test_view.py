@@ -11,8 +11,8 @@ import pytest
 
 from core.common.errors import InputError
 from core.common.paths import ROOT
+from core.dna import finding, view
 from core.dna import lab as dna_lab
-from core.dna import view
 
 
 def _run(per_seed: list[float], ci95: float | None) -> dict:
@@ -72,11 +72,14 @@ def test_importance_figure_from_a_prediction_dict():
 
 def test_reference_figure_table_and_summary(record):
     fig = view.reference_figure(record, "coding")
-    # per init: 2 seeds x (loss, dev) thin lines + (loss, dev) mean lines
-    assert len(fig.data) == 2 * (2 * 2 + 2)
-    mean_random = next(t for t in fig.data if t.name == "random (mean of 2)"
+    # per init and panel (loss, dev): the seeds' range (shaded) and their mean
+    assert len(fig.data) == 2 * 2 * 2
+    mean_random = next(t for t in fig.data if t.name == "random (mean, range of 2 seeds)"
                        and t.xaxis == "x2")
     assert mean_random.y[-1] == pytest.approx(np.mean([0.7, 0.72]))
+    band = next(t for t in fig.data if t.fill == "toself" and t.legendgroup == "random"
+                and t.xaxis == "x2")
+    assert max(band.y) == pytest.approx(0.72) and min(band.y) == pytest.approx(0.4)
     rows = view.reference_table(record)
     assert [(r[0], r[1]) for r in rows] == [(d, i) for d in ("promoters", "coding")
                                             for i in ("pretrained", "random")]
@@ -93,7 +96,7 @@ def test_paper_column_only_on_splice(record):
 
 
 def test_finding_is_computed_from_the_record(record):
-    text = view.reference_finding(record)
+    text = finding.reference_finding(record)
     assert "2 seeds per starting point, at most 16 labelled training sequences per task, " \
            "2 bases per word, 2 steps" in text and "CPU (1 thread)" in text
     assert "- **promoters**: pretrained 0.850 ± 0.050, random 0.650 ± 0.040. " \
@@ -105,9 +108,9 @@ def test_finding_is_computed_from_the_record(record):
 
 
 def test_finding_follows_changed_numbers(record):
-    before = view.reference_finding(record)
+    before = finding.reference_finding(record)
     record["datasets"]["promoters"]["runs"]["random"] = _run([0.95, 0.97], 0.1)
-    after = view.reference_finding(record)
+    after = finding.reference_finding(record)
     assert after != before
     assert "random 0.960 ± 0.100. random leads, 0.110 ahead of pretrained; " \
            "their 95% intervals overlap." in after
@@ -118,23 +121,23 @@ def test_finding_names_ties_and_single_seeds(record):
     runs = record["datasets"]["coding"]["runs"]
     runs["pretrained"] = _run([0.7], None)
     runs["random"] = _run([0.7], None)
-    assert view.task_verdict(runs) == "pretrained and random tie."
+    assert finding.task_verdict(runs) == "pretrained and random tie."
     runs["re-emb"] = _run([0.6], None)
-    assert view.task_verdict(runs) == ("pretrained and random tie for the lead, 0.100 ahead of "
+    assert finding.task_verdict(runs) == ("pretrained and random tie for the lead, 0.100 ahead of "
                                        "re-emb; one seed gives no 95% interval.")
     runs["pretrained"]["ci95"] = runs["random"]["ci95"] = runs["re-emb"]["ci95"] = 0.04
-    assert view.task_verdict(runs).endswith("their 95% intervals do not overlap.")
+    assert finding.task_verdict(runs).endswith("their 95% intervals do not overlap.")
     runs["re-emb"]["ci95"] = 0.07
-    assert view.task_verdict(runs).endswith("their 95% intervals overlap.")
+    assert finding.task_verdict(runs).endswith("their 95% intervals overlap.")
     runs["re-emb"]["ci95"] = runs["pretrained"]["ci95"] = None
-    text = view.reference_finding(record)
+    text = finding.reference_finding(record)
     assert "pretrained 0.700 n/a (1 seed)" in text
     assert "re-emb and pretrained" not in text  # no intervals to compare on coding
 
 
 def test_finding_quotes_the_committed_reference():
     ref = dna_lab.load_reference()
-    text = view.reference_finding(ref)
+    text = finding.reference_finding(ref)
     for name, result in ref["datasets"].items():
         runs = result["runs"]
         for init, r in runs.items():
@@ -148,15 +151,62 @@ def test_finding_quotes_the_committed_reference():
     assert f"{cfg['seeds']} seeds" in text and f"{cfg['steps']} steps" in text
     changed = copy.deepcopy(ref)
     changed["datasets"]["splice"]["runs"]["pretrained"]["test_accuracy"] = 0.123
-    line = next(ln for ln in view.reference_finding(changed).splitlines()
+    line = next(ln for ln in finding.reference_finding(changed).splitlines()
                 if ln.startswith("- **splice**"))
     assert "pretrained 0.123" in line and f"pretrained {splice:.3f}" not in line
 
 
 def test_finding_without_a_reference():
-    assert "No reference run is committed" in view.reference_finding(None)
+    assert "No reference run is committed" in finding.reference_finding(None)
 
 
 def test_view_output_is_json_ready(record):
     json.dumps(view.reference_table(record))
     json.dumps(view.results_table(record["datasets"]["coding"]["runs"]))
+
+
+def _diff(mean: float, ci: float | None, n: int = 5) -> dict:
+    return {"mean": mean, "ci95": ci, "per_seed": [mean] * n, "n": n, "seeds": list(range(n))}
+
+
+def _sized_record(record) -> dict:
+    """The record with sizes: paired differences at 100, 400 and all sequences."""
+    rec = copy.deepcopy(record)
+    rec["config"].update(sizes=[100, 400, 0], layers=3, lrs={"pretrained": 1e-4,
+                                                            "random": 3e-4},
+                         lr_search={"task": "splice", "size": 400, "seeds": [100, 101]},
+                         datasets=["coding"])
+    del rec["config"]["train_size"]
+    task = rec["datasets"]["coding"]
+    task["size"] = 100
+    gaps = {"100": (0.08, 0.03), "400": (0.03, 0.02), "0": (-0.01, 0.02)}
+    task["by_size"] = {s: {"runs": task["runs"], "paired": {"pretrained - random": {
+        "test_accuracy": _diff(*g), "auc": _diff(g[0] * 2, 0.01)}}} for s, g in gaps.items()}
+    task["paired"] = task["by_size"]["100"]["paired"]
+    rec["datasets"] = {"coding": task}
+    return rec
+
+
+def test_size_figure_and_paired_table_from_the_record(record):
+    rec = _sized_record(record)
+    fig = view.size_figure(rec)
+    assert list(fig.data[0].x) == ["100", "400", "all"]
+    assert list(fig.data[0].y) == pytest.approx([0.08, 0.03, -0.01])
+    assert list(fig.data[0].error_y.array) == pytest.approx([0.03, 0.02, 0.02])
+    rows = view.paired_table(rec)
+    assert ["coding", 100, "pretrained - random", "test_accuracy", 0.08, "± 0.030", 5] in rows
+    assert len(rows) == 3 * 2
+    assert view.size_figure(record) is None and view.paired_table(record) == []
+
+
+def test_finding_quotes_paired_gaps_sizes_and_rates(record):
+    text = finding.reference_finding(_sized_record(record))
+    assert ("*pretrained − random*, paired over 5 seeds: test accuracy +0.080 ± 0.030 "
+            "(interval above zero); area under the dev curve +0.160 ± 0.010") in text
+    assert "coding: 100 +0.080 ± 0.030, 400 +0.030 ± 0.020, all -0.010 ± 0.020 " \
+           "(largest with 100)" in text
+    assert "the first 3 of its layers" in text and "coding 100" in text
+    assert "chosen on dev (splice, 400 sequences, 2 seeds of their own" in text
+    assert "pretrained 0.0001, random 0.0003" in text
+    assert finding.paired_text({"x - random": {"test_accuracy": _diff(-0.05, 0.02)}}) == \
+        "*x − random*, paired over 5 seeds: test accuracy -0.050 ± 0.020 (interval below zero)."
