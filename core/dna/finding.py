@@ -208,6 +208,8 @@ def lr_text(ref: dict) -> str:
     search = cfg.get("lr_search")
     if not search:
         return f"Learning rates as given: {rates}."
+    controls = "".join(f"; {c} takes {of}'s rate and runs at the shown sizes only"
+                       for c, of in (cfg.get("controls") or {}).items())
     return (f"Learning rate per start, chosen on dev ({search['task']}, {search['size']} "
             f"sequences, {len(search['seeds'])} seeds of their own; best mean area under the "
-            f"dev curve): {rates}.")
+            f"dev curve): {rates}{controls}.")

@@ -30,12 +30,14 @@ from core.text.models import default_model
 
 # Rates tried per start: BERT fine-tuning rates for a pretrained body, larger ones for a
 # random one (the grids overlap at 1e-4 and 3e-4 so either may win).
-LR_GRID = {"pretrained": (3e-5, 1e-4, 3e-4), "re-emb": (3e-5, 1e-4, 3e-4),
-           "random": (1e-4, 3e-4, 1e-3)}
+LR_GRID = {"pretrained": (3e-5, 1e-4, 3e-4), "random": (1e-4, 3e-4, 1e-3)}
 LR_SEARCH_TASK = "splice"
 LR_SEARCH_SIZE = 400  # training sequences in the rate search
 LR_SEARCH_SEEDS = (100, 101, 102)  # disjoint from the main seeds (0, 1, ...)
 SIZES = (100, 400, 0)  # training sequences per run; 0 = the whole training split
+# Controls run at each task's default size only, with the rate of the start they control
+# (re-emb is the pretrained body with fresh word embeddings: pretrained's rate).
+CONTROLS = {"re-emb": "pretrained"}
 DEFAULT_SIZES = {"splice": 100, "promoters": 0, "coding": 100}  # what the tab shows per task
 
 
@@ -96,7 +98,9 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
     config = {"datasets": list(datasets), "inits": list(inits), "sizes": list(sizes),
               "steps": steps, "seeds": seeds, "eval_every": eval_every, "layers": layers,
               "k": k, "batch_size": DnaRunConfig.batch_size, "model": model,
-              "lr_grid": {i: list(LR_GRID[i]) for i in inits} if lrs is None else None,
+              "lr_grid": ({i: list(LR_GRID[i]) for i in inits if i not in CONTROLS}
+                          if lrs is None else None),
+              "controls": {c: of for c, of in CONTROLS.items() if c in inits},
               "lr_search": {"task": LR_SEARCH_TASK, "size": LR_SEARCH_SIZE,
                             "seeds": list(LR_SEARCH_SEEDS)} if lrs is None else None,
               "default_sizes": {t: DEFAULT_SIZES.get(t, 0) for t in datasets}}
@@ -108,40 +112,46 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
         if progress_path:
             records.write(progress_path, progress)
 
-    common = dict(inits=inits, steps=steps, eval_every=eval_every, layers=layers, k=k,
-                  model=model)
+    common = dict(steps=steps, eval_every=eval_every, layers=layers, k=k, model=model)
+    searched = [i for i in inits if i not in CONTROLS]
     if lrs is None:
         search = progress.setdefault("lr_search", {})
-        for init in inits:
+        for init in searched:
             for lr in LR_GRID[init]:
                 for seed in LR_SEARCH_SEEDS:
                     key = f"{init}/{lr:g}/{seed}"
                     if key not in search:
                         cell = _train_cell(LR_SEARCH_TASK, LR_SEARCH_SIZE, seed, {init: lr},
-                                           **dict(common, inits=(init,)))
+                                           inits=(init,), **common)
                         search[key] = curve_measures.area(cell["curves"][f"{init}/{seed}"])
                         save()
                         if on_cell:
                             on_cell(f"lr {key}", {"dev_auc": search[key]})
-        lrs = choose_lrs(search, inits)
+        lrs = choose_lrs(search, searched)
+    lrs = dict(lrs)
+    for control, of in CONTROLS.items():
+        if control in inits and control not in lrs and of in lrs:
+            lrs[control] = lrs[of]
     record = records.new_record(dict(config, lrs=lrs))
     record["lr_search"] = lr_table(progress.get("lr_search", {}), inits)
     record["datasets"] = {}
     for task in datasets:
         task_sizes = _sizes_of(task, sizes)
+        preferred = _sizes_of(task, (DEFAULT_SIZES.get(task, 0),))[0]
+        default = preferred if preferred in task_sizes else task_sizes[0]
         for size in task_sizes:
+            cell_inits = tuple(i for i in inits if i not in CONTROLS or size == default)
             for seed in range(seeds):
                 key = _cell_key(task, size, seed)
                 if key not in cells:
-                    cells[key] = _train_cell(task, size, seed, lrs, **common)
+                    cells[key] = _train_cell(task, size, seed, lrs, inits=cell_inits,
+                                             **common)
                     save()
                     if on_cell:
                         on_cell(key, cells[key])
         by_size = {str(size): _aggregate(cells, task, size, range(seeds), lrs, steps)
                    for size in task_sizes}
-        preferred = _sizes_of(task, (DEFAULT_SIZES.get(task, 0),))[0]
-        default = str(preferred if preferred in task_sizes else task_sizes[0])
-        entry = dict(by_size[default], size=int(default))
+        entry = dict(by_size[str(default)], size=int(default))
         entry["by_size"] = {s: {k: v for k, v in m.items() if k != "curves"}
                             for s, m in by_size.items()}
         record["datasets"][task] = entry

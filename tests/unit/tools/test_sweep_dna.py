@@ -114,3 +114,14 @@ def test_cmd_dna_sweep_writes_compact_json(monkeypatch, tmp_path, capsys):
     assert seen["steps"] == 7 and seen["sizes"] == (100, 0) and seen["layers"] == 3
     assert seen["lrs"] == {"pretrained": 1e-4, "random": 3e-4}
     assert f"written to {out} (1.5 s)" in capsys.readouterr().out
+
+
+def test_the_control_runs_at_the_shown_size_with_pretrained_s_rate(tiny_english):
+    out = dna_sweep.sweep(**dict(SMALL, datasets=("coding",), inits=("pretrained", "re-emb",
+                                                                      "random"), seeds=2),
+                          lrs=LRS, model=tiny_english)
+    coding = out["datasets"]["coding"]
+    assert set(coding["by_size"]["16"]["runs"]) == {"pretrained", "re-emb", "random"}
+    assert set(coding["by_size"]["0"]["runs"]) == {"pretrained", "random"}
+    assert coding["runs"]["re-emb"]["lr"] == LRS["pretrained"]
+    assert "re-emb - random" in coding["paired"]
