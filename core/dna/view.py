@@ -178,6 +178,12 @@ def reference_table(ref: dict) -> list[list]:
     return rows
 
 
+def _sizes_arg(sizes) -> str:
+    if isinstance(sizes, dict):
+        return "'" + " ".join(f"{t}={','.join(map(str, s))}" for t, s in sizes.items()) + "'"
+    return ",".join(str(s) for s in sizes)
+
+
 def reference_summary(ref: dict) -> str:
     """Returns: one Markdown line on how, where and when the reference run was made (the
     command that makes it again, machine, wall time, model and rates)."""
@@ -187,7 +193,7 @@ def reference_summary(ref: dict) -> str:
         given = "" if cfg.get("lr_search") else " --lrs " + ",".join(f"{i}={v:g}"
                                                                      for i, v in lrs.items())
         command = (f"python -m core dna-sweep --tasks {','.join(cfg['datasets'])} --sizes "
-                   f"{','.join(str(s) for s in cfg['sizes'])} --steps {cfg['steps']} --seeds "
+                   f"{_sizes_arg(cfg['sizes'])} --steps {cfg['steps']} --seeds "
                    f"{cfg['seeds']} --k {cfg['k']} --layers {cfg.get('layers') or 0} "
                    f"--eval-every {cfg['eval_every']}{given}")
         rates = ", ".join(f"{i} {v:g}" for i, v in lrs.items())

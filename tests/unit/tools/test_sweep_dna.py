@@ -125,3 +125,15 @@ def test_the_control_runs_at_the_shown_size_with_pretrained_s_rate(tiny_english)
     assert set(coding["by_size"]["0"]["runs"]) == {"pretrained", "random"}
     assert coding["runs"]["re-emb"]["lr"] == LRS["pretrained"]
     assert "re-emb - random" in coding["paired"]
+
+
+def test_sizes_per_task(tiny_english):
+    out = dna_sweep.sweep(**dict(SMALL, sizes={"promoters": (0,), "coding": (16, 0)}, seeds=1),
+                          lrs=LRS, model=tiny_english)
+    assert set(out["datasets"]["promoters"]["by_size"]) == {"0"}
+    assert set(out["datasets"]["coding"]["by_size"]) == {"16", "0"}
+    assert out["config"]["sizes"] == {"promoters": [0], "coding": [16, 0]}
+    assert "--sizes 'promoters=0 coding=16,0'" in dna_view.reference_summary(out)
+    assert cli._sizes("splice=100,400,0 coding=100,0") == {"splice": (100, 400, 0),
+                                                           "coding": (100, 0)}
+    assert cli._sizes("100,0") == (100, 0)
