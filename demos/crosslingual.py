@@ -105,8 +105,9 @@ def build() -> gr.Blocks:
                                        "lexicon words, averaged over their occurrences")
                 lines = gr.Checkbox(False, label="Join translations with lines")
                 text = gr.Textbox("", lines=4, label="Your own text (optional)",
-                                  placeholder="one `lang<TAB>sentence` per line; the i-th "
-                                              "lines of each language are translations",
+                                  placeholder="one sentence per line, e.g.\nen: Hello\n"
+                                              "de: Hallo\n(also `en | Hello`); the i-th lines "
+                                              "of each language are translations",
                                   info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
                                        f"{MAX_TEXT_CHARS:,} characters.")
                 run = gr.Button("Draw map", variant="primary")

@@ -32,6 +32,10 @@ LANGUAGE_NAMES = {
     "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "tr": "Turkish", "sv": "Swedish",
 }
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+# A line of own text: a language code, then a tab, a colon or a bar (a tab cannot be typed into
+# a browser's text box: Tab moves the focus), then the sentence.
+_LINE = re.compile(r"^\s*([A-Za-z]{2,3})\s*(?:\t|:|\|)\s*(.*?)\s*$")
+SEPARATORS_HELP = "`en: sentence`, `en | sentence` or `en<TAB>sentence`"
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,14 @@ def builtin_text(languages: list[str]) -> ParallelText:
 
 
 def parse_user_text(text: str) -> ParallelText:
-    """Parses pasted `lang<TAB>sentence` lines (the i-th line of each language is aligned).
+    """Parses own text, one `lang: sentence` line each (also `lang | sentence` or
+    `lang<TAB>sentence`); the i-th line of each language is aligned with the others' i-th.
 
     Raises:
         InputError: empty, over the limits, malformed lines, or fewer than two languages.
     """
     if not text or not text.strip():
-        raise InputError("the text is empty: paste one `lang<TAB>sentence` per line, "
+        raise InputError(f"the text is empty: write one line per sentence ({SEPARATORS_HELP}), "
                          "or leave the box empty to use the built-in corpus")
     if len(text) > MAX_TEXT_CHARS:
         raise InputError(f"the text has {len(text):,} characters; the limit is "
@@ -129,11 +134,11 @@ def parse_user_text(text: str) -> ParallelText:
         raise InputError(f"the text has {len(lines)} lines; the limit is {MAX_LINES}")
     per_lang: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for n, line in enumerate(lines, 1):
-        lang, sep, sentence = line.partition("\t")
-        lang, sentence = lang.strip().lower(), sentence.strip()
-        if not sep or not _LANG_CODE.match(lang) or not sentence:
-            raise InputError(f"line {n} is not `lang<TAB>sentence` (e.g. `en\\tHello`): "
-                             f"{line[:60]!r}")
+        m = _LINE.match(line)
+        lang, sentence = (m.group(1).lower(), m.group(2)) if m else ("", "")
+        if not _LANG_CODE.match(lang) or not sentence:
+            raise InputError(f"line {n} is not a language code and a sentence ({SEPARATORS_HELP}"
+                             f", e.g. `en: Hello`): {line[:60]!r}")
         if len(sentence) > MAX_LINE_CHARS:
             raise InputError(f"line {n} has {len(sentence)} characters; the limit is "
                              f"{MAX_LINE_CHARS}")
