@@ -90,22 +90,37 @@ def _seed_curves(curves: dict[str, list[dict]], init: str) -> dict[int, list[dic
             if key.split("/")[0] == init}
 
 
+def _per_seed(curves: dict[int, list[dict]], measure) -> dict[int, float]:
+    """seed -> measure(curve), leaving out seeds where it is undefined (None)."""
+    values = {s: measure(c) for s, c in curves.items()}
+    return {s: v for s, v in values.items() if v is not None}
+
+
+def _curve_measures(steps: int) -> dict[str, object]:
+    """Name -> curve -> value: dev accuracy at each CONVERGENCE_STEPS count within the run,
+    updates to CONVERGENCE_SHARE of the final dev accuracy, area under the dev curve."""
+    at = {f"dev_at_{n}": functools.partial(curve_measures.at_step, step=n)
+          for n in CONVERGENCE_STEPS if n <= steps}
+    return {**at, "steps_to_90": functools.partial(curve_measures.steps_to,
+                                                   share=CONVERGENCE_SHARE),
+            "auc": curve_measures.area}
+
+
 def convergence(curves: dict[int, list[dict]], steps: int) -> dict:
     """Per-seed dev curves -> summaries of dev accuracy at CONVERGENCE_STEPS (those within the
     run), updates to CONVERGENCE_SHARE of the final dev accuracy, and area under the curve."""
-    seeds = sorted(curves)
-    at = {str(n): summary([curve_measures.at_step(curves[s], n) for s in seeds])
-          for n in CONVERGENCE_STEPS if n <= steps and seeds}
-    reach = [curve_measures.steps_to(curves[s], CONVERGENCE_SHARE) for s in seeds]
-    auc = [curve_measures.area(curves[s]) for s in seeds]
-    return {"dev_at": at, "steps_to_90": summary([r for r in reach if r is not None]),
-            "auc": summary([a for a in auc if a is not None])}
+    measures = {name: summary(_per_seed(curves, fn).values())
+                for name, fn in _curve_measures(steps).items()}
+    return {"dev_at": {name.removeprefix("dev_at_"): s for name, s in measures.items()
+                       if name.startswith("dev_at_")},
+            "steps_to_90": measures["steps_to_90"], "auc": measures["auc"]}
 
 
 def summarise(test: dict[str, dict[int, float]], curves: dict[str, list[dict]],
               lrs: dict[str, float], *, steps: int, baseline: str = BASELINE) -> dict:
     """Plain numbers -> the metrics of a run: every start's test accuracy over seeds with its
-    interval and convergence, and the paired differences against `baseline`.
+    interval and convergence, and the paired differences against `baseline` (test accuracy,
+    area under the dev curve, dev accuracy at CONVERGENCE_STEPS).
 
     Args:
         test: init -> seed -> test accuracy. curves: "init/seed" -> training events.
@@ -123,25 +138,16 @@ def summarise(test: dict[str, dict[int, float]], curves: dict[str, list[dict]],
                                              and "dev_accuracy" in per_curve[s][-1]],
                       "convergence": convergence(per_curve, steps)}
     if baseline in test:
-        base_curves = _seed_curves(curves, baseline)
+        base = _seed_curves(curves, baseline)
         for init in test:
             if init == baseline:
                 continue
             mine = _seed_curves(curves, init)
-            both = sorted(set(mine) & set(base_curves))
-            auc = {s: curve_measures.area(mine[s]) for s in both}
-            base_auc = {s: curve_measures.area(base_curves[s]) for s in both}
-            paired[f"{init} - {baseline}"] = {
-                "test_accuracy": paired_difference(test[init], test[baseline]),
-                "auc": paired_difference({s: v for s, v in auc.items() if v is not None},
-                                         {s: v for s, v in base_auc.items() if v is not None})}
-            for n in CONVERGENCE_STEPS:
-                if n <= steps:
-                    a = {s: curve_measures.at_step(mine[s], n) for s in both}
-                    b = {s: curve_measures.at_step(base_curves[s], n) for s in both}
-                    keep = [s for s in both if a[s] is not None and b[s] is not None]
-                    paired[f"{init} - {baseline}"][f"dev_at_{n}"] = paired_difference(
-                        {s: a[s] for s in keep}, {s: b[s] for s in keep})
+            diffs = {"test_accuracy": paired_difference(test[init], test[baseline])}
+            for name, fn in _curve_measures(steps).items():
+                if name != "steps_to_90":
+                    diffs[name] = paired_difference(_per_seed(mine, fn), _per_seed(base, fn))
+            paired[f"{init} - {baseline}"] = diffs
     return {"runs": runs, "paired": paired}
 
 

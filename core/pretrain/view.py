@@ -16,7 +16,7 @@ import math
 import plotly.graph_objects as go
 
 from core.common.records import config_of
-from core.common.stats import ci_text, mean_ci95
+from core.common.stats import ci_text, paired_difference
 from core.pretrain.fake_data import BOUNDS
 
 ENGLISH, SCRATCH = BOUNDS  # real text (the upper bound) and no pretraining (the baseline)
@@ -138,8 +138,8 @@ def gain_ci95(runs: dict, scheme: str) -> tuple[float, float]:
     gain = 100 * runs[scheme]["gain_over_scratch"]
     if len(ours) != len(base) or len(ours) < 2:
         return gain, math.nan
-    _, half = mean_ci95([100 * (a - b) for a, b in zip(ours, base)])
-    return gain, half
+    half = paired_difference(dict(enumerate(ours)), dict(enumerate(base)))["ci95"]
+    return gain, 100 * half
 
 
 def _pm(half: float, digits: int) -> str:

@@ -93,7 +93,8 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
     lrs = None
     if args.lrs:
         lrs = {init: float(lr) for init, lr in (p.split("=") for p in args.lrs.split(","))}
-    result = sweep(datasets=tuple(args.tasks.split(",")), sizes=_sizes(args.sizes),
+    sizes = {"sizes": _sizes(args.sizes)} if args.sizes else {}  # else TASK_SIZES
+    result = sweep(datasets=tuple(args.tasks.split(",")), **sizes,
                    steps=args.steps, seeds=args.seeds, k=args.k, eval_every=args.eval_every,
                    layers=args.layers or None, lrs=lrs, progress_path=args.progress,
                    resume=args.resume, on_cell=log)
@@ -187,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("dna-sweep", help="reference run: DNA tasks x sizes x starting points")
     p.add_argument("--tasks", default="splice,promoters,coding")
-    p.add_argument("--sizes", default="splice=100,400,0 promoters=0 coding=100,0",
-                   help="training sequences; 0 = all; e.g. 100,0 or splice=100,400,0 coding=0")
+    p.add_argument("--sizes", default="", help="training sequences; 0 = all; e.g. 100,0 or "
+                   "splice=100,400,0 coding=0 (default: the sweep's sizes per task)")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--k", type=int, default=1)
