@@ -22,6 +22,32 @@ except ImportError:
         return fn
 
 
+MAX_SEED = 2**32 - 1  # numpy and torch seeds are unsigned 32-bit
+
+
+def whole(value, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """A whole number from a UI or API value (int, integral float, or its text: "128"), in
+    [lo, hi] when given; anything else raises InputError naming the field and the range."""
+    span = (f" between {lo} and {hi}" if lo is not None and hi is not None else
+            f" of at least {lo}" if lo is not None else "")
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number.is_integer():  # NaN, infinities and fractions
+        shown = repr(value[:40]) if isinstance(value, str) else value
+        raise InputError(f"{name} must be a whole number{span}, got {shown}")
+    number = int(number)
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise InputError(f"{name} must be{span}, got {number}")
+    return number
+
+
+def seed_of(value, name: str = "seed") -> int:
+    """A random seed from a UI or API value: a whole number in [0, 2**32 - 1]."""
+    return whole(value, name, 0, MAX_SEED)
+
+
 def _message(exc: Exception) -> str:
     # KeyError str() wraps the message in quotes
     return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -34,6 +60,8 @@ def user_errors(fn: Callable) -> Callable:
         def gen_wrapper(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
+            except gr.Error:  # already written for the user (gr.Error is a ValueError)
+                raise
             except USER_ERRORS as exc:
                 raise gr.Error(_message(exc), title="Cannot do that") from exc
         return gen_wrapper
@@ -42,6 +70,8 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except gr.Error:  # already written for the user (gr.Error is a ValueError)
+            raise
         except USER_ERRORS as exc:
             raise gr.Error(_message(exc), title="Cannot do that") from exc
     return wrapper

@@ -6,7 +6,7 @@ import gradio as gr
 from core.crosslingual import lab
 from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
 from core.text.models import available_multilingual, default_model, get_spec
-from demos.common import gpu, progress_callback, user_errors
+from demos.common import gpu, progress_callback, user_errors, whole
 
 INTRO = """
 **Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
@@ -40,7 +40,8 @@ def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projectio
              text="", points="sentences", lines=False, progress=gr.Progress()):
     """Map of word/sentence vectors coloured by language, plus metrics at the layer."""
     req = lab.MapRequest(tuple(languages or ()), model or default_model("multilingual"),
-                         int(layer), bool(center), projection, text or "", points, bool(lines))
+                         whole(layer, "layer", 0), bool(center), projection, text or "",
+                         points, bool(lines))
     fig, metrics, _, _ = lab.crosslingual_map(req, progress_callback(progress))
     return fig, metrics
 
@@ -75,7 +76,7 @@ def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, s
               text=""):
     """Top-5 nearest target words, with or without the mean-difference shift."""
     rows = lab.translate(word or "", source, target, model or default_model("multilingual"),
-                         int(layer), bool(shift), text or "")
+                         whole(layer, "layer", 0), bool(shift), text or "")
     return [[r["rank"], r["word"], r["similarity"], "yes" if r["gold"] else ""] for r in rows]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import gradio as gr
 
 from core.common.errors import InputError
+from core.common.timing import UI_BUDGET_S, Eta
 from core.dna import encode as dna
 from core.dna import finding as dna_finding
 from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
-from demos.common import gpu, user_errors
+from demos.common import gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
@@ -34,6 +35,13 @@ INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_R
 TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
 
 
+def _train_size(value) -> int | None:
+    """200, "200" -> 200; 0, "all" -> None (every training sequence)."""
+    if str(value).strip().lower() == "all":
+        return None
+    return whole(value, "train_size", 0) or None
+
+
 def _parse_lrs(text) -> tuple[tuple[str, float], ...]:
     """"pretrained=1e-4, random=3e-4" -> (("pretrained", 1e-4), ("random", 3e-4)); "" = the
     reference run's rates."""
@@ -56,14 +64,20 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           inits=DEFAULTS.inits, steps=DEFAULTS.steps, seeds=DEFAULTS.seeds,
           seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="", progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
-    cfg = dna_lab.DnaRunConfig(dataset=dataset, k=int(k), mapping_seed=int(mapping),
-                               inits=tuple(inits or ()), steps=int(steps), seeds=int(seeds),
-                               seed=int(seed), train_size=int(train_size) or None,
+    cfg = dna_lab.DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, dna.MAX_K),
+                               mapping_seed=seed_of(mapping, "mapping seed"),
+                               inits=tuple(inits or ()),
+                               steps=whole(steps, "steps", 1, dna_lab.MAX_STEPS),
+                               seeds=whole(seeds, "seeds", 1, dna_lab.MAX_SEEDS),
+                               seed=seed_of(seed), train_size=_train_size(train_size),
                                lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
     state = None
-    for state in dna_lab.run(cfg):
-        progress((state.done_steps, state.total_steps), desc="fine-tuning", unit="steps")
-        yield (*_live(state), None)
+    for state in dna_lab.run(cfg, budget_s=UI_BUDGET_S):
+        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
+        progress((state.done_steps, state.total_steps), desc=f"fine-tuning · {left}",
+                 unit="steps")
+        # the model trained before stays in the session until this run finishes
+        yield (*_live(state), gr.skip())
     yield (*_live(state), state)
 
 
@@ -162,7 +176,9 @@ def build() -> gr.Blocks:
                     mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
                                         label="Mapping seed (which words)")
                 train_size = gr.Dropdown(TRAIN_SIZES, value=DEFAULTS.train_size,
-                                         label="Labelled training sequences")
+                                         label="Labelled training sequences",
+                                         allow_custom_value=True,  # 200, "200", "all" in the API
+                                         info="a number of sequences, or all")
                 with gr.Row():
                     steps = gr.Slider(10, dna_lab.MAX_STEPS, value=DEFAULTS.steps, step=10,
                                       label="Steps")

@@ -10,7 +10,7 @@ from core.pretrain import lab as pretrain_lab
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
-from demos.common import gpu, user_errors
+from demos.common import gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
@@ -74,7 +74,8 @@ def _about(name: str) -> str:
 @user_errors
 def samples(scheme="flat-128", n=3, seed=0):
     """n lines of a scheme: token ids (one list per line) and a readable rendering."""
-    ids, text = pretrain_lab.samples((scheme or "").strip().lower(), n=int(n), seed=int(seed))
+    ids, text = pretrain_lab.samples((scheme or "").strip().lower(),
+                                     n=whole(n, "n", 1), seed=seed_of(seed))
     return ids, text
 
 
@@ -85,8 +86,10 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         finetune_steps=DEFAULTS.finetune_steps, progress=gr.Progress()):
     """Pretrains each scheme, fine-tunes it and scratch on the task; live curves, then gains."""
     cfg = pretrain_lab.PretrainRunConfig(schemes=_parse_schemes(schemes), size=size,
-                                         steps=int(steps), task=task, seed=int(seed),
-                                         seeds=int(seeds), finetune_steps=int(finetune_steps))
+                                         steps=whole(steps, "steps"), task=task,
+                                         seed=seed_of(seed), seeds=whole(seeds, "seeds"),
+                                         finetune_steps=whole(finetune_steps,
+                                                              "finetune_steps"))
     state = None
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
         progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")

@@ -130,15 +130,18 @@ def build() -> gr.Blocks:
                         "here; the pretrained model only brings what it learned about reading "
                         "token sequences. `python -m core train-spoken-qa --unit-map random` "
                         "trains with randomly drawn whole words instead.")
-            gr.Dataframe(h.unit_map_rows, headers=["unit", "token id", "token", "kind"],
-                         interactive=False, max_height=300, elem_id="sqa-unit-map")
+            unit_map = gr.Dataframe(headers=["unit", "token id", "token", "kind"],
+                                    interactive=False, max_height=300, elem_id="sqa-unit-map")
         with gr.Accordion("Read any clip as units", open=False):
             with gr.Row():
                 u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
                                    label="Clip")
                 extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
                                         label="Extractor")
-                k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k")
+                k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k",
+                                allow_custom_value=True,  # "128" and 128 both work in the API
+                                info="units in the codebook: "
+                                     + ", ".join(map(str, CODEBOOK_KS)))
             u_btn = gr.Button("Units")
             u_json = gr.JSON(label="Units with times")
         gr.Markdown("### Train it yourself")
@@ -157,6 +160,8 @@ def build() -> gr.Blocks:
         ask.click(h.answer, [p_audio, q_audio], [start, end, clip, figure, details],
                   api_name="speech_qa_answer", concurrency_limit=2
                   ).success(h.stage_rows, details, stages, api_visibility="private")
+        # filled on page load (the shipped model loads lazily), not a public endpoint
+        tab.load(h.unit_map_rows, None, unit_map, api_visibility="private")
         u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
         run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                                   api_name="speech_qa_train", concurrency_limit=1)

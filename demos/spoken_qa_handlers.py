@@ -9,12 +9,13 @@ from pathlib import Path
 import gradio as gr
 
 from core.common.errors import InputError
+from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
 from core.spoken_qa import lab, view
 from core.spoken_qa.pipeline import answer as run_answer
 from core.spoken_qa.pipeline import shipped_model
-from demos.common import gpu, user_errors
+from demos.common import gpu, seed_of, user_errors, whole
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
@@ -82,8 +83,9 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
     if audio_in is None:
         raise InputError("give a clip to read as units")
     wave = _clip(audio_in, "passage")
-    runs = runs_of(wave, extractor, int(k))
-    return {"extractor": extractor, "k": int(k), "duration_s": audio.duration_s(wave),
+    k = whole(k, "k", 1)
+    runs = runs_of(wave, extractor, k)
+    return {"extractor": extractor, "k": k, "duration_s": audio.duration_s(wave),
             "frames": int(runs.counts.sum()),
             "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),
                        "frames": int(c)} for u, a, b, c in
@@ -95,10 +97,13 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
 def train(init="both", steps=20, seed=0, progress=gr.Progress()):
     """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
     inits = ("pretrained", "random") if init == "both" else (init,)
-    cfg = lab.SpokenQARunConfig(inits=inits, steps=int(steps), seed=int(seed), **UI_RUN)
+    cfg = lab.SpokenQARunConfig(inits=inits, steps=whole(steps, "steps", 1, lab.MAX_STEPS),
+                                seed=seed_of(seed), **UI_RUN)
     state = None
-    for state in lab.run(cfg):
-        progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
+    for state in lab.run(cfg, budget_s=UI_BUDGET_S):
+        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
+        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
+                 unit="steps")
         yield _curves(state), _train_metrics(state)
     yield _curves(state), _train_metrics(state)
 

@@ -27,13 +27,18 @@ from core.dna.model import INIT_ABOUT, INITS, DnaClassifier, available_inits, bu
 
 __all__ = ["BASES", "INITS", "INIT_ABOUT", "KmerMapping", "make_mapping", "encode",
            "encode_batch", "mapping_table", "predict_proba", "predict_proba_many",
-           "importance", "build_classifier", "available_inits", "DnaClassifier"]
+           "importance", "occlusion_window", "build_classifier", "available_inits",
+           "DnaClassifier"]
 
 BASES = "ACGT"
 MAX_K = 6  # 4**6 = 4,096 k-mers; the 30,522-token BERT vocabulary has ~21k usable words
 MIN_WORD_CHARS = 3  # shorter vocabulary entries are mostly letters/abbreviations
 TABLE_ROWS = 64  # mapping_table shows every row up to k=3, the first 64 beyond
 PREDICT_BATCH = 64  # sequences per forward pass in predict_proba_many / importance
+# Occlusion cost cap, in tokens summed over all hidden variants: what a 60-base splice sequence
+# costs at k=1 (60 variants x 62 tokens, ~1 s on 2 CPU cores). Longer inputs hide windows of
+# consecutive k-mers instead of single ones, so any accepted sequence answers in seconds.
+OCCLUSION_TOKENS = 64 * 64
 OCCLUDERS = ("unk", "mask")
 _WORD = re.compile(r"^[a-z]+$")
 _ALLOWED = re.compile(r"^[A-Z]*$")  # after upper-casing and removing whitespace
@@ -193,15 +198,25 @@ def predict_proba(model: torch.nn.Module, sequence: str, mapping: KmerMapping) -
     return predict_proba_many(model, [sequence], mapping)[0]
 
 
+def occlusion_window(n_tokens: int, max_tokens: int = OCCLUSION_TOKENS) -> int:
+    """K-mers hidden together so that all occluded variants of a sequence of `n_tokens`
+    k-mers (+ [CLS] and [SEP]) hold at most `max_tokens` tokens: 1 for short sequences."""
+    variants = max(1, max_tokens // (n_tokens + 2))
+    return max(1, -(-n_tokens // variants))  # ceil(n / variants)
+
+
 def importance(model: torch.nn.Module, sequence: str, mapping: KmerMapping, *,
                target: int | None = None, occlude: str = "unk",
-               batch_size: int = PREDICT_BATCH) -> np.ndarray:
+               batch_size: int = PREDICT_BATCH, max_tokens: int = OCCLUSION_TOKENS
+               ) -> np.ndarray:
     """Per-base importance by occlusion: how much hiding each k-mer lowers p(target).
 
     Every k-mer token is replaced in turn by [UNK] ("unk", default: the token the model
     sees for unknown bases such as N during fine-tuning) or [MASK] ("mask"); the score is
     p(target | sequence) - p(target | occluded). Each base gets its k-mer's score; bases of
-    a dropped trailing partial k-mer get 0 (hiding them changes nothing).
+    a dropped trailing partial k-mer get 0 (hiding them changes nothing). A sequence too long
+    for `max_tokens` (see occlusion_window) hides windows of consecutive k-mers, and every
+    base of a window gets the window's score.
 
     Args:
         target: class to explain; default the predicted class of the full sequence.
@@ -216,6 +231,22 @@ def importance(model: torch.nn.Module, sequence: str, mapping: KmerMapping, *,
     scores = np.zeros(len(seq))
     if n == 0:
         return scores
+    p_full = _probs(model, full)[0]  # (C,)
+    target = int(p_full.argmax()) if target is None else int(target)
+    hide = mapping.unk_id if occlude == "unk" else mapping.mask_id
+    w = occlusion_window(n, max_tokens)
+    starts = list(range(0, n, w))
+    variants = full["input_ids"].repeat(len(starts), 1)  # (V, T): row v hides window v
+    for v, start in enumerate(starts):
+        variants[v, 1 + start:1 + min(start + w, n)] = hide  # +1 skips [CLS]
+    mask = full["attention_mask"].repeat(len(starts), 1)  # (V, T)
+    p_hidden = np.concatenate([
+        _probs(model, {"input_ids": variants[i:i + batch_size],
+                       "attention_mask": mask[i:i + batch_size]})[:, target]
+        for i in range(0, len(starts), batch_size)])  # (V,)
+    per_token = np.repeat(p_full[target] - p_hidden, w)[:n]  # window score -> its k-mers
+    scores[:n * k] = np.repeat(per_token, k)  # k-mer score -> its k bases
+    return scores
     p_full = _probs(model, full)[0]  # (C,)
     target = int(p_full.argmax()) if target is None else int(target)
     hide = mapping.unk_id if occlude == "unk" else mapping.mask_id

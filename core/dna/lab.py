@@ -19,10 +19,13 @@ import torch
 
 from core.common import curves as curve_measures
 from core.common import records
+from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.paths import ASSETS
 from core.common.stats import paired_difference, summary
+from core.common.timing import check_budget
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
+from core.dna import cost
 from core.dna import encode as dna
 from core.dna.data import DATASETS, clean_sequence, cv_splits, load_dataset
 from core.text.models import default_model, load_model
@@ -227,13 +230,21 @@ def _accuracy(model, rows, mapping) -> float:
     return float(np.mean(probs.argmax(1) == np.array([y for _, y in rows])))
 
 
-def run(cfg: DnaRunConfig) -> Iterator[DnaState]:
+def run(cfg: DnaRunConfig, *, budget_s: float | None = None) -> Iterator[DnaState]:
     """Trains every starting point for every seed; yields the state after each logged step.
 
+    Args:
+        budget_s: refuse runs estimated (core.dna.cost, from a step measured here) to take
+            longer; the web UI passes core.common.timing.UI_BUDGET_S.
     Raises:
-        InputError: settings out of range (see check_config).
+        InputError: settings out of range (see check_config), or a run past `budget_s`.
     """
     check_config(cfg)
+    if budget_s is not None:
+        estimate, _ = cost.run_estimate(cfg)
+        check_budget(estimate, budget_s, device=pick_device().type, advice=(
+            "Use fewer steps, seeds or starting points, or the command line (python -m core "
+            "dna-sweep --tasks TASK --sizes N --steps STEPS --seeds SEEDS)."))
     model_name = cfg.model or default_model("english")
     tokenizer = load_model(model_name).tokenizer
     mapping = dna.make_mapping(tokenizer, k=cfg.k, seed=cfg.mapping_seed)
@@ -288,7 +299,8 @@ def predict(model: torch.nn.Module, mapping: dna.KmerMapping, labels: list[str],
 
     Returns:
         {"sequence": cleaned bases, "k", "probs": label -> p, "importance": one float per
-        base, "tokens": the word of each k-mer} (view.importance_figure draws it).
+        base, "tokens": the word of each k-mer, "window": k-mers hidden together (1 but for
+        sequences longer than the occlusion budget)} (view.importance_figure draws it).
     Raises:
         InputError: bad letters (with positions), empty input, or too long for the model.
     """
@@ -299,4 +311,5 @@ def predict(model: torch.nn.Module, mapping: dna.KmerMapping, labels: list[str],
              for i in range(0, len(seq) - mapping.k + 1, mapping.k)]
     return {"sequence": seq, "k": mapping.k,
             "probs": {lab: float(p) for lab, p in zip(labels, probs)},
-            "importance": [float(x) for x in scores], "tokens": words}
+            "importance": [float(x) for x in scores], "tokens": words,
+            "window": dna.occlusion_window(len(words))}

@@ -140,10 +140,13 @@ def importance_figure(prediction: dict) -> go.Figure:
         customdata=np.array(word_of_base, dtype=object),
         hovertemplate="base %{x}: %{text} (token '%{customdata}')<br>"
                       "importance %{y:.3f}<extra></extra>"))
-    fig.update_layout(title=f"Which bases drive '{label}' (p = {p:.2f}): "
-                            "drop in probability when each token is hidden",
+    window = prediction.get("window", 1)
+    hidden = ("each token is hidden" if window == 1 else
+              f"each window of {window * k} bases is hidden (long input)")
+    fig.update_layout(title=f"Which bases drive '{label}' (p = {p:.2f}):<br>"
+                            f"drop in probability when {hidden}",
                       xaxis_title="position (bp)", yaxis_title="importance",
-                      height=340, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+                      height=360, margin=dict(l=10, r=10, t=70, b=10), template="plotly_white")
     return fig
 
 

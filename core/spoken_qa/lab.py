@@ -24,11 +24,14 @@ import numpy as np
 import torch
 
 from core.common import records
+from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.paths import ASSETS
+from core.common.timing import check_budget
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.speech.extractors import load_codebook
 from core.speech.unit_tokens import MAP_KINDS, make_unit_map
+from core.spoken_qa import cost
 from core.spoken_qa import model as sqa
 from core.spoken_qa.items import unit_items, voiced_entries
 from core.text.models import default_model, load_model
@@ -169,18 +172,27 @@ def split_items(cfg: SpokenQARunConfig) -> tuple[list, list, list]:
             _subset(items["test"], cfg.test_questions, cfg.seed))
 
 
-def run(cfg: SpokenQARunConfig) -> Iterator[SpokenQAState]:
+def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
+        ) -> Iterator[SpokenQAState]:
     """Fine-tunes each starting point on the train voices; yields the state as it goes and
     scores FF1 / AOS on the held-out test voices at the end of each.
 
     Args:
         cfg: the run's settings.
+        budget_s: refuse runs estimated (core.spoken_qa.cost, from a step measured here) to
+            take longer; the web UI passes core.common.timing.UI_BUDGET_S.
     Yields:
         The same SpokenQAState as it changes: voicing, training, scoring, then "done".
     Raises:
-        InputError: settings out of range, missing codebook, espeak-ng missing on first use.
+        InputError: settings out of range, missing codebook, espeak-ng missing on first use,
+            a run past `budget_s`.
     """
     check_config(cfg)
+    if budget_s is not None:
+        estimate, _ = cost.run_estimate(cfg)
+        check_budget(estimate, budget_s, device=pick_device().type, advice=(
+            "Use fewer steps or one starting point, or the command line (python -m core "
+            "train-spoken-qa --steps STEPS)."))
     t0 = time.perf_counter()
     state = SpokenQAState(cfg, phase="voicing the passages with espeak-ng",
                           total_steps=cfg.steps * len(cfg.inits))

@@ -15,12 +15,26 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
-def test_public_endpoints_are_listed(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers",
-            "/dna_train", "/dna_predict", "/speech_qa_answer", "/speech_qa_units",
-            "/speech_qa_voice", "/speech_qa_train", "/pretrain_samples",
-            "/pretrain_run"} <= names
+PUBLIC = {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers", "/dna_train",
+          "/dna_predict", "/speech_qa_answer", "/speech_qa_units", "/speech_qa_voice",
+          "/speech_qa_train", "/pretrain_samples", "/pretrain_run"}
+
+
+def test_exactly_the_documented_endpoints_are_public_with_the_readme_argument_names(client):
+    """No internal event leaks as a public endpoint, and the README's API table names each
+    argument as the endpoint does (in order)."""
+    import re
+
+    from core.common.paths import ROOT
+
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == PUBLIC
+    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(/\w+)` \| (.*?) \| ",
+                                            (ROOT / "README.md").read_text(), re.M)}
+    assert set(rows) == PUBLIC
+    for name, info in endpoints.items():
+        where = [rows[name].find(f"`{p['parameter_name']}`") for p in info["parameters"]]
+        assert -1 not in where and where == sorted(where), (name, rows[name])
 
 
 def test_map_returns_plotly_figure_and_metrics(client):

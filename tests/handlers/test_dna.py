@@ -17,6 +17,25 @@ def trained():
     return outputs[-1]
 
 
+def test_a_run_in_progress_keeps_the_model_trained_before():
+    """Every live update skips the model state (Stop or a new Train keeps the old model); only
+    the last update carries the new one."""
+    outputs = list(tab.train("splice", 0, 3, ["random"], 10, 1, 0, 64))
+    assert all(isinstance(o[2], type(gr.skip())) and o[2] == gr.skip() for o in outputs[:-1])
+    assert outputs[-1][2] is not None and outputs[-1][2].model is not None
+
+
+def test_runs_past_the_time_budget_are_refused_before_any_training():
+    """The issue's 8-hour request: refused at once with the estimate and the command line."""
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(gr.Error, match=r"would take about .* the web UI allows 10 min.*"
+                                       r"python -m core dna-sweep"):
+        next(tab.train("splice", 0, 1, ["pretrained", "re-emb", "random"], 2000, 5, 0, 0))
+    assert time.perf_counter() - t0 < 60  # one measured step, not the run
+
+
 def test_train_streams_curves_and_returns_metrics(trained):
     fig, metrics, state = trained
     assert isinstance(fig, go.Figure)
@@ -43,6 +62,15 @@ def test_predict_needs_a_model_then_works(trained):
 def test_bad_settings(args, message):
     with pytest.raises(gr.Error, match=message):
         list(tab.train(*args))
+
+
+def test_a_long_sequence_is_explained_in_windows(trained):
+    _, _, state = trained  # k=3: 510 bases = 170 k-mers, occluded in windows
+    probs, fig = tab.predict("ACGT" * 127 + "AC", state)
+    assert len(fig.data[0].y) == 510 and "window of" in fig.layout.title.text
+    bases = tab.dna.occlusion_window(170) * 3  # 23 windows of 8 k-mers: 24 bases share a score
+    assert bases == 24 and f"window of {bases} bases" in fig.layout.title.text
+    assert len(set(fig.data[0].y[:bases])) == 1 and len(set(fig.data[0].y)) > 1
 
 
 def test_bad_sequence(trained):

@@ -130,6 +130,18 @@ def test_training_handler_streams_curves_then_ff1_and_aos(monkeypatch, tmp_path)
         list(tab.train("pretrained", 0, 0))
 
 
+def test_runs_past_the_time_budget_or_with_bad_seeds_are_refused_at_once(monkeypatch, tmp_path):
+    """The issue's 30-minute request is refused from one measured step, before any voicing."""
+    monkeypatch.setenv("SSL_LAB_CACHE", str(tmp_path))  # nothing voiced here
+    with pytest.raises(gr.Error, match=r"would take about .* the web UI allows 10 min.*"
+                                       r"python -m core train-spoken-qa"):
+        next(tab.train("both", 200, 0))
+    for seed in (-1, 2**70):
+        with pytest.raises(gr.Error, match="seed must be between 0 and 4294967295"):
+            next(tab.train("both", 20, seed))
+    assert not any(tmp_path.iterdir())  # refused before voicing anything
+
+
 def test_without_espeak_the_tab_turns_voicing_off_and_still_builds(monkeypatch):
     monkeypatch.setattr(voice, "espeak_available", lambda: False)
     page = spoken_qa.build()

@@ -176,6 +176,23 @@ def test_predict_proba_and_importance(tok, base):
         dna.predict_proba(model, "AC" * 127, m)  # 127 k-mers + [CLS] + [SEP] = 129
 
 
+def test_long_sequences_are_occluded_in_windows_within_the_token_budget(tok, base):
+    m = dna.make_mapping(tok, k=1, seed=0)
+    model = dna.build_classifier("pretrained", NUM_LABELS, base=base).eval()
+    assert dna.occlusion_window(60) == 1  # a splice sequence: one base at a time
+    assert dna.occlusion_window(510) == 64  # 8 windows x 512 tokens = 4,096
+    seq = "ACGTTGCAAGCATTGACCAG"  # 20 bases; budget 44 tokens -> 2 variants of 22: windows of 10
+    assert dna.occlusion_window(len(seq), max_tokens=44) == 10
+    imp = dna.importance(model, seq, m, max_tokens=44)
+    assert imp.shape == (20,) and len(set(imp[:10])) == 1 and len(set(imp[10:])) == 1
+    p = dna.predict_proba(model, seq, m)
+    target = int(p.argmax())
+    for lo in (0, 10):
+        hidden = seq[:lo] + "N" * 10 + seq[lo + 10:]
+        want = p[target] - dna.predict_proba(model, hidden, m)[target]
+        assert imp[lo] == pytest.approx(want, abs=1e-5)
+
+
 def test_a_tiny_classifier_learns_a_toy_dna_rule(tok, base):
     """Label = the first base is a purine (A/G): learnable in a few dozen steps."""
     rng = np.random.default_rng(0)

@@ -1,0 +1,73 @@
+"""Time budgets and time left: what a web-UI run may cost, measured step costs, and ETA text.
+
+A training endpoint estimates its run from a step cost measured on the server's own device
+(`measure_step`), refuses runs past UI_BUDGET_S before doing any work, and shows time left
+from the pace it keeps (`Eta`). The command line has no budget.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from core.common.errors import InputError
+
+# What one run started from the web UI may cost, in estimated wall seconds.
+UI_BUDGET_S = 600.0
+
+
+def duration_text(seconds: float) -> str:
+    """12.3 -> "12 s", 125 -> "2 min 05 s", 7300 -> "2 h 02 min"."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def measure_step(step: Callable[[], object], *, warmup: int = 1, repeats: int = 2) -> float:
+    """Mean wall seconds of `step()` after `warmup` untimed calls (allocations, lazy init)."""
+    for _ in range(warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - t0) / repeats
+
+
+def check_budget(estimate_s: float, budget_s: float, *, device: str, advice: str) -> None:
+    """Raises InputError naming the estimate, the budget and what to do instead.
+
+    Args:
+        estimate_s: the run's estimated wall seconds on `device` ("cpu", "cuda", ...).
+        advice: what would fit, e.g. "use fewer steps or seeds, or the command line (...)".
+    """
+    if estimate_s > budget_s:
+        raise InputError(f"this run would take about {duration_text(estimate_s)} on this "
+                         f"{device.upper()}; the web UI allows {duration_text(budget_s)}. "
+                         f"{advice}")
+
+
+@dataclass
+class Eta:
+    """Time left of a run of `total` units from the pace of those done so far.
+
+        eta = Eta(total=400, prior_s_per_unit=0.9)   # measured before the run starts
+        eta.text(done=100)                           # -> "about 4 min 30 s left"
+    """
+
+    total: int
+    prior_s_per_unit: float | None = None  # used until some units are done
+    t0: float = field(default_factory=time.perf_counter)
+
+    def left_s(self, done: int, elapsed_s: float | None = None) -> float | None:
+        """Seconds left after `done` units, `elapsed_s` after the start (default: since this
+        object was made); None when there is nothing to go on yet."""
+        elapsed = time.perf_counter() - self.t0 if elapsed_s is None else elapsed_s
+        pace = elapsed / done if done > 0 else self.prior_s_per_unit
+        return None if pace is None else max(0.0, (self.total - done) * pace)
+
+    def text(self, done: int, elapsed_s: float | None = None) -> str:
+        left = self.left_s(done, elapsed_s)
+        return "starting" if left is None else f"about {duration_text(left)} left"
