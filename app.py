@@ -12,6 +12,7 @@ import gradio as gr
 from core.common.device import device_info
 from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
+from demos.common import BLOCKS, LAUNCH
 
 HEADER = """
 # SSL Magic Lab
@@ -52,9 +53,22 @@ def warm_up_async() -> None:
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 
 
+def _build_tab(title: str, module) -> gr.Blocks:
+    """The tab's page, or a page saying why it could not be built: one missing model or file
+    must not take the whole lab down."""
+    try:
+        return module.build()
+    except Exception as exc:  # noqa: BLE001 - any failure is shown, the other tabs still work
+        message = getattr(exc, "message", None) or str(exc)
+        with gr.Blocks(**BLOCKS) as page:
+            gr.Markdown(f"**The {title} tab could not be built here:** "
+                        f"{type(exc).__name__}: {message}", elem_id="tab-unavailable")
+        return page
+
+
 def build_app(*, warm: bool = True) -> gr.Blocks:
-    tabs = [(title, module.build()) for title, module in TABS]  # each runnable alone too
-    with gr.Blocks(title="SSL Magic Lab") as app:
+    tabs = [(title, _build_tab(title, module)) for title, module in TABS]  # each runs alone
+    with gr.Blocks(title="SSL Magic Lab", **BLOCKS) as app:
         gr.Markdown(HEADER)
         gr.Markdown(badge(), elem_id="device-badge")
         with gr.Tabs():
@@ -69,4 +83,4 @@ def build_app(*, warm: bool = True) -> gr.Blocks:
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.queue().launch()
+    demo.queue().launch(**LAUNCH)

@@ -3,23 +3,43 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 
 import gradio as gr
 
 from core.common.errors import InputError, ModelUnavailable
 
+# Uploads larger than this are refused by the server before they reach a handler: a 3-minute
+# passage as 48 kHz 16-bit stereo WAV is ~35 MB.
+MAX_UPLOAD_MB = 50
+# Gradio's cache (uploads, generated audio) is swept hourly of files older than an hour.
+DELETE_CACHE = (3600, 3600)
+# Gradio's usage analytics stay off unless GRADIO_ANALYTICS_ENABLED=True is set.
+ANALYTICS = os.environ.get("GRADIO_ANALYTICS_ENABLED", "").strip().lower() == "true"
+BLOCKS = dict(delete_cache=DELETE_CACHE, analytics_enabled=ANALYTICS)  # every gr.Blocks
+LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb")  # every launch()
+
 # Errors whose message is written for the user; anything else is a bug and shows its type.
 USER_ERRORS = (InputError, ModelUnavailable, KeyError, ValueError)
 
 try:  # Hugging Face ZeroGPU: a GPU is attached only inside functions wrapped by spaces.GPU
     import spaces  # type: ignore
-
-    def gpu(fn: Callable) -> Callable:
-        return spaces.GPU(fn)
 except ImportError:
-    def gpu(fn: Callable) -> Callable:
-        return fn
+    spaces = None
+
+GPU_S = 60  # ZeroGPU's default hold: enough for one map, answer or prediction
+
+
+def gpu(fn: Callable | None = None, *, duration: float = GPU_S) -> Callable:
+    """Holds a ZeroGPU for the call, at most `duration` seconds (a longer call is cut off:
+    training endpoints pass their time budget). Elsewhere the function is returned as it is.
+    Use as @gpu or @gpu(duration=...); the hold is recorded as fn.gpu_duration."""
+    def wrap(f: Callable) -> Callable:
+        wrapped = spaces.GPU(duration=int(duration))(f) if spaces is not None else f
+        wrapped.gpu_duration = int(duration)
+        return wrapped
+    return wrap(fn) if fn is not None else wrap
 
 
 MAX_SEED = 2**32 - 1  # numpy and torch seeds are unsigned 32-bit

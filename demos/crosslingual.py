@@ -6,7 +6,7 @@ import gradio as gr
 from core.crosslingual import lab
 from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
 from core.text.models import available_multilingual, default_model, get_spec
-from demos.common import gpu, progress_callback, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, gpu, progress_callback, user_errors, whole
 
 INTRO = """
 **Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
@@ -46,8 +46,7 @@ def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projectio
     return fig, metrics
 
 
-@gpu
-@user_errors
+@user_errors  # no GPU: the map's vectors are cached, this only reads them
 def map_details(metrics, text=""):
     """Language-mean heatmap and per-pair table for the map just drawn (no re-scoring)."""
     if not metrics:
@@ -62,7 +61,7 @@ def map_details(metrics, text=""):
     return lab.means_heatmap(embs, metrics["layer"]), rows
 
 
-@gpu
+@gpu(duration=120)  # every layer of up to 15 languages
 @user_errors
 def layers(languages, model=None, text="", progress=gr.Progress()):
     """Every metric at every layer, raw and centered."""
@@ -86,7 +85,7 @@ PAIR_HEADERS = ["source", "target", "words scored", "word P@1 raw", "word P@1 ce
 
 def build() -> gr.Blocks:
     models = available_multilingual()
-    with gr.Blocks() as tab:
+    with gr.Blocks(**BLOCKS) as tab:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
@@ -174,4 +173,4 @@ def build() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build().queue().launch()
+    build().queue().launch(**LAUNCH)

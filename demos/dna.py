@@ -10,7 +10,7 @@ from core.dna import finding as dna_finding
 from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
-from demos.common import gpu, seed_of, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
@@ -58,7 +58,7 @@ def _parse_lrs(text) -> tuple[tuple[str, float], ...]:
     return tuple(pairs)
 
 
-@gpu
+@gpu(duration=UI_BUDGET_S)
 @user_errors
 def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           inits=DEFAULTS.inits, steps=DEFAULTS.steps, seeds=DEFAULTS.seeds,
@@ -158,7 +158,7 @@ def _reference_panel() -> None:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks() as tab:
+    with gr.Blocks(**BLOCKS) as tab:
         gr.Markdown(INTRO)
         _reference_panel()
         gr.Markdown("### Your own run")
@@ -224,4 +224,4 @@ def build() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build().queue().launch()
+    build().queue().launch(**LAUNCH)

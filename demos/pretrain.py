@@ -10,7 +10,7 @@ from core.pretrain import lab as pretrain_lab
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
-from demos.common import gpu, seed_of, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
@@ -65,6 +65,15 @@ def live_samples(chosen):
     return "".join(parts) or "<p>Choose a scheme to see what its lines look like.</p>"
 
 
+def _first_samples() -> str:
+    """The default schemes' samples for the page as built; the samples' model missing (paper
+    profile, no hub) is said in the panel, and the page is built all the same."""
+    try:
+        return live_samples(DEFAULTS.schemes)
+    except gr.Error as exc:
+        return f"<p><b>Samples unavailable:</b> {html.escape(exc.message)}</p>"
+
+
 def _about(name: str) -> str:
     if name == pretrain_lab.ENGLISH:
         return "real English text (the upper bound)"
@@ -79,7 +88,7 @@ def samples(scheme="flat-128", n=3, seed=0):
     return ids, text
 
 
-@gpu
+@gpu(duration=pretrain_lab.UI_BUDGET_S)
 @user_errors
 def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         task=DEFAULTS.task, seed=DEFAULTS.seed, seeds=DEFAULTS.seeds,
@@ -124,7 +133,7 @@ def _reference_panel() -> None:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks() as tab:
+    with gr.Blocks(**BLOCKS) as tab:
         gr.Markdown(INTRO)
         _reference_panel()
         gr.Markdown("### Your own run")
@@ -152,7 +161,7 @@ def build() -> gr.Blocks:
                     run_btn = gr.Button("Run", variant="primary")
                     stop_btn = gr.Button("Stop")
             with gr.Column(scale=1):
-                sample_view = gr.HTML(live_samples(DEFAULTS.schemes), label="Live samples",
+                sample_view = gr.HTML(_first_samples(), label="Live samples",
                                       elem_id="pretrain-samples")
         with gr.Row():
             mlm_plot = gr.Plot(label="MLM loss (live)")
@@ -182,4 +191,4 @@ def build() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build().queue().launch()
+    build().queue().launch(**LAUNCH)

@@ -12,6 +12,7 @@ from core.spoken_qa.data import examples as text_examples
 from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
+from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB
 
 FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
@@ -87,7 +88,7 @@ def _reference_panel(ref: dict | None) -> None:
 
 def build() -> gr.Blocks:
     voices = voice.available_voices()
-    with gr.Blocks() as tab:
+    with gr.Blocks(**BLOCKS) as tab:
         ref = lab.load_reference()  # read once for the intro and the panel
         gr.Markdown(intro(ref, shipped_meta()))
         _reference_panel(ref)
@@ -100,13 +101,15 @@ def build() -> gr.Blocks:
         with gr.Row():
             with gr.Column():
                 p_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                   label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s)",
+                                   label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s, "
+                                         f"{MAX_UPLOAD_MB} MB)",
                                    elem_id="sqa-passage-audio")
                 p_text = gr.Textbox(lines=3, label="...or type a passage to voice")
                 p_btn = gr.Button("Voice passage", interactive=can_voice)
             with gr.Column():
                 q_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                   label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s)",
+                                   label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s, "
+                                         f"{MAX_UPLOAD_MB} MB)",
                                    elem_id="sqa-question-audio")
                 q_text = gr.Textbox(lines=2, label="...or type a question to voice")
                 voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
@@ -170,4 +173,4 @@ def build() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build().queue().launch()
+    build().queue().launch(**LAUNCH)

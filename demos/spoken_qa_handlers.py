@@ -3,10 +3,10 @@ demos.spoken_qa.build, a public API endpoint (/speech_qa_answer, /speech_qa_unit
 /speech_qa_voice, /speech_qa_train)."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
@@ -23,11 +23,10 @@ UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
 INIT_CHOICES = ["pretrained", "random", "both"]
 
 
-def _path(wave) -> str:
-    """A wav file Gradio can serve."""
-    f = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
-    f.close()
-    return str(audio.write_wav(f.name, wave))
+def _wav(wave) -> tuple[int, np.ndarray]:
+    """(rate, 16-bit samples): Gradio writes it into its own cache, which it cleans (no
+    temporary file of ours is left behind)."""
+    return audio.SAMPLE_RATE, (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def _clip(path, kind: str):
@@ -42,7 +41,7 @@ def voice_text(text, voice_name=voice.DEFAULT_VOICE):
         raise InputError(voice.INSTALL_HINT + " (uploading or recording audio still works)")
     if not (text or "").strip():
         raise InputError("type some text to voice")
-    return _path(voice.voice(text, voice_name or voice.DEFAULT_VOICE))
+    return _wav(voice.voice(text, voice_name or voice.DEFAULT_VOICE))
 
 
 @gpu
@@ -64,7 +63,7 @@ def answer(context_audio, question_audio):
                "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
                "stages": res.stages, "model": {k: res.meta[k] for k in
                                                ("model", "extractor", "k", "unit_map")}}
-    return res.start_s, res.end_s, _path(res.clip), fig, details
+    return res.start_s, res.end_s, _wav(res.clip), fig, details
 
 
 def unit_map_rows():
@@ -92,7 +91,7 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
                       zip(runs.units, runs.start_s, runs.end_s, runs.counts)]}
 
 
-@gpu
+@gpu(duration=UI_BUDGET_S)
 @user_errors
 def train(init="both", steps=20, seed=0, progress=gr.Progress()):
     """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""

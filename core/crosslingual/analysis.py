@@ -23,6 +23,7 @@ from core.text.embeddings import LanguageEmbedding
 MODES = ("raw", "centered", "shift")
 TOP_K = 5
 KMEANS_SEED = 0
+MAX_WORD_CHARS = 40  # a word to translate; longer input is refused, not echoed back
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -198,6 +199,9 @@ def translate(
         InputError: the word has no vector in the source language (suggests close ones).
     """
     word = word.strip()
+    if len(word) > MAX_WORD_CHARS:
+        raise InputError(f"type one word (at most {MAX_WORD_CHARS} characters); got "
+                         f"{len(word):,} characters starting {word[:20]!r}")
     emb_s, emb_t = embs[src], embs[tgt]
     if word not in emb_s.word_vecs:
         lower = {w.lower(): w for w in emb_s.word_vecs}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.common import records
+from core.common import records, timing
 from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.paths import ASSETS
@@ -38,7 +38,7 @@ ENGLISH, SCRATCH = fake_data.BOUNDS
 DEFAULT_SCHEMES = ("flat-128", "shuffle-64")  # the lecture's "paired" and "shuffle"
 REFERENCE_PATH = ASSETS / "pretrain" / "reference.json"
 # What one run in the UI may cost: estimated wall seconds (the CLI has no limit).
-UI_BUDGET_S = 600
+UI_BUDGET_S = timing.UI_BUDGET_S
 # Seconds per MLM step at DEFAULT_BATCH lines, by (device type, size), for the UI's estimate
 # (scaled by batch / DEFAULT_BATCH). CPU values were measured on 2 busy cores; the tiny model's
 # step is dominated by the MLM head (19 masked positions a line x 30,522 ids). CUDA values are
@@ -149,11 +149,9 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
             raise InputError(f"size {cfg.size!r} is too big for this {dev.upper()} in the web "
                              f"UI; run it from the command line: python -m core pretrain-sweep "
                              f"--size {cfg.size}")
-        if est > budget_s:
-            raise InputError(
-                f"this run would take about {est / 60:.0f} min on this {dev.upper()}; the web "
-                f"UI allows {budget_s / 60:.0f} min. Use fewer schemes, steps or seeds, a "
-                f"smaller size, or the command line (python -m core pretrain-sweep).")
+        timing.check_budget(est, budget_s, device=dev, advice=(
+            "Use fewer schemes, steps or seeds, a smaller size, or the command line "
+            "(python -m core pretrain-sweep)."))
 
 
 def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH

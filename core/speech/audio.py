@@ -128,7 +128,10 @@ def check_speech(wave: np.ndarray, *, name: str = "the clip") -> None:
 def load_clip(source, kind: str, *, name: str | None = None) -> np.ndarray:
     """load_audio + check_duration + check_speech for a passage or a question."""
     label = name or f"the {kind}"
-    wave = load_audio(source, name=label, max_s=MAX_DECODE_S)
+    if kind not in LIMITS:
+        raise InputError(f"unknown kind of clip {kind!r}; choose one of {', '.join(LIMITS)}")
+    # refused from the header with the limit of its kind (a 30-minute passage: "180 s")
+    wave = load_audio(source, name=label, max_s=LIMITS[kind])
     check_duration(wave, kind)
     check_speech(wave, name=label)
     return wave

@@ -36,3 +36,28 @@ def test_voice_answer_units_and_train_over_the_api(spoken_qa_url, tmp_path):
     fig, metrics = client.predict("pretrained", 5, 0, api_name="/speech_qa_train")
     assert metrics["init"] == "pretrained" and 0 <= metrics["ff1"] <= 1
     assert 0 <= metrics["aos"] <= 1 and metrics["runs"]["pretrained"]["n"] == 30
+
+
+def test_uploads_are_capped_and_voicing_leaves_no_temporary_file(spoken_qa_url, tmp_path):
+    import glob
+    import os
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+    from gradio_client import Client, handle_file
+
+    from demos.common import MAX_UPLOAD_MB
+
+    client = Client(spoken_qa_url, verbose=False)
+    wavs = os.path.join(tempfile.gettempdir(), "*.wav")
+    before = set(glob.glob(wavs))
+    for _ in range(2):
+        client.predict("The bank said profits rose.", "en-us", api_name="/speech_qa_voice")
+    assert set(glob.glob(wavs)) <= before  # the answer lives in Gradio's swept cache only
+    big = tmp_path / "big.wav"  # 16 kHz 16-bit mono: 32,000 bytes a second
+    seconds = MAX_UPLOAD_MB * 2**20 // 32_000 + 60
+    sf.write(big, np.zeros(16_000 * seconds, dtype=np.int16), 16_000)
+    assert big.stat().st_size > MAX_UPLOAD_MB * 2**20
+    with pytest.raises(Exception, match=r"(?i)too large|exceed|413|size"):
+        client.predict(handle_file(str(big)), "mfcc", 128, api_name="/speech_qa_units")

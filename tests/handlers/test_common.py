@@ -58,3 +58,17 @@ def test_a_gr_error_passes_through_unchanged():
         core_error()
     assert err.value.message == "k must be between 1 and 6"
     assert err.value.title == "Cannot do that"
+
+
+def test_gpu_holds_are_sized_to_each_event():
+    """On ZeroGPU a call longer than its hold is cut off: training endpoints hold the GPU for
+    their whole time budget; the map's details (cached vectors) take no GPU at all."""
+    from core.common.timing import UI_BUDGET_S
+    from demos import crosslingual, dna, pretrain, spoken_qa_handlers
+    from demos.common import GPU_S, gpu
+
+    for train in (dna.train, pretrain.run, spoken_qa_handlers.train):
+        assert train.gpu_duration >= UI_BUDGET_S
+    assert dna.predict.gpu_duration == crosslingual.draw_map.gpu_duration == GPU_S
+    assert not hasattr(crosslingual.map_details, "gpu_duration")
+    assert gpu(lambda: 1)() == 1 and gpu(duration=5)(lambda: 2).gpu_duration == 5

@@ -93,6 +93,9 @@ def test_translate_with_shift_and_unknown_word(synthetic):
     assert top[0][1] >= top[1][1]
     with pytest.raises(InputError, match="close ones: en_m3"):
         xl.translate(embs, "en_m3x", "en", "fr", 1, shift=True)
+    with pytest.raises(InputError, match="type one word") as err:
+        xl.translate(embs, "x" * 10_000, "en", "fr", 1, shift=True)
+    assert len(str(err.value)) < 120  # the input is not echoed whole
 
 
 def test_cluster_ari_edge_cases():

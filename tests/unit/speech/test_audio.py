@@ -147,6 +147,18 @@ def test_duration_limits_state_the_numbers():
     assert audio.check_duration(audio.load_audio(clip(25.3)), "passage") == pytest.approx(25.3)
 
 
+@pytest.mark.parametrize("kind, seconds, limit", [("passage", 1800, 180), ("question", 700, 20)])
+def test_a_long_file_is_refused_with_the_limit_of_its_kind(tmp_path, kind, seconds, limit):
+    """A 30-minute passage or a 700 s question names its own limit (not the decoder's)."""
+    import soundfile as sf
+
+    path = tmp_path / f"{kind}.wav"
+    sf.write(path, np.zeros(seconds * 1000, dtype=np.int16), 1000)  # 1 kHz keeps it small
+    with pytest.raises(InputError, match=rf"the {kind} is {seconds}\.0 s long; the limit is "
+                                         rf"{limit} s$"):
+        audio.load_clip(str(path), kind)
+
+
 def test_long_file_refused_from_its_header(tmp_path):
     path = librivox_files()[0]  # 7.1 s
     with pytest.raises(InputError, match=r"7\.1 s long; the limit is 5 s"):
