@@ -1,7 +1,8 @@
 """SSL Magic Lab: see and reproduce surprising abilities of self-supervised models.
 
 `demo = build_app()` at module level is what Hugging Face Spaces imports; `python app.py`
-launches it with the queue on (host/port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT).
+launches it with the queue on (host/port from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT) and
+then warms the models up in the background.
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def badge() -> str:
 
 
 def warm_up_async() -> None:
-    """Compiles UMAP and loads the default model in the background: the first click is fast."""
+    """Compiles UMAP, loads the default models and draws the headline map in the background,
+    once the port answers: the page opens with its map and the first click is fast."""
     from core.common import projection
 
     projection.warm_up_async()
@@ -49,6 +51,10 @@ def warm_up_async() -> None:
                 load_model(default_model(role))
             except Exception as exc:  # the tab reports it properly on the first click
                 print(f"warm-up: {role} model not loaded ({exc})")
+        try:
+            crosslingual.default_map()
+        except Exception as exc:  # drawn (and its error shown) on the first page load instead
+            print(f"warm-up: the default map was not drawn ({exc})")
 
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 
@@ -66,7 +72,7 @@ def _build_tab(title: str, module) -> gr.Blocks:
         return page
 
 
-def build_app(*, warm: bool = True) -> gr.Blocks:
+def build_app() -> gr.Blocks:
     tabs = [(title, _build_tab(title, module)) for title, module in TABS]  # each runs alone
     with gr.Blocks(title="SSL Magic Lab", **BLOCKS) as app:
         gr.Markdown(HEADER)
@@ -75,12 +81,12 @@ def build_app(*, warm: bool = True) -> gr.Blocks:
             for title, blocks in tabs:
                 with gr.Tab(title):
                     blocks.render()
-    if warm:
-        warm_up_async()
     return app
 
 
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.queue().launch(**LAUNCH)
+    demo.queue().launch(prevent_thread_lock=True, **LAUNCH)
+    warm_up_async()  # after the port answers: warming up does not slow the start
+    demo.block_thread()

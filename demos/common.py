@@ -9,6 +9,8 @@ from collections.abc import Callable
 import gradio as gr
 
 from core.common.errors import InputError, ModelUnavailable
+from core.common.export import write_exports
+from core.common.timing import Eta
 
 # Uploads larger than this are refused by the server before they reach a handler: a 3-minute
 # passage as 48 kHz 16-bit stereo WAV is ~35 MB.
@@ -68,6 +70,22 @@ def seed_of(value, name: str = "seed") -> int:
     return whole(value, name, 0, MAX_SEED)
 
 
+def downloads(record: dict | None, stem: str) -> list[str] | None:
+    """[JSON, CSV] files of a run or reference record for a gr.File (None: nothing yet)."""
+    return list(write_exports(record, stem)) if record else None
+
+
+def download_panel(record: dict | None, stem: str, label: str) -> None:
+    """A button that writes the record's JSON and CSV when pressed (on demand: nothing is
+    written at start-up) and the file list it fills."""
+    if not record:
+        return
+    button = gr.Button(label, size="sm")
+    files = gr.File(label=label, file_count="multiple", interactive=False, visible=False)
+    button.click(lambda: gr.File(downloads(record, stem), visible=True), None, files,
+                 api_visibility="private")
+
+
 def _message(exc: Exception) -> str:
     # KeyError str() wraps the message in quotes
     return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -98,7 +116,12 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def progress_callback(progress: gr.Progress) -> Callable[[float, str], None]:
-    """Adapts core's on_progress(fraction, message) to a gr.Progress bar."""
+    """Adapts core's on_progress(fraction, message) to a gr.Progress bar whose text ends with
+    the time left at the pace kept so far."""
+    eta = Eta(total=1000)
+
     def on_progress(fraction: float, message: str) -> None:
-        progress(min(max(fraction, 0.0), 1.0), desc=message)
+        fraction = min(max(fraction, 0.0), 1.0)
+        left = eta.text(round(fraction * 1000)) if fraction >= 0.05 else ""
+        progress(fraction, desc=f"{message} · {left}" if left else message)
     return on_progress

@@ -1,33 +1,36 @@
 """Cross-lingual tab: language clusters, language mean vectors, centering and shift translation."""
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
 from core.crosslingual import lab
 from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
 from core.text.models import available_multilingual, default_model, get_spec
-from demos.common import BLOCKS, LAUNCH, gpu, progress_callback, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, downloads, gpu, progress_callback, user_errors, whole
 
 INTRO = """
 **Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
 lie close together once each language's own mean vector is subtracted; the mean vectors carry
 the language identity, and adding the difference of two means to a word's vector "translates"
-it (Liu et al. 2020, arXiv 2004.09205 / 2010.10041; Libovický et al. 2020).
+it (Liu et al. 2020, arXiv 2004.09205 / 2010.10938; Libovický et al. 2020).
 **Try it.** Draw the sentence map raw, then tick *subtract language mean*: the language clusters
-dissolve and translations meet (lines join them). The embedded model, multilingual-e5-small, was tuned for cross-lingual
-search, so language identity is strongest in its **early layers**: the layer slider matters.
+dissolve and translations meet (lines join them). The embedded model, multilingual-e5-small,
+was tuned for cross-lingual search, so language identity is strongest in its **early layers**: the layer slider matters.
 """
 
 DEFAULT_LAYER = lab.DEFAULT_LAYER
 SAMPLE_TEXT = "\n".join([
-    "en\tThe cat sleeps on the warm roof.", "en\tWater is life.",
-    "en\tChildren have the right to education.",
-    "de\tDie Katze schläft auf dem warmen Dach.", "de\tWasser ist Leben.",
-    "de\tKinder haben das Recht auf Bildung.",
-    "fr\tLe chat dort sur le toit chaud.", "fr\tL'eau, c'est la vie.",
-    "fr\tLes enfants ont droit à l'éducation.",
-    "zh\t猫睡在温暖的屋顶上。", "zh\t水是生命。", "zh\t儿童有受教育的权利。",
+    "en: The cat sleeps on the warm roof.", "en: Water is life.",
+    "en: Children have the right to education.",
+    "de: Die Katze schläft auf dem warmen Dach.", "de: Wasser ist Leben.",
+    "de: Kinder haben das Recht auf Bildung.",
+    "fr: Le chat dort sur le toit chaud.", "fr: L'eau, c'est la vie.",
+    "fr: Les enfants ont droit à l'éducation.",
+    "zh: 猫睡在温暖的屋顶上。", "zh: 水是生命。", "zh: 儿童有受教育的权利。",
 ])
+SAMPLE_LANGUAGES = ["en", "de", "fr", "zh"]  # the languages of SAMPLE_TEXT, in its order
 
 
 def _lang_choices() -> list[tuple[str, str]]:
@@ -46,11 +49,29 @@ def draw_map(languages, model=None, layer=DEFAULT_LAYER, center=False, projectio
     return fig, metrics
 
 
+_default_lock = threading.Lock()
+_default_map: tuple | None = None
+
+
+@user_errors
+def default_map():
+    """The headline map at the tab's defaults: drawn once (by the app's warm-up, or on the
+    first page load) and shared by every visitor, so the page opens with a map in it."""
+    global _default_map
+    with _default_lock:  # concurrent first visitors wait for one drawing, not one each
+        if _default_map is None:
+            req = lab.MapRequest(tuple(lab.DEFAULT_LANGUAGES), default_model("multilingual"),
+                                 DEFAULT_LAYER, False, "umap-2d", "", "sentences", False)
+            fig, metrics, _, _ = lab.crosslingual_map(req)
+            _default_map = (fig, metrics)
+        return _default_map
+
+
 @user_errors  # no GPU: the map's vectors are cached, this only reads them
 def map_details(metrics, text=""):
     """Language-mean heatmap and per-pair table for the map just drawn (no re-scoring)."""
     if not metrics:
-        return None, []
+        return None, [], None
     pt = lab.load_text(metrics["languages"], text or "")
     embs = lab.embed_all(pt, metrics["model"], depth=metrics["layer"])  # cached by the map
     keys = ("word_p_at_1_raw", "word_p_at_1_centered", "word_p_at_1_shift",
@@ -58,7 +79,8 @@ def map_details(metrics, text=""):
     rows = [[p["source"], p["target"], p["word_pairs"]]
             + [None if p[k] is None else round(p[k], 3) for k in keys]
             for p in metrics["pairs"]]
-    return lab.means_heatmap(embs, metrics["layer"]), rows
+    return (lab.means_heatmap(embs, metrics["layer"]), rows,
+            downloads(metrics, "crosslingual-map"))
 
 
 @gpu(duration=120)  # every layer of up to 15 languages
@@ -90,7 +112,8 @@ def build() -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 languages = gr.Dropdown(_lang_choices(), value=lab.DEFAULT_LANGUAGES,
-                                        multiselect=True, label="Languages (UDHR corpus)")
+                                        multiselect=True, label="Languages (UDHR corpus)",
+                                        info="with your own text, its languages are drawn")
                 model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
                                     value=models[0], label="Model")
                 layer = gr.Slider(0, 12, value=DEFAULT_LAYER, step=1,
@@ -111,6 +134,22 @@ def build() -> gr.Blocks:
                                   info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
                                        f"{MAX_TEXT_CHARS:,} characters.")
                 run = gr.Button("Draw map", variant="primary")
+                map_inputs = [languages, model, layer, center, projection, text, points,
+                              lines]
+                map_examples = gr.Examples(
+                    [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
+                      "sentences", False],
+                     [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
+                      "sentences", True],
+                     [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
+                     [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
+                      "sentences", False],
+                     [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
+                      "sentences", True]],
+                    map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
+                                                "words, layer 12, centered + lines",
+                                                "6 scripts, layer 1", "your own text"],
+                    label="Map examples (one click draws them)", api_visibility="private")
             with gr.Column(scale=2):
                 plot = gr.Plot(label="Map")
                 metrics = gr.JSON(label="Metrics at this layer", open=False)
@@ -118,11 +157,15 @@ def build() -> gr.Blocks:
             heatmap = gr.Plot(label="Language mean vectors")
             pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
                                  interactive=False, wrap=True)
+        map_files = gr.File(label="Download this map's metrics (JSON, CSV)",
+                            file_count="multiple", interactive=False)
         with gr.Accordion("Layer sweep: which layer separates languages, which aligns them",
                           open=False):
             sweep_btn = gr.Button("Run layer sweep")
             sweep_plot = gr.Plot(label="Metrics by layer")
             sweep_json = gr.JSON(label="Per-layer metrics", open=False)
+            sweep_files = gr.File(label="Download the layer sweep (JSON, CSV)",
+                                  file_count="multiple", interactive=False)
         with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",
                           open=True):
             with gr.Row():
@@ -134,30 +177,21 @@ def build() -> gr.Blocks:
             tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
                                   label="Top 5", interactive=False)
 
-        map_inputs = [languages, model, layer, center, projection, text, points, lines]
         details = dict(fn=map_details, inputs=[metrics, text],
-                       outputs=[heatmap, pairs], api_name="crosslingual_map_details",
+                       outputs=[heatmap, pairs, map_files], api_name="crosslingual_map_details",
                        api_visibility="undocumented")
         run.click(draw_map, map_inputs, [plot, metrics], api_name="crosslingual_map",
                   concurrency_limit=2).success(**details)
+        # the page opens with the headline map (cached at warm-up; the rest of the page is
+        # usable while the first one is drawn)
+        tab.load(default_map, None, [plot, metrics], api_visibility="private"
+                 ).success(**dict(details, api_visibility="private", api_name=None))
         sweep_btn.click(layers, [languages, model, text], [sweep_plot, sweep_json],
-                        api_name="crosslingual_layers", concurrency_limit=1)
+                        api_name="crosslingual_layers", concurrency_limit=1
+                        ).success(lambda m: downloads(m, "crosslingual-layers"), sweep_json,
+                                  sweep_files, api_visibility="private")
         tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
                      api_name="crosslingual_translate", concurrency_limit=2)
-        map_examples = gr.Examples(
-            [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
-              "sentences", False],
-             [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
-              "sentences", True],
-             [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
-             [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
-              "sentences", False],
-             [["en", "de"], models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
-              "sentences", True]],
-            map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
-                                        "words, layer 12, centered + lines",
-                                        "6 scripts, layer 1", "your own text"],
-            label="Map examples (one click draws them)", api_visibility="private")
         map_examples.load_input_event.then(
             draw_map, map_inputs, [plot, metrics], api_visibility="private",
             concurrency_limit=2).success(**details)

@@ -10,7 +10,7 @@ from core.dna import finding as dna_finding
 from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
-from demos.common import BLOCKS, LAUNCH, gpu, seed_of, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, download_panel, downloads, gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
@@ -90,10 +90,12 @@ def _live(state: dna_lab.DnaState):
 
 @user_errors
 def tables(state):
-    """The results table and the base -> word mapping of the finished run."""
+    """The results table, the base -> word mapping and the downloads of the finished run."""
     if state is None:
-        return [], []
-    return dna_view.results_table(state.metrics()["runs"]), dna.mapping_table(state.mapping)
+        return [], [], None
+    metrics = dict(state.metrics(), curves=state.curves)
+    return (dna_view.results_table(metrics["runs"]), dna.mapping_table(state.mapping),
+            downloads(metrics, "dna-run"))
 
 
 @gpu
@@ -154,6 +156,8 @@ def _reference_panel() -> None:
                                                   "mean difference", "95% CI", "seeds"],
                                  label="Paired differences (same seeds, same data)",
                                  interactive=False, elem_id="dna-paired")
+        download_panel(REFERENCE, "dna-reference",
+                       "Download the reference run (JSON, CSV: tables, curves, config)")
         which.change(reference_curves, which, plot, api_visibility="private")
 
 
@@ -197,7 +201,10 @@ def build() -> gr.Blocks:
                 results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
                                                 "per seed"], label="Test accuracy",
                                        interactive=False)
-                metrics = gr.JSON(label="Metrics", open=False)
+                metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
+                                  open=False)
+                files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+                                file_count="multiple", interactive=False)
         with gr.Accordion("Mapping: k-mer -> English word", open=False):
             table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
         with gr.Accordion("Predict a sequence of your own", open=True):
@@ -216,7 +223,8 @@ def build() -> gr.Blocks:
         train_event = run_btn.click(
             train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
             concurrency_limit=1)
-        train_event.success(tables, model_state, [results, table], api_visibility="private")
+        train_event.success(tables, model_state, [results, table, files],
+                            api_visibility="private")
         stop_btn.click(None, None, None, cancels=[train_event], api_visibility="private")
         predict_btn.click(predict, [sequence, model_state], [probs, importance],
                           api_name="dna_predict", concurrency_limit=2)

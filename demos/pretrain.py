@@ -5,12 +5,13 @@ import html
 
 import gradio as gr
 
+from core.common.timing import Eta
 from core.pretrain import fake_data, view
 from core.pretrain import lab as pretrain_lab
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
-from demos.common import BLOCKS, LAUNCH, gpu, seed_of, user_errors, whole
+from demos.common import BLOCKS, LAUNCH, download_panel, downloads, gpu, seed_of, user_errors, whole
 
 FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
@@ -101,16 +102,20 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
                                                               "finetune_steps"))
     state = None
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
-        progress((state.done_steps, state.total_steps), desc=state.phase, unit="steps")
-        metrics = state.metrics()
+        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
+        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
+                 unit="steps")
+        metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
         yield (view.mlm_figure(state.mlm),
                view.gains_figure(metrics, f"{task}: gain over scratch"), metrics)
 
 
 @user_errors
 def table(metrics):
-    """The final results table of a run."""
-    return view.results_table(metrics) if metrics else []
+    """The final results table of a run, rounded, and its downloads."""
+    if not metrics:
+        return [], None
+    return view.results_table(metrics), downloads(metrics, "fake-data-run")
 
 
 def _reference_panel() -> None:
@@ -130,6 +135,8 @@ def _reference_panel() -> None:
         gr.Dataframe(view.results_table(m), headers=view.TABLE_HEADERS,
                      label="Reference test accuracy", interactive=False,
                      elem_id="pretrain-reference-table")
+        download_panel(REFERENCE, "fake-data-reference",
+                       "Download the reference run (JSON, CSV: tables, curves, config)")
 
 
 def build() -> gr.Blocks:
@@ -166,8 +173,13 @@ def build() -> gr.Blocks:
         with gr.Row():
             mlm_plot = gr.Plot(label="MLM loss (live)")
             gains_plot = gr.Plot(label="Downstream gain over scratch")
-        results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy", interactive=False)
-        metrics = gr.JSON(label="Metrics", open=False)
+        with gr.Row():
+            results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy",
+                                   interactive=False, scale=2)
+            files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+                            file_count="multiple", interactive=False, scale=1)
+        metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
+                          open=False)
         with gr.Accordion("Look at a scheme's lines", open=False):
             with gr.Row():
                 one = gr.Dropdown(CHOICES, value="flat-128", allow_custom_value=True,
@@ -183,7 +195,7 @@ def build() -> gr.Blocks:
             run, [schemes, size, steps, task, seed, seeds, finetune_steps],
             [mlm_plot, gains_plot, metrics],
             api_name="pretrain_run", concurrency_limit=1)
-        run_event.success(table, metrics, results, api_visibility="private")
+        run_event.success(table, metrics, [results, files], api_visibility="private")
         stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
         show_btn.click(samples, [one, n, sample_seed], [ids, rendering],
                        api_name="pretrain_samples")

@@ -12,7 +12,7 @@ from core.spoken_qa.data import examples as text_examples
 from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
-from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB
+from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB, download_panel
 
 FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
@@ -77,6 +77,8 @@ def _reference_panel(ref: dict | None) -> None:
         gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
                                                           "test AOS", "questions", "dev FF1"],
                      interactive=False, label="Reference scores")
+        download_panel(ref, "spoken-qa-reference",
+                       "Download the reference run (JSON, CSV: scores, curves, config)")
         runs = lab.load_runs(ref)
         if len(runs) > 1:
             gr.Dataframe(view.comparison_rows(runs), headers=view.RUN_COLUMNS,
@@ -156,7 +158,14 @@ def build() -> gr.Blocks:
             run_btn = gr.Button("Train", variant="primary")
             stop_btn = gr.Button("Stop")
         curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
-        metrics = gr.JSON(label="Metrics (FF1 / AOS on test voices)", open=False)
+        with gr.Row():
+            scores = gr.Dataframe(headers=["starting point", "test FF1", "test AOS",
+                                           "questions", "dev FF1"], interactive=False,
+                                  label="Scores on the held-out test voices", scale=2)
+            files = gr.File(label="Download this run (JSON, CSV: scores, curves, config)",
+                            file_count="multiple", interactive=False, scale=1)
+        metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
+                          open=False)
 
         p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
         q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
@@ -168,6 +177,7 @@ def build() -> gr.Blocks:
         u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
         run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                                   api_name="speech_qa_train", concurrency_limit=1)
+        run_event.success(h.run_tables, metrics, [scores, files], api_visibility="private")
         stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
     return tab
 

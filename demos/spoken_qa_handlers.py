@@ -15,7 +15,7 @@ from core.speech.extractors import runs_of
 from core.spoken_qa import lab, view
 from core.spoken_qa.pipeline import answer as run_answer
 from core.spoken_qa.pipeline import shipped_model
-from demos.common import gpu, seed_of, user_errors, whole
+from demos.common import downloads, gpu, seed_of, user_errors, whole
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
@@ -119,6 +119,15 @@ def _train_metrics(state) -> dict:
     first = out["runs"][state.config.inits[0]]
     out.update(ff1=first.get("ff1"), aos=first.get("aos"), init=state.config.inits[0])
     return out
+
+
+@user_errors
+def run_tables(metrics):
+    """The finished run's scores, rounded (the DUAL row last), and its downloads."""
+    if not metrics:
+        return [], None
+    scored = {i: r for i, r in metrics["runs"].items() if "ff1" in r}
+    return view.reference_table({"runs": scored}), downloads(metrics, "spoken-qa-run")
 
 
 @user_errors

@@ -13,8 +13,6 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
 from core.common.errors import InputError
 from core.crosslingual.data import ParallelText
@@ -125,6 +123,9 @@ def cluster_ari(mats: Sequence[np.ndarray]) -> float:
     labels = np.concatenate([np.full(len(m), i) for i, m in enumerate(mats)])
     if len(mats) < 2 or len(labels) <= len(mats):
         return float("nan")
+    from sklearn.cluster import KMeans  # imported on first use: the page starts without it
+    from sklearn.metrics import adjusted_rand_score
+
     pred = KMeans(len(mats), n_init=4, random_state=KMEANS_SEED).fit_predict(
         _unit(np.concatenate(mats)))
     return float(adjusted_rand_score(labels, pred))

@@ -17,11 +17,14 @@ paper's choice, on bert-base-uncased) is there to compare.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import BertConfig, BertModel
-from transformers.modeling_outputs import SequenceClassifierOutput
+
+if TYPE_CHECKING:  # transformers is imported on first use: the page starts without it
+    from transformers import BertConfig, BertModel
+    from transformers.modeling_outputs import SequenceClassifierOutput
 
 POOLINGS = ("mean", "cls")
 INIT_ABOUT = {  # one line each for the UI
@@ -62,6 +65,8 @@ class DnaClassifier(nn.Module):
             m = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
             pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)  # (B, H): padding ignored
         logits = self.head(self.dropout(pooled))  # (B, C)
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits.float(), labels)
@@ -145,6 +150,8 @@ def build_classifier(init: str, num_labels: int, *, model_name: str | None = Non
         if not 1 <= layers <= cfg.num_hidden_layers:
             raise KeyError(f"layers must be between 1 and {cfg.num_hidden_layers}, got {layers}")
         cfg.num_hidden_layers = layers  # _copy_weights then copies layers 0..N-1 only
+    from transformers import BertModel
+
     with torch.random.fork_rng(devices=[]):  # seeded here without moving the caller's RNG
         torch.manual_seed(seed)
         encoder = BertModel(cfg, add_pooling_layer=False)

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
-from transformers import BertModel
-from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
+if TYPE_CHECKING:  # transformers is imported on first use: the page starts without it
+    from transformers import BertModel
+    from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from core.common.errors import InputError
 from core.speech.frames import HOP_S
@@ -150,6 +152,8 @@ class SpanQA(nn.Module):
         if start_positions is not None and end_positions is not None:
             ce = nn.functional.cross_entropy
             loss = (ce(start, start_positions) + ce(end, end_positions)) / 2
+        from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
         return QuestionAnsweringModelOutput(loss=loss, start_logits=start, end_logits=end)
 
 
@@ -170,6 +174,8 @@ def build_qa_model(init: str, *, model_name: str | None = None, base: nn.Module 
         from core.text.models import default_model, load_model
 
         base = load_model(model_name or default_model("english")).model
+    from transformers import BertModel
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         encoder = BertModel(copy.deepcopy(base.config), add_pooling_layer=False)

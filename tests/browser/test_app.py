@@ -21,6 +21,22 @@ def test_header_badge_and_tab(page):
     assert page.get_by_role("tab", name="Spoken QA").count() == 1
 
 
+def test_the_page_opens_with_the_headline_map_and_its_examples_beside_draw_map(page, artifacts):
+    """No click: the default map (drawn at warm-up, or on the first load) is on the page, with
+    its language-pair table; the map's examples sit next to the Draw map button."""
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length >= 6"
+        " && p.querySelectorAll('.scatterlayer .point').length > 100; }",
+        timeout=240_000)
+    draw = page.get_by_role("button", name="Draw map", exact=True).bounding_box()
+    example = page.get_by_text("sentences, raw", exact=True).bounding_box()
+    translate = page.get_by_role("button", name="Translate", exact=True).bounding_box()
+    assert draw["y"] < example["y"] < translate["y"]  # right below Draw map, above Translate
+    assert abs(example["x"] - draw["x"]) < 300  # in the same column
+    page.screenshot(path=str(artifacts / "crosslingual_first_visit.png"), full_page=True)
+
+
 def test_default_example_draws_the_map(page, artifacts):
     page.get_by_text("sentences, raw", exact=True).click()
     plot = page.locator(".js-plotly-plot").first

@@ -27,9 +27,17 @@ def test_draw_map_defaults():
 def test_map_lines_3d_and_details():
     fig, metrics = tab.draw_map(LANGS, None, 2, True, "pca-3d", "", "words", True)
     assert fig.data[0].name == "translations" and fig.data[1].type == "scatter3d"
-    heat, rows = tab.map_details(metrics)
+    heat, rows, files = tab.map_details(metrics)
     assert heat.data[0].z.shape == (3, 3)
     assert len(rows) == 6 and all(len(r) == len(tab.PAIR_HEADERS) for r in rows)
+    assert "language_ari" in open(files[1]).read() and files[0].endswith(".json")
+
+
+def test_the_default_map_is_drawn_once_and_shared():
+    first = tab.default_map()
+    assert tab.default_map() is first  # every page load gets the same cached map
+    fig, metrics = first
+    assert metrics["languages"] == list(tab.lab.DEFAULT_LANGUAGES) and len(fig.data) >= 6
 
 
 def test_translate_finds_the_gold_word_with_shift():

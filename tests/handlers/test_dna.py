@@ -1,6 +1,8 @@
 """The DNA tab's handlers with the real packaged English model (a short run)."""
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 import plotly.graph_objects as go
 import pytest
@@ -42,8 +44,14 @@ def test_train_streams_curves_and_returns_metrics(trained):
     assert set(metrics["runs"]) == {"pretrained", "random"}
     assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in metrics["runs"].values())
     assert metrics["config"]["k"] == 3 and metrics["config"]["train_size"] == 64
-    rows, mapping = tab.tables(state)
+    rows, mapping, files = tab.tables(state)
     assert len(rows) == 2 and len(mapping) == 64 and len({r[1] for r in mapping}) == 64
+    assert all(isinstance(r[1], float) and r[1] == round(r[1], 3) for r in rows)  # rounded
+    json_file, csv_file = files  # the whole run: tables, curves and config
+    saved = json.loads(open(json_file).read())
+    assert saved["runs"]["pretrained"]["test_accuracy"] == metrics["runs"]["pretrained"][
+        "test_accuracy"] and saved["config"]["k"] == 3 and "pretrained/0" in saved["curves"]
+    assert "runs.random.test_accuracy" in open(csv_file).read()
 
 
 def test_predict_needs_a_model_then_works(trained):

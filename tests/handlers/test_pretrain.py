@@ -19,9 +19,10 @@ def test_run_streams_mlm_curves_then_gains_and_a_table():
     assert list(metrics["runs"]) == ["shuffle-4", "scratch"]
     assert len(metrics["runs"]["shuffle-4"]["mlm_loss"]) >= 1
     assert all(0 <= r["test_accuracy"] <= 1 for r in metrics["runs"].values())
-    rows = tab.table(metrics)
+    rows, files = tab.table(metrics)
     assert [r[0] for r in rows] == ["shuffle-4", "scratch"]
-    assert tab.table(None) == []
+    assert "mlm.shuffle-4.0.loss" in open(files[1]).read()  # the download holds the curves
+    assert tab.table(None) == ([], None)
 
 
 @pytest.mark.parametrize("args, message", [

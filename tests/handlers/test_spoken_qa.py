@@ -126,6 +126,10 @@ def test_training_handler_streams_curves_then_ff1_and_aos(monkeypatch, tmp_path)
     assert metrics["init"] == "random" and metrics["runs"]["random"]["n"] == 2
     assert 0 <= metrics["ff1"] <= 1 and 0 <= metrics["aos"] <= 1
     assert [t.name for t in fig.data][:1] == ["random"]
+    rows, files = tab.run_tables(metrics)
+    assert rows[0][:3] == ["random", round(metrics["ff1"], 3), round(metrics["aos"], 3)]
+    assert files[0].endswith(".json") and files[1].endswith(".csv")
+    assert "runs.random.curve.0.step" in open(files[1]).read()  # curves come with the run
     with pytest.raises(gr.Error, match="steps must be between 1"):
         list(tab.train("pretrained", 0, 0))
 
