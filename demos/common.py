@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import threading
 from collections.abc import Callable
 
 import gradio as gr
@@ -68,6 +69,50 @@ def whole(value, name: str, lo: int | None = None, hi: int | None = None) -> int
 def seed_of(value, name: str = "seed") -> int:
     """A random seed from a UI or API value: a whole number in [0, 2**32 - 1]."""
     return whole(value, name, 0, MAX_SEED)
+
+
+class Stops:
+    """Stop requests, one per browser or API session. Stop sets one; the running training
+    generator sees it at its next update (seconds: core runs yield every step or so), ends
+    cleanly keeping what it drew, and says where it stopped. Nothing is killed mid-step, so
+    nothing turns into an error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked: set[str] = set()
+
+    @staticmethod
+    def _key(request: gr.Request | None) -> str:
+        return getattr(request, "session_hash", None) or "no-session"
+
+    def ask(self, request: gr.Request | None) -> None:
+        with self._lock:
+            self._asked.add(self._key(request))
+
+    def clear(self, request: gr.Request | None) -> None:
+        """Called when a run starts: a Stop pressed before it belongs to an older run."""
+        with self._lock:
+            self._asked.discard(self._key(request))
+
+    def asked(self, request: gr.Request | None) -> bool:
+        with self._lock:
+            return self._key(request) in self._asked
+
+
+STOPS = Stops()
+
+
+def stop(request: gr.Request):
+    """The Stop buttons' handler: asks this session's run to stop at its next update."""
+    STOPS.ask(request)
+
+
+def stopped_title(fig, step: int):
+    """A live figure whose title says the run was stopped at `step` (not an error)."""
+    if fig is not None:
+        title = fig.layout.title.text or ""
+        fig.update_layout(title_text=f"{title} · stopped at step {step}")
+    return fig
 
 
 def downloads(record: dict | None, stem: str) -> list[str] | None:

@@ -17,7 +17,8 @@ the language identity, and adding the difference of two means to a word's vector
 it (Liu et al. 2020, arXiv 2004.09205 / 2010.10938; Libovický et al. 2020).
 **Try it.** Draw the sentence map raw, then tick *subtract language mean*: the language clusters
 dissolve and translations meet (lines join them). The embedded model, multilingual-e5-small,
-was tuned for cross-lingual search, so language identity is strongest in its **early layers**: the layer slider matters.
+was tuned for cross-lingual search, so language identity is strongest in its **early layers**:
+the layer slider matters.
 """
 
 DEFAULT_LAYER = lab.DEFAULT_LAYER
@@ -101,7 +102,7 @@ def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, s
     return [[r["rank"], r["word"], r["similarity"], "yes" if r["gold"] else ""] for r in rows]
 
 
-PAIR_HEADERS = ["source", "target", "words scored", "word P@1 raw", "word P@1 centered",
+PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
                 "word P@1 shifted", "sentence P@1 raw", "sentence P@1 centered"]
 
 
@@ -152,7 +153,9 @@ def build() -> gr.Blocks:
                     label="Map examples (one click draws them)", api_visibility="private")
             with gr.Column(scale=2):
                 plot = gr.Plot(label="Map")
-                metrics = gr.JSON(label="Metrics at this layer", open=False)
+                with gr.Accordion("Metrics at this layer (full precision, as the API returns "
+                                  "them)", open=False):
+                    metrics = gr.JSON(label="Metrics at this layer", open=False)
         with gr.Row():
             heatmap = gr.Plot(label="Language mean vectors")
             pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
@@ -163,7 +166,8 @@ def build() -> gr.Blocks:
                           open=False):
             sweep_btn = gr.Button("Run layer sweep")
             sweep_plot = gr.Plot(label="Metrics by layer")
-            sweep_json = gr.JSON(label="Per-layer metrics", open=False)
+            with gr.Accordion("Per-layer metrics (full precision)", open=False):
+                sweep_json = gr.JSON(label="Per-layer metrics", open=False)
             sweep_files = gr.File(label="Download the layer sweep (JSON, CSV)",
                                   file_count="multiple", interactive=False)
         with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",

@@ -10,7 +10,19 @@ from core.dna import finding as dna_finding
 from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
-from demos.common import BLOCKS, LAUNCH, download_panel, downloads, gpu, seed_of, user_errors, whole
+from demos.common import (
+    BLOCKS,
+    LAUNCH,
+    STOPS,
+    download_panel,
+    downloads,
+    gpu,
+    seed_of,
+    stop,
+    stopped_title,
+    user_errors,
+    whole,
+)
 
 FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
@@ -62,7 +74,8 @@ def _parse_lrs(text) -> tuple[tuple[str, float], ...]:
 @user_errors
 def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           inits=DEFAULTS.inits, steps=DEFAULTS.steps, seeds=DEFAULTS.seeds,
-          seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="", progress=gr.Progress()):
+          seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="",
+          request: gr.Request = None, progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
     cfg = dna_lab.DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, dna.MAX_K),
                                mapping_seed=seed_of(mapping, "mapping seed"),
@@ -71,8 +84,14 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
                                seeds=whole(seeds, "seeds", 1, dna_lab.MAX_SEEDS),
                                seed=seed_of(seed), train_size=_train_size(train_size),
                                lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
+    STOPS.clear(request)
     state = None
     for state in dna_lab.run(cfg, budget_s=UI_BUDGET_S):
+        if STOPS.asked(request):  # keep the curves so far and the model trained before
+            fig, metrics = _live(state)
+            yield (stopped_title(fig, state.done_steps),
+                   dict(metrics, stopped_at=state.done_steps), gr.skip())
+            return
         left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
         progress((state.done_steps, state.total_steps), desc=f"fine-tuning · {left}",
                  unit="steps")
@@ -83,19 +102,19 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
 
 def _live(state: dna_lab.DnaState):
     """The two live outputs of a run so far: its curves figure and its metrics."""
-    metrics = state.metrics()
+    metrics = dict(state.metrics(), curves=state.curves)
     return dna_view.run_figure(state.curves, metrics["config"], state.done_steps,
                                state.total_steps, REFERENCE), metrics
 
 
 @user_errors
-def tables(state):
-    """The results table, the base -> word mapping and the downloads of the finished run."""
-    if state is None:
+def tables(metrics, state=None):
+    """The results table and downloads of the run just ended (finished, or stopped: then
+    the seeds scored so far), and the base -> word mapping of the session's model."""
+    if not metrics:
         return [], [], None
-    metrics = dict(state.metrics(), curves=state.curves)
-    return (dna_view.results_table(metrics["runs"]), dna.mapping_table(state.mapping),
-            downloads(metrics, "dna-run"))
+    mapping = dna.mapping_table(state.mapping) if state is not None else []
+    return (dna_view.results_table(metrics["runs"]), mapping, downloads(metrics, "dna-run"))
 
 
 @gpu
@@ -201,8 +220,9 @@ def build() -> gr.Blocks:
                 results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
                                                 "per seed"], label="Test accuracy",
                                        interactive=False)
-                metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
-                                  open=False)
+                with gr.Accordion("Metrics (full precision, as the API returns them)",
+                                  open=False):
+                    metrics = gr.JSON(label="Metrics", open=False)
                 files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
                                 file_count="multiple", interactive=False)
         with gr.Accordion("Mapping: k-mer -> English word", open=False):
@@ -223,9 +243,9 @@ def build() -> gr.Blocks:
         train_event = run_btn.click(
             train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
             concurrency_limit=1)
-        train_event.success(tables, model_state, [results, table, files],
+        train_event.success(tables, [metrics, model_state], [results, table, files],
                             api_visibility="private")
-        stop_btn.click(None, None, None, cancels=[train_event], api_visibility="private")
+        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
         predict_btn.click(predict, [sequence, model_state], [probs, importance],
                           api_name="dna_predict", concurrency_limit=2)
     return tab

@@ -11,7 +11,19 @@ from core.pretrain import lab as pretrain_lab
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
-from demos.common import BLOCKS, LAUNCH, download_panel, downloads, gpu, seed_of, user_errors, whole
+from demos.common import (
+    BLOCKS,
+    LAUNCH,
+    STOPS,
+    download_panel,
+    downloads,
+    gpu,
+    seed_of,
+    stop,
+    stopped_title,
+    user_errors,
+    whole,
+)
 
 FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
@@ -93,21 +105,27 @@ def samples(scheme="flat-128", n=3, seed=0):
 @user_errors
 def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         task=DEFAULTS.task, seed=DEFAULTS.seed, seeds=DEFAULTS.seeds,
-        finetune_steps=DEFAULTS.finetune_steps, progress=gr.Progress()):
+        finetune_steps=DEFAULTS.finetune_steps, request: gr.Request = None,
+        progress=gr.Progress()):
     """Pretrains each scheme, fine-tunes it and scratch on the task; live curves, then gains."""
     cfg = pretrain_lab.PretrainRunConfig(schemes=_parse_schemes(schemes), size=size,
                                          steps=whole(steps, "steps"), task=task,
                                          seed=seed_of(seed), seeds=whole(seeds, "seeds"),
                                          finetune_steps=whole(finetune_steps,
                                                               "finetune_steps"))
-    state = None
+    STOPS.clear(request)
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
+        metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
+        mlm_fig = view.mlm_figure(state.mlm)
+        gains_fig = view.gains_figure(metrics, f"{task}: gain over scratch")
+        if STOPS.asked(request):  # keep what was drawn, say where it stopped
+            yield (stopped_title(mlm_fig, state.done_steps), gains_fig,
+                   dict(metrics, stopped_at=state.done_steps))
+            return
         left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
         progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
                  unit="steps")
-        metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
-        yield (view.mlm_figure(state.mlm),
-               view.gains_figure(metrics, f"{task}: gain over scratch"), metrics)
+        yield mlm_fig, gains_fig, metrics
 
 
 @user_errors
@@ -178,8 +196,8 @@ def build() -> gr.Blocks:
                                    interactive=False, scale=2)
             files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
                             file_count="multiple", interactive=False, scale=1)
-        metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
-                          open=False)
+        with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
+            metrics = gr.JSON(label="Metrics", open=False)
         with gr.Accordion("Look at a scheme's lines", open=False):
             with gr.Row():
                 one = gr.Dropdown(CHOICES, value="flat-128", allow_custom_value=True,
@@ -196,7 +214,7 @@ def build() -> gr.Blocks:
             [mlm_plot, gains_plot, metrics],
             api_name="pretrain_run", concurrency_limit=1)
         run_event.success(table, metrics, [results, files], api_visibility="private")
-        stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
+        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
         show_btn.click(samples, [one, n, sample_seed], [ids, rendering],
                        api_name="pretrain_samples")
     return tab

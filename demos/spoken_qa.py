@@ -12,7 +12,7 @@ from core.spoken_qa.data import examples as text_examples
 from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
-from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB, download_panel
+from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB, download_panel, stop
 
 FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
@@ -164,8 +164,8 @@ def build() -> gr.Blocks:
                                   label="Scores on the held-out test voices", scale=2)
             files = gr.File(label="Download this run (JSON, CSV: scores, curves, config)",
                             file_count="multiple", interactive=False, scale=1)
-        metrics = gr.JSON(label="Metrics (full precision, as the API returns them)",
-                          open=False)
+        with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
+            metrics = gr.JSON(label="Metrics", open=False)
 
         p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
         q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
@@ -178,7 +178,7 @@ def build() -> gr.Blocks:
         run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                                   api_name="speech_qa_train", concurrency_limit=1)
         run_event.success(h.run_tables, metrics, [scores, files], api_visibility="private")
-        stop_btn.click(None, None, None, cancels=[run_event], api_visibility="private")
+        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
     return tab
 
 

@@ -15,7 +15,7 @@ from core.speech.extractors import runs_of
 from core.spoken_qa import lab, view
 from core.spoken_qa.pipeline import answer as run_answer
 from core.spoken_qa.pipeline import shipped_model
-from demos.common import downloads, gpu, seed_of, user_errors, whole
+from demos.common import STOPS, downloads, gpu, seed_of, stopped_title, user_errors, whole
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
@@ -93,13 +93,19 @@ def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
 
 @gpu(duration=UI_BUDGET_S)
 @user_errors
-def train(init="both", steps=20, seed=0, progress=gr.Progress()):
+def train(init="both", steps=20, seed=0, request: gr.Request = None,
+          progress=gr.Progress()):
     """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
     inits = ("pretrained", "random") if init == "both" else (init,)
     cfg = lab.SpokenQARunConfig(inits=inits, steps=whole(steps, "steps", 1, lab.MAX_STEPS),
                                 seed=seed_of(seed), **UI_RUN)
+    STOPS.clear(request)
     state = None
     for state in lab.run(cfg, budget_s=UI_BUDGET_S):
+        if STOPS.asked(request):  # keep the curves so far, say where it stopped
+            yield (stopped_title(_curves(state), state.done_steps),
+                   dict(_train_metrics(state), stopped_at=state.done_steps))
+            return
         left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
         progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
                  unit="steps")

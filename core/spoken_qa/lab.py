@@ -34,6 +34,7 @@ from core.speech.unit_tokens import MAP_KINDS, make_unit_map
 from core.spoken_qa import cost
 from core.spoken_qa import model as sqa
 from core.spoken_qa.items import unit_items, voiced_entries
+from core.spoken_qa.metrics import span_scores
 from core.text.models import default_model, load_model
 
 ASSET_DIR = ASSETS / "spoken_qa"
@@ -45,6 +46,7 @@ DEFAULT_EXTRACTOR = "tiny-hubert"  # the lab's own speech model (assets/speech/t
 # ~4.5 s on 2 CPU cores with MiniLM-L6.
 MAX_STEPS = 2000
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
+SCORE_CHUNK = 5  # test questions scored between two progress reports
 
 
 def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: int
@@ -225,9 +227,14 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
             curve.append(point)
             state.elapsed_s = time.perf_counter() - t0
             yield state
-        state.phase = f"scoring {init} init on {len(test_items)} test questions"
-        yield state
-        state.test[init] = sqa.evaluate(model, unit_map, test_items, qa_cfg)
+        preds = []  # scored a few questions at a time: progress, and Stop within seconds
+        for lo in range(0, len(test_items), SCORE_CHUNK):
+            state.phase = f"scoring {init} init: {lo}/{len(test_items)} test questions"
+            yield state
+            preds += [sqa.predict(model, unit_map, it.question_units, it.passage, qa_cfg)[:2]
+                      for it in test_items[lo:lo + SCORE_CHUNK]]
+        state.test[init] = span_scores(preds, [(it.start_s, it.end_s)
+                                                   for it in test_items])
         state.models[init] = model
         state.elapsed_s = time.perf_counter() - t0
         yield state

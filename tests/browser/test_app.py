@@ -37,19 +37,17 @@ def test_the_page_opens_with_the_headline_map_and_its_examples_beside_draw_map(p
     page.screenshot(path=str(artifacts / "crosslingual_first_visit.png"), full_page=True)
 
 
-def test_default_example_draws_the_map(page, artifacts):
-    page.get_by_text("sentences, raw", exact=True).click()
-    plot = page.locator(".js-plotly-plot").first
-    plot.wait_for(state="visible", timeout=180_000)
-    # the map holds one trace per default language, each with points
+def test_an_example_draws_its_map(page, artifacts):
+    """One click on "6 scripts, layer 1" redraws the map: six languages in six scripts."""
+    page.get_by_text("6 scripts, layer 1", exact=True).click()
     page.wait_for_function(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        " return p && p.data && p.data.length >= 6"
-        " && p.querySelectorAll('.scatterlayer .point').length > 100; }",
-        timeout=120_000)
+        "() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+        " const p = document.querySelector('.js-plotly-plot');"
+        " return t && t.textContent.includes('layer 1') && p.data.length >= 6"
+        " && p.querySelectorAll('.scatterlayer .point').length > 100; }", timeout=180_000)
     legend = page.locator(".js-plotly-plot").first.locator(".legendtext").evaluate_all(
         "els => els.map(e => e.textContent)")
-    assert "English (en)" in legend and "Chinese (zh)" in legend
+    assert {"English (en)", "Chinese (zh)", "Arabic (ar)", "Korean (ko)"} <= set(legend)
     page.screenshot(path=str(artifacts / "crosslingual_map.png"), full_page=True)
 
 

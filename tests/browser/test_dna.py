@@ -37,3 +37,26 @@ def test_dna_tab_trains_live_and_predicts(page, artifacts):
         "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
         ".some(t => t.textContent.includes('Which bases drive'))", timeout=120_000)
     page.screenshot(path=str(artifacts / "dna_tab.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_stop_keeps_the_curves_says_where_and_keeps_the_model(page, artifacts):
+    """Stop during a run: within seconds the plot says 'stopped at step N' (no error badge),
+    and Predict still answers with the model trained before."""
+    import time
+
+    set_sliders(page, {"Steps": "60"})
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.includes('/120 steps') && "
+                              "!t.textContent.includes(' 0/120')", timeout=120_000)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.includes('stopped at step')", timeout=60_000)
+    assert time.perf_counter() - t0 < 30
+    assert page.locator(".error").count() == 0  # no red Error badge on any output
+    page.get_by_role("button", name="Predict", exact=True).click()  # the earlier model
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some(t => t.textContent.includes('Which bases drive'))", timeout=120_000)
+    assert page.get_by_text("Train a model first").count() == 0
+    page.screenshot(path=str(artifacts / "dna_stopped.png"), full_page=True)

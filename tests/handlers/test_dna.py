@@ -27,6 +27,29 @@ def test_a_run_in_progress_keeps_the_model_trained_before():
     assert outputs[-1][2] is not None and outputs[-1][2].model is not None
 
 
+def test_stop_ends_the_run_cleanly_keeping_its_curves_and_the_model_before():
+    """Stop (the button's handler) is seen at the next update: the run ends without an error,
+    its title says where, its curves stay, and the session's model is left as it was."""
+    from types import SimpleNamespace
+
+    from demos.common import stop
+
+    request = SimpleNamespace(session_hash="stop-test")
+    run = tab.train("splice", 0, 3, ["pretrained", "random"], 60, 1, 0, 64, request=request)
+    live = [next(run), next(run)]
+    stop(request)
+    rest = list(run)
+    assert len(rest) == 1  # one last update, then the generator is done
+    fig, metrics, state = rest[0]
+    assert state == gr.skip() and metrics["stopped_at"] < 120
+    assert f"stopped at step {metrics['stopped_at']}" in fig.layout.title.text
+    assert metrics["curves"] and len(live) == 2
+    rows, _, _ = tab.tables(metrics)  # the results table of what was scored so far
+    assert len(rows) <= 1
+    # the next run of the same session starts afresh (the old stop is forgotten)
+    assert len(list(tab.train("splice", 0, 3, ["random"], 10, 1, 0, 64, request=request))) > 2
+
+
 def test_runs_past_the_time_budget_are_refused_before_any_training():
     """The issue's 8-hour request: refused at once with the estimate and the command line."""
     import time
@@ -44,7 +67,7 @@ def test_train_streams_curves_and_returns_metrics(trained):
     assert set(metrics["runs"]) == {"pretrained", "random"}
     assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in metrics["runs"].values())
     assert metrics["config"]["k"] == 3 and metrics["config"]["train_size"] == 64
-    rows, mapping, files = tab.tables(state)
+    rows, mapping, files = tab.tables(metrics, state)
     assert len(rows) == 2 and len(mapping) == 64 and len({r[1] for r in mapping}) == 64
     assert all(isinstance(r[1], float) and r[1] == round(r[1], 3) for r in rows)  # rounded
     json_file, csv_file = files  # the whole run: tables, curves and config
