@@ -5,6 +5,7 @@ import functools
 import inspect
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import gradio as gr
@@ -100,6 +101,40 @@ class Stops:
 
 
 STOPS = Stops()
+
+
+class Shelf:
+    """The newest `capacity` values by key (least recently used leave first): per-session
+    models kept on the server, so memory stays bounded however many sessions train."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, object] = OrderedDict()
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def get(self, key: str | None):
+        """The value, or None when it was never put or has been released."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def drop_prefix(self, prefix: str) -> None:
+        """Releases every key starting with `prefix` (a closed session's models)."""
+        with self._lock:
+            for key in [k for k in self._items if k.startswith(prefix)]:
+                del self._items[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def stop(request: gr.Request):

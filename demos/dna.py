@@ -1,6 +1,8 @@
 """DNA tab: an English-pretrained BERT learns DNA through bases remapped to English words."""
 from __future__ import annotations
 
+import uuid
+
 import gradio as gr
 
 from core.common.errors import InputError
@@ -14,6 +16,7 @@ from demos.common import (
     BLOCKS,
     LAUNCH,
     STOPS,
+    Shelf,
     download_panel,
     downloads,
     gpu,
@@ -44,6 +47,10 @@ REFERENCE = dna_lab.load_reference()
 # live runs use the reference's body (its first N layers) so their curves compare with its bands
 REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
 INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
+# Trained models kept on the server (~90 MB each with the embedded model): the newest ones
+# across all sessions; a session whose model left is told so when it predicts.
+MAX_MODELS = 4
+MODELS = Shelf(MAX_MODELS)
 TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
 
 
@@ -97,7 +104,18 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
                  unit="steps")
         # the model trained before stays in the session until this run finishes
         yield (*_live(state), gr.skip())
-    yield (*_live(state), state)
+    key = f"{_session(request)}/{uuid.uuid4().hex[:8]}"
+    MODELS.put(key, state)  # the session keeps a key; the model lives on the shelf
+    yield (*_live(state), key)
+
+
+def _session(request) -> str:
+    return getattr(request, "session_hash", None) or "no-session"
+
+
+def release(request: gr.Request):
+    """Frees the models of a closed page."""
+    MODELS.drop_prefix(_session(request) + "/")
 
 
 def _live(state: dna_lab.DnaState):
@@ -108,19 +126,25 @@ def _live(state: dna_lab.DnaState):
 
 
 @user_errors
-def tables(metrics, state=None):
+def tables(metrics, key=None):
     """The results table and downloads of the run just ended (finished, or stopped: then
     the seeds scored so far), and the base -> word mapping of the session's model."""
     if not metrics:
         return [], [], None
+    state = MODELS.get(key)
     mapping = dna.mapping_table(state.mapping) if state is not None else []
     return (dna_view.results_table(metrics["runs"]), mapping, downloads(metrics, "dna-run"))
 
 
 @gpu
 @user_errors
-def predict(sequence, state=None):
+def predict(sequence, key=None):
     """Class probabilities and per-base importance from this session's last trained model."""
+    state = MODELS.get(key)
+    if key and state is None:
+        raise gr.Error(f"This session's model was released to free memory: the server keeps "
+                       f"the {MODELS.capacity} most recently trained models. Press Train "
+                       f"again.", title="Model released")
     if state is None or state.model is None:
         raise gr.Error("Train a model first (press Train above): prediction uses the model "
                        "most recently trained in this session.", title="No model yet")
@@ -243,6 +267,7 @@ def build() -> gr.Blocks:
         train_event = run_btn.click(
             train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
             concurrency_limit=1)
+        tab.unload(release)
         train_event.success(tables, [metrics, model_state], [results, table, files],
                             api_visibility="private")
         stop_btn.click(stop, None, None, queue=False, api_visibility="private")

@@ -24,7 +24,25 @@ def test_a_run_in_progress_keeps_the_model_trained_before():
     the last update carries the new one."""
     outputs = list(tab.train("splice", 0, 3, ["random"], 10, 1, 0, 64))
     assert all(isinstance(o[2], type(gr.skip())) and o[2] == gr.skip() for o in outputs[:-1])
-    assert outputs[-1][2] is not None and outputs[-1][2].model is not None
+    assert tab.MODELS.get(outputs[-1][2]).model is not None  # the session holds a key
+
+
+def test_trained_models_are_bounded_across_sessions_and_released_on_close():
+    """Each session keeps only a key; the server keeps the newest MAX_MODELS models. A session
+    whose model was released is told so; closing a page frees its models."""
+    from types import SimpleNamespace
+
+    keys = []
+    for i in range(tab.MAX_MODELS + 1):
+        request = SimpleNamespace(session_hash=f"session-{i}")
+        keys.append(list(tab.train("splice", 0, 3, ["random"], 10, 1, 0, 64,
+                                   request=request))[-1][2])
+    assert len(tab.MODELS) == tab.MAX_MODELS and tab.MODELS.get(keys[0]) is None
+    with pytest.raises(gr.Error, match=f"released to free memory.*{tab.MAX_MODELS} most"):
+        tab.predict("ACGT" * 15, keys[0])
+    assert set(tab.predict("ACGT" * 15, keys[-1])[0]) == {"EI", "IE", "N"}
+    tab.release(SimpleNamespace(session_hash=f"session-{tab.MAX_MODELS}"))
+    assert tab.MODELS.get(keys[-1]) is None and len(tab.MODELS) == tab.MAX_MODELS - 1
 
 
 def test_stop_ends_the_run_cleanly_keeping_its_curves_and_the_model_before():
