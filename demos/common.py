@@ -22,7 +22,19 @@ DELETE_CACHE = (3600, 3600)
 # Gradio's usage analytics stay off unless GRADIO_ANALYTICS_ENABLED=True is set.
 ANALYTICS = os.environ.get("GRADIO_ANALYTICS_ENABLED", "").strip().lower() == "true"
 BLOCKS = dict(delete_cache=DELETE_CACHE, analytics_enabled=ANALYTICS)  # every gr.Blocks
-LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb")  # every launch()
+# Plots follow the page theme: in dark mode their backgrounds turn transparent and their
+# titles, axes, legends and labels take the page's text colour (cell and bar labels keep
+# the contrast plotly chose for them).
+PLOT_CSS = """
+.dark .js-plotly-plot .main-svg { background: transparent !important; }
+.dark .js-plotly-plot .bg { fill: transparent !important; }
+.dark .js-plotly-plot :is(.infolayer, .legend, .xaxislayer-above, .yaxislayer-above,
+  .xaxislayer-below, .yaxislayer-below, .annotation, .cbaxis) text {
+  fill: var(--body-text-color) !important; }
+.dark .js-plotly-plot :is(.gridlayer, .zerolinelayer) path { stroke: #4b5563 !important; }
+.dark .js-plotly-plot .legend .bg { fill: transparent !important; }
+"""
+LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb", css=PLOT_CSS)  # every launch()
 
 # Errors whose message is written for the user; anything else is a bug and shows its type.
 USER_ERRORS = (InputError, ModelUnavailable, KeyError, ValueError)

@@ -116,7 +116,7 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
     STOPS.clear(request)
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
         metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
-        mlm_fig = view.mlm_figure(state.mlm)
+        mlm_fig = view.mlm_figure(state.mlm, reference=(REFERENCE or {}).get("mlm"))
         gains_fig = view.gains_figure(metrics, f"{task}: gain over scratch")
         if STOPS.asked(request):  # keep what was drawn, say where it stopped
             yield (stopped_title(mlm_fig, state.done_steps), gains_fig,

@@ -3,6 +3,7 @@ demos.spoken_qa.build, a public API endpoint (/speech_qa_answer, /speech_qa_unit
 /speech_qa_voice, /speech_qa_train)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import gradio as gr
@@ -117,7 +118,19 @@ def _curves(state):
     cfg = state.config
     return view.curves_figure(state.curves, f"{state.phase} - {state.windows} training windows, "
                                             f"{state.done_steps}/{state.total_steps} steps "
-                                            f"({cfg.extractor} k={cfg.k})")
+                                            f"({cfg.extractor} k={cfg.k})",
+                              reference=_reference_curves(cfg.inits))
+
+
+@functools.lru_cache(maxsize=1)
+def _reference() -> dict:
+    return lab.load_reference() or {}
+
+
+def _reference_curves(inits) -> dict[str, list[dict]]:
+    """The committed reference run's curves of these starting points (drawn under a run)."""
+    return {i: r.get("curve", []) for i, r in _reference().get("runs", {}).items()
+            if i in inits}
 
 
 def _train_metrics(state) -> dict:

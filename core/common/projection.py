@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from core.common.titles import wrap_title
+
 METHODS = ("umap", "pca")
 DIMS = (2, 3)
 SEED = 42
@@ -151,7 +153,7 @@ def scatter(
         else:
             fig.add_trace(go.Scatter(x=coords[m, 0], y=coords[m, 1],
                                      marker=dict(size=7, opacity=0.8, color=color), **common))
-    fig.update_layout(title=title, height=560, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=wrap_title(title, 90), height=560, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(itemsizing="constant"), template="plotly_white")
     if dim == 2:
         fig.update_xaxes(showticklabels=False)

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from core.common.errors import InputError
 from core.common.stats import ci_text
+from core.common.titles import wrap_title
 
 COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
@@ -90,7 +91,7 @@ def curves_figure(curves: dict[str, list[dict]], title: str, *,
         fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_accuracy"] for p in dev],
                                  name=init, legendgroup=init, showlegend=False,
                                  mode="lines+markers", line=line), row=1, col=2)
-    fig.update_layout(title=title, height=400, margin=dict(l=10, r=10, t=60, b=10),
+    fig.update_layout(title=wrap_title(title), height=400, margin=dict(l=10, r=10, t=60, b=10),
                       template="plotly_white", legend=dict(font=dict(size=10)))
     fig.update_xaxes(title_text="updates")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
@@ -233,9 +234,10 @@ def size_figure(ref: dict, measure: str = "test_accuracy") -> go.Figure | None:
         return None
     fig.add_hline(y=0, line=dict(color="#888", dash="dash"))
     what = measure.replace("_", " ")
-    fig.update_layout(title=f"Where pretraining helps: pretrained − random ({what}, paired, "
-                            "95% CI)", xaxis_title="labelled training sequences",
-                      yaxis_title="difference", xaxis_type="category", height=380,
+    fig.update_layout(title=wrap_title(f"Where pretraining helps: pretrained − random "
+                                       f"({what}, paired, 95% CI)"),
+                      xaxis_title="labelled training sequences", yaxis_title="difference",
+                      xaxis_type="category", height=380,
                       margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
     return fig
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from core.common.records import config_of
 from core.common.stats import ci_text, paired_difference
+from core.common.titles import wrap_title
 from core.pretrain.fake_data import BOUNDS
 
 ENGLISH, SCRATCH = BOUNDS  # real text (the upper bound) and no pretraining (the baseline)
@@ -41,20 +42,29 @@ def _color(scheme: str, order: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------- figures
-def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining"
-               ) -> go.Figure:
+def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining",
+               reference: dict[str, list[dict]] | None = None) -> go.Figure:
     """Masked-language-modelling loss per scheme against step.
 
     Args:
         mlm: scheme -> [{"step", "loss"}] (PretrainState.mlm, or a record's "mlm").
         title: the figure's title.
+        reference: the reference run's curves (a record's "mlm"); those of the schemes in
+            `mlm` are drawn dashed and faint behind them.
     """
     order = list(mlm)
     fig = go.Figure()
+    for scheme in order:
+        curve = (reference or {}).get(scheme)
+        if curve:
+            fig.add_trace(go.Scatter(
+                x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
+                name=f"reference {scheme}", mode="lines", opacity=0.45,
+                line=dict(color=_color(scheme, order), dash="dash", width=1.5)))
     for scheme, curve in mlm.items():
         fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
                                  name=scheme, mode="lines", line=dict(color=_color(scheme, order))))
-    fig.update_layout(title=title, xaxis_title="pretraining step",
+    fig.update_layout(title=wrap_title(title), xaxis_title="pretraining step",
                       yaxis_title="MLM loss (masked positions)", height=360,
                       margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
     return fig
@@ -83,7 +93,7 @@ def gains_figure(metrics: dict, title: str) -> go.Figure:
                                schemes], textposition="outside"))
     base = runs.get(SCRATCH, {}).get("test_accuracy")
     sub = f" (scratch: {100 * base:.1f}%)" if base is not None else ""
-    fig.update_layout(title=title + sub, barmode="group",
+    fig.update_layout(title=wrap_title(title + sub), barmode="group",
                       yaxis_title="test accuracy gain over scratch (points)", height=380,
                       margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
     return fig

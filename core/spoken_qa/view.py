@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.common.titles import wrap_title
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
 from core.spoken_qa.data import TEST_VOICES
@@ -71,8 +72,9 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
         fig.add_annotation(x=(span[0] + span[1]) / 2, y=1, yref="y domain", showarrow=False,
                            text=f"answer {span[0]:.2f}-{span[1]:.2f} s", yanchor="bottom",
                            row=1, col=1)
-    fig.update_layout(title=f"{title}: {len(wave) / SAMPLE_RATE:.1f} s, "
-                            f"{int(runs.counts.sum())} frames -> {len(runs.units)} units",
+    fig.update_layout(title=wrap_title(f"{title}: {len(wave) / SAMPLE_RATE:.1f} s, "
+                                       f"{int(runs.counts.sum())} frames -> "
+                                       f"{len(runs.units)} units"),
                       height=330, showlegend=False, bargap=0, template="plotly_white",
                       margin=dict(l=10, r=10, t=50, b=10))
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
@@ -80,20 +82,27 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
     return fig
 
 
-def curves_figure(curves: dict[str, list[dict]], title: str) -> go.Figure:
-    """Args: starting point -> [{step, loss, dev_ff1 (at eval steps)}], and the title.
+def curves_figure(curves: dict[str, list[dict]], title: str,
+                  reference: dict[str, list[dict]] | None = None) -> go.Figure:
+    """Args: starting point -> [{step, loss, dev_ff1 (at eval steps)}], the title, and the
+    reference run's curves in the same form (drawn dashed and faint, behind a live run).
     Returns: training loss (left) and dev FF1 (right) against step, a line per start."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev FF1"))
-    for init, curve in curves.items():
-        color = COLORS.get(init, "#444")
+    layers = [(f"reference {i}", c, dict(dash="dash", width=1.5), 0.45)
+              for i, c in (reference or {}).items() if c]
+    layers += [(i, c, {}, 1.0) for i, c in curves.items()]
+    for name, curve, style, opacity in layers:
+        init = name.removeprefix("reference ")
+        line = dict(color=COLORS.get(init, "#444"), **style)
         fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=init, legendgroup=init, line=dict(color=color)),
+                                 name=name, legendgroup=name, line=line, opacity=opacity),
                       row=1, col=1)
         dev = [p for p in curve if "dev_ff1" in p]
         fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_ff1"] for p in dev],
-                                 name=init, legendgroup=init, showlegend=False,
-                                 mode="lines+markers", line=dict(color=color)), row=1, col=2)
-    fig.update_layout(title=title, height=360, template="plotly_white",
+                                 name=name, legendgroup=name, showlegend=False,
+                                 mode="lines+markers", line=line, opacity=opacity),
+                      row=1, col=2)
+    fig.update_layout(title=wrap_title(title), height=360, template="plotly_white",
                       margin=dict(l=10, r=10, t=60, b=10))
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
@@ -113,8 +122,9 @@ def reference_figure(ref: dict) -> go.Figure:
                              textposition="outside",
                              marker_color=[color] * len(inits) + ["#BBBBBB"]))
     cfg = ref["config"]
-    fig.update_layout(title=f"test voices: {cfg['extractor']} k={cfg['k']}, "
-                            f"{cfg['steps']} steps (grey: the paper)", barmode="group",
+    fig.update_layout(title=wrap_title(f"test voices: {cfg['extractor']} k={cfg['k']}, "
+                                       f"{cfg['steps']} steps (grey: the paper)"),
+                      barmode="group",
                       height=360, yaxis=dict(range=[0, 1], title="score"),
                       template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
     return fig

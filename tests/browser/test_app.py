@@ -69,3 +69,24 @@ def test_bad_input_shows_an_error_toast(page):
     page.get_by_label("Word", exact=True).fill("qwertyuiop")
     page.get_by_role("button", name="Translate", exact=True).click()
     page.get_by_text("does not occur").first.wait_for(timeout=60_000)
+
+
+def test_plots_follow_the_dark_theme(app_url, artifacts):
+    """In dark mode a plot is not a white box: its background shows the page through and its
+    title takes the page's (light) text colour."""
+    for dark in open_page(app_url + "?__theme=dark"):
+        dark.wait_for_function(
+            "() => { const p = document.querySelector('.js-plotly-plot');"
+            " return p && p.data && p.data.length >= 6; }", timeout=240_000)
+        style = dark.evaluate(
+            "() => { const p = document.querySelector('.js-plotly-plot');"
+            " const svg = getComputedStyle(p.querySelector('.main-svg')).backgroundColor;"
+            " const title = getComputedStyle(p.querySelector('.gtitle')).fill;"
+            " return {svg, title, dark: document.body.classList.contains('dark')"
+            "  || document.documentElement.classList.contains('dark')}; }")
+        assert style["dark"], style
+        assert style["svg"] in ("rgba(0, 0, 0, 0)", "transparent"), style
+        r, g, b = (int(v) for v in style["title"][style["title"].index("(") + 1:-1]
+                   .split(",")[:3])
+        assert min(r, g, b) > 150, style  # light text on the dark page
+        dark.screenshot(path=str(artifacts / "crosslingual_dark.png"))

@@ -61,6 +61,10 @@ def test_figures_and_table_show_the_run_beside_the_paper(metrics):
     mlm = {"flat-128": [{"step": 1, "loss": 10.3}, {"step": 2, "loss": 10.2}]}
     curves = view.mlm_figure(mlm)
     assert [t.name for t in curves.data] == ["flat-128"] and list(curves.data[0].y) == [10.3, 10.2]
+    ref = {"flat-128": [{"step": 100, "loss": 9.0}], "english": [{"step": 100, "loss": 7.0}]}
+    over = view.mlm_figure(mlm, reference=ref)  # only the run's schemes, dashed, behind it
+    assert [t.name for t in over.data] == ["reference flat-128", "flat-128"]
+    assert over.data[0].line.dash == "dash" and over.data[0].line.color == over.data[1].line.color
     rows = view.results_table(metrics)
     assert [r[0] for r in rows] == ["flat-128", "zipf-1.2", "scratch"]
     assert len(rows[0]) == len(view.TABLE_HEADERS)

@@ -71,6 +71,11 @@ def test_curves_figure_draws_loss_and_dev_ff1_per_start():
     fig = view.curves_figure(curves, "reference training curves")
     assert [t.name for t in fig.data] == ["pretrained", "pretrained", "random", "random"]
     assert list(fig.data[1].y) == [0.2] and fig.layout.title.text == "reference training curves"
+    live = view.curves_figure({"random": [{"step": 1, "loss": 5.0}]}, "live",
+                              reference=curves)  # a run drawn over the reference's curves
+    assert [t.name for t in live.data] == ["reference pretrained"] * 2 + ["reference random"] * 2 \
+        + ["random"] * 2
+    assert live.data[0].line.dash == "dash" and live.data[4].line.dash is None
 
 
 def test_steps_label_reads_the_cost_of_a_step_from_the_reference():
