@@ -174,6 +174,7 @@ def build() -> gr.Blocks:
                   ).success(h.stage_rows, details, stages, api_visibility="private")
         # filled on page load (the shipped model loads lazily), not a public endpoint
         tab.load(h.unit_map_rows, None, unit_map, api_visibility="private")
+        tab.load(h.steps_slider, None, steps, api_visibility="private")
         u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
         run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                                   api_name="speech_qa_train", concurrency_limit=1)

@@ -9,11 +9,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
-from core.spoken_qa import lab, view
+from core.spoken_qa import cost, lab, view
 from core.spoken_qa.pipeline import answer as run_answer
 from core.spoken_qa.pipeline import shipped_model
 from demos.common import STOPS, downloads, gpu, seed_of, stopped_title, user_errors, whole
@@ -138,6 +139,16 @@ def _train_metrics(state) -> dict:
     first = out["runs"][state.config.inits[0]]
     out.update(ff1=first.get("ff1"), aos=first.get("aos"), init=state.config.inits[0])
     return out
+
+
+def steps_slider(ref=None):
+    """The step slider's label: the cost of a step measured on this server (at its first
+    run), else the reference run's."""
+    step = cost.measured(pick_device().type)
+    if step is None:
+        return gr.Slider(label=view.steps_label(ref or _reference()))
+    return gr.Slider(label=f"Steps (~{step:.0f} s each on this server's "
+                           f"{pick_device().type.upper()}, measured at its first run)")
 
 
 @user_errors

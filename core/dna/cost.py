@@ -20,12 +20,19 @@ FORWARD_SHARE = 1 / 3
 START_S = 1.0  # building a classifier and its optimizer, per run
 
 
+_MEASURED: dict[str, float] = {}  # device type -> the last step measured here
+
+
+def measured(device_type: str) -> float | None:
+    """Seconds a step took when last measured on this server's device (None: not yet)."""
+    return _MEASURED.get(device_type)
+
+
 @functools.lru_cache(maxsize=8)
 def step_seconds(model_name: str, k: int, layers: int | None, batch_size: int,
                  device_type: str) -> float:
     """Measured wall seconds of one fine-tuning step of the longest task's sequences (60
     bases) at `batch_size`, on this machine; measured once per setting (~3 steps)."""
-    del device_type  # part of the cache key: the loop runs on pick_device()
     mapping = dna.make_mapping(load_model(model_name).tokenizer, k=k, seed=0)
     rng = np.random.default_rng(0)
     seqs = ["".join(rng.choice(list(dna.BASES), 60)) for _ in range(batch_size)]
@@ -34,7 +41,8 @@ def step_seconds(model_name: str, k: int, layers: int | None, batch_size: int,
     model = dna.build_classifier("pretrained", 3, model_name=model_name, layers=layers)
     tc = TrainConfig(max_steps=MEASURED_STEPS + 1, batch_size=batch_size, warmup_steps=1)
     stamps = [time.perf_counter() for _ in train(model, batch_sampler(data, batch_size), tc)]
-    return (stamps[-1] - stamps[0]) / MEASURED_STEPS
+    _MEASURED[device_type] = (stamps[-1] - stamps[0]) / MEASURED_STEPS
+    return _MEASURED[device_type]
 
 
 def estimate_s(cfg, s_per_step: float) -> float:

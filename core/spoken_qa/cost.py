@@ -19,10 +19,17 @@ START_S = 3.0  # building a model and its optimizer, per starting point
 ALL_TEST_QUESTIONS = 177  # assets/spoken_qa/text.jsonl, test split (test_questions=None)
 
 
+_MEASURED: dict[str, float] = {}  # device type -> the last step measured here
+
+
+def measured(device_type: str) -> float | None:
+    """Seconds a step took when last measured on this server's device (None: not yet)."""
+    return _MEASURED.get(device_type)
+
+
 @functools.lru_cache(maxsize=8)
 def step_seconds(model_name: str, batch_size: int, device_type: str) -> float:
     """Measured wall seconds of one step on `batch_size` windows of full length, here."""
-    del device_type  # part of the cache key: the loop runs on pick_device()
     base = load_model(model_name).model
     qa_cfg = sqa.fit_config(sqa.QAConfig(), base.config)
     shape = (batch_size, qa_cfg.max_len)
@@ -35,7 +42,8 @@ def step_seconds(model_name: str, batch_size: int, device_type: str) -> float:
     model = sqa.build_qa_model("pretrained", base=base)
     tc = TrainConfig(max_steps=MEASURED_STEPS + 1, batch_size=batch_size, warmup_steps=1)
     stamps = [time.perf_counter() for _ in train(model, batch_sampler(data, batch_size), tc)]
-    return (stamps[-1] - stamps[0]) / MEASURED_STEPS
+    _MEASURED[device_type] = (stamps[-1] - stamps[0]) / MEASURED_STEPS
+    return _MEASURED[device_type]
 
 
 def estimate_s(cfg, s_per_step: float) -> float:

@@ -29,6 +29,10 @@ def test_dna_tab_trains_live_and_predicts(page, artifacts):
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_plot_title(page, "t.textContent.includes('k=3') && "
                               "t.textContent.includes('20/20 steps')", timeout=240_000)
+    # the live run is drawn over the reference's bands, in the same plot
+    legend = page.locator(".js-plotly-plot .legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert any(t.startswith("reference") for t in legend) and "pretrained (this run)" in legend
     # the results table fills in once both runs have been scored on the test set
     page.get_by_text("n/a (1 seed)").first.wait_for(state="attached", timeout=120_000)
     page.get_by_text("splice test, EI").first.click()

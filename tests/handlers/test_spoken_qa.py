@@ -144,6 +144,8 @@ def test_runs_past_the_time_budget_or_with_bad_seeds_are_refused_at_once(monkeyp
         with pytest.raises(gr.Error, match="seed must be between 0 and 4294967295"):
             next(tab.train("both", 20, seed))
     assert not any(tmp_path.iterdir())  # refused before voicing anything
+    # the step it measured now labels the step slider (on the next page load)
+    assert "each on this server's CPU, measured" in tab.steps_slider().label
 
 
 def test_without_espeak_the_tab_turns_voicing_off_and_still_builds(monkeypatch):
