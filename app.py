@@ -21,7 +21,7 @@ Self-supervised models learn more than their training task asks for. Each tab re
 published finding with real models and real data, on your CPU or a GPU.
 """
 
-TABS = [  # (title, module with build())
+TABS = [  # (title, module with populate(page) and build())
     ("Cross-lingual", crosslingual),
     ("DNA", dna),
     ("Spoken QA", spoken_qa),
@@ -59,28 +59,25 @@ def warm_up_async() -> None:
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 
 
-def _build_tab(title: str, module) -> gr.Blocks:
-    """The tab's page, or a page saying why it could not be built: one missing model or file
-    must not take the whole lab down."""
+def _populate_tab(title: str, module, page: gr.Blocks) -> None:
+    """The tab's page, built into the lab's own (one web app, not one per tab); a tab that
+    cannot be built says why: one missing model or file must not take the whole lab down."""
     try:
-        return module.build()
+        module.populate(page)
     except Exception as exc:  # noqa: BLE001 - any failure is shown, the other tabs still work
         message = getattr(exc, "message", None) or str(exc)
-        with gr.Blocks(**BLOCKS) as page:
-            gr.Markdown(f"**The {title} tab could not be built here:** "
-                        f"{type(exc).__name__}: {message}", elem_id="tab-unavailable")
-        return page
+        gr.Markdown(f"**The {title} tab could not be built here:** "
+                    f"{type(exc).__name__}: {message}", elem_id="tab-unavailable")
 
 
 def build_app() -> gr.Blocks:
-    tabs = [(title, _build_tab(title, module)) for title, module in TABS]  # each runs alone
     with gr.Blocks(title="SSL Magic Lab", **BLOCKS) as app:
         gr.Markdown(HEADER)
         gr.Markdown(badge(), elem_id="device-badge")
         with gr.Tabs():
-            for title, blocks in tabs:
+            for title, module in TABS:  # each also runs alone: python -m demos.<tab>
                 with gr.Tab(title):
-                    blocks.render()
+                    _populate_tab(title, module, app)
     return app
 
 

@@ -107,107 +107,114 @@ PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
 
 
 def build() -> gr.Blocks:
-    models = available_multilingual()
-    with gr.Blocks(**BLOCKS) as tab:
-        gr.Markdown(INTRO)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=300):
-                languages = gr.Dropdown(_lang_choices(), value=lab.DEFAULT_LANGUAGES,
-                                        multiselect=True, label="Languages (UDHR corpus)",
-                                        info="with your own text, its languages are drawn")
-                model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
-                                    value=models[0], label="Model")
-                layer = gr.Slider(0, 12, value=DEFAULT_LAYER, step=1,
-                                  label="Layer (0 = embeddings; e5: language identity is "
-                                        "strongest early)")
-                center = gr.Checkbox(False, label="Subtract language mean (centering)")
-                projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
-                                          ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
-                                         value="umap-2d", label="Projection")
-                points = gr.Radio(["sentences", "words"], value="sentences", label="Points",
-                                  info="sentences: one point per UDHR paragraph; words: "
-                                       "lexicon words, averaged over their occurrences")
-                lines = gr.Checkbox(False, label="Join translations with lines")
-                text = gr.Textbox("", lines=4, label="Your own text (optional)",
-                                  placeholder="one sentence per line, e.g.\nen: Hello\n"
-                                              "de: Hallo\n(also `en | Hello`); the i-th lines "
-                                              "of each language are translations",
-                                  info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
-                                       f"{MAX_TEXT_CHARS:,} characters.")
-                run = gr.Button("Draw map", variant="primary")
-                map_inputs = [languages, model, layer, center, projection, text, points,
-                              lines]
-                map_examples = gr.Examples(
-                    [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
-                      "sentences", False],
-                     [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
-                      "sentences", True],
-                     [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
-                     [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
-                      "sentences", False],
-                     [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
-                      "sentences", True]],
-                    map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
-                                                "words, layer 12, centered + lines",
-                                                "6 scripts, layer 1", "your own text"],
-                    label="Map examples (one click draws them)", api_visibility="private")
-            with gr.Column(scale=2):
-                plot = gr.Plot(label="Map")
-                with gr.Accordion("Metrics at this layer (full precision, as the API returns "
-                                  "them)", open=False):
-                    metrics = gr.JSON(label="Metrics at this layer", open=False)
-        with gr.Row():
-            heatmap = gr.Plot(label="Language mean vectors")
-            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
-                                 interactive=False, wrap=True)
-        map_files = gr.File(label="Download this map's metrics (JSON, CSV)",
-                            file_count="multiple", interactive=False)
-        with gr.Accordion("Layer sweep: which layer separates languages, which aligns them",
-                          open=False):
-            sweep_btn = gr.Button("Run layer sweep")
-            sweep_plot = gr.Plot(label="Metrics by layer")
-            with gr.Accordion("Per-layer metrics (full precision)", open=False):
-                sweep_json = gr.JSON(label="Per-layer metrics", open=False)
-            sweep_files = gr.File(label="Download the layer sweep (JSON, CSV)",
-                                  file_count="multiple", interactive=False)
-        with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",
-                          open=True):
-            with gr.Row():
-                word = gr.Textbox("rights", label="Word")
-                source = gr.Dropdown(_lang_choices(), value="en", label="From")
-                target = gr.Dropdown(_lang_choices(), value="de", label="To")
-                shift = gr.Checkbox(True, label="Shift by the mean difference")
-                tr_btn = gr.Button("Translate")
-            tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
-                                  label="Top 5", interactive=False)
+    """The tab as a page of its own (python -m demos.crosslingual)."""
+    with gr.Blocks(**BLOCKS) as page:
+        populate(page)
+    return page
 
-        details = dict(fn=map_details, inputs=[metrics, text],
-                       outputs=[heatmap, pairs, map_files], api_name="crosslingual_map_details",
-                       api_visibility="undocumented")
-        run.click(draw_map, map_inputs, [plot, metrics], api_name="crosslingual_map",
-                  concurrency_limit=2).success(**details)
-        # the page opens with the headline map (cached at warm-up; the rest of the page is
-        # usable while the first one is drawn)
-        tab.load(default_map, None, [plot, metrics], api_visibility="private"
-                 ).success(**dict(details, api_visibility="private", api_name=None))
-        sweep_btn.click(layers, [languages, model, text], [sweep_plot, sweep_json],
-                        api_name="crosslingual_layers", concurrency_limit=1
-                        ).success(lambda m: downloads(m, "crosslingual-layers"), sweep_json,
-                                  sweep_files, api_visibility="private")
-        tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
-                     api_name="crosslingual_translate", concurrency_limit=2)
-        map_examples.load_input_event.then(
-            draw_map, map_inputs, [plot, metrics], api_visibility="private",
-            concurrency_limit=2).success(**details)
-        tr_inputs = [word, source, target, shift]
-        tr_examples = gr.Examples([["rights", "en", "de", True], ["freedom", "en", "fr", True],
-                                   ["law", "en", "zh", True], ["law", "en", "zh", False]],
-                                  tr_inputs, label="Translate examples",
-                                  api_visibility="private")
-        tr_examples.load_input_event.then(
-            translate, [word, source, target, model, layer, shift, text], tr_out,
-            api_visibility="private", concurrency_limit=2)
-    return tab
+
+def populate(page: gr.Blocks) -> None:
+    """The tab's components and events, built into the layout being built (a page of
+    its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
+    models = available_multilingual()
+    gr.Markdown(INTRO)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            languages = gr.Dropdown(_lang_choices(), value=lab.DEFAULT_LANGUAGES,
+                                    multiselect=True, label="Languages (UDHR corpus)",
+                                    info="with your own text, its languages are drawn")
+            model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
+                                value=models[0], label="Model")
+            layer = gr.Slider(0, 12, value=DEFAULT_LAYER, step=1,
+                              label="Layer (0 = embeddings; e5: language identity is "
+                                    "strongest early)")
+            center = gr.Checkbox(False, label="Subtract language mean (centering)")
+            projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
+                                      ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
+                                     value="umap-2d", label="Projection")
+            points = gr.Radio(["sentences", "words"], value="sentences", label="Points",
+                              info="sentences: one point per UDHR paragraph; words: "
+                                   "lexicon words, averaged over their occurrences")
+            lines = gr.Checkbox(False, label="Join translations with lines")
+            text = gr.Textbox("", lines=4, label="Your own text (optional)",
+                              placeholder="one sentence per line, e.g.\nen: Hello\n"
+                                          "de: Hallo\n(also `en | Hello`); the i-th lines "
+                                          "of each language are translations",
+                              info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
+                                   f"{MAX_TEXT_CHARS:,} characters.")
+            run = gr.Button("Draw map", variant="primary")
+            map_inputs = [languages, model, layer, center, projection, text, points,
+                          lines]
+            map_examples = gr.Examples(
+                [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
+                  "sentences", False],
+                 [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
+                  "sentences", True],
+                 [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
+                 [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
+                  "sentences", False],
+                 [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
+                  "sentences", True]],
+                map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
+                                            "words, layer 12, centered + lines",
+                                            "6 scripts, layer 1", "your own text"],
+                label="Map examples (one click draws them)", api_visibility="private")
+        with gr.Column(scale=2):
+            plot = gr.Plot(label="Map")
+            with gr.Accordion("Metrics at this layer (full precision, as the API returns "
+                              "them)", open=False):
+                metrics = gr.JSON(label="Metrics at this layer", open=False)
+    with gr.Row():
+        heatmap = gr.Plot(label="Language mean vectors")
+        pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
+                             interactive=False, wrap=True)
+    map_files = gr.File(label="Download this map's metrics (JSON, CSV)",
+                        file_count="multiple", interactive=False)
+    with gr.Accordion("Layer sweep: which layer separates languages, which aligns them",
+                      open=False):
+        sweep_btn = gr.Button("Run layer sweep")
+        sweep_plot = gr.Plot(label="Metrics by layer")
+        with gr.Accordion("Per-layer metrics (full precision)", open=False):
+            sweep_json = gr.JSON(label="Per-layer metrics", open=False)
+        sweep_files = gr.File(label="Download the layer sweep (JSON, CSV)",
+                              file_count="multiple", interactive=False)
+    with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",
+                      open=True):
+        with gr.Row():
+            word = gr.Textbox("rights", label="Word")
+            source = gr.Dropdown(_lang_choices(), value="en", label="From")
+            target = gr.Dropdown(_lang_choices(), value="de", label="To")
+            shift = gr.Checkbox(True, label="Shift by the mean difference")
+            tr_btn = gr.Button("Translate")
+        tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
+                              label="Top 5", interactive=False)
+
+    details = dict(fn=map_details, inputs=[metrics, text],
+                   outputs=[heatmap, pairs, map_files], api_name="crosslingual_map_details",
+                   api_visibility="undocumented")
+    run.click(draw_map, map_inputs, [plot, metrics], api_name="crosslingual_map",
+              concurrency_limit=2).success(**details)
+    # the page opens with the headline map (cached at warm-up; the rest of the page is
+    # usable while the first one is drawn)
+    page.load(default_map, None, [plot, metrics], api_visibility="private"
+             ).success(**dict(details, api_visibility="private", api_name=None))
+    sweep_btn.click(layers, [languages, model, text], [sweep_plot, sweep_json],
+                    api_name="crosslingual_layers", concurrency_limit=1
+                    ).success(lambda m: downloads(m, "crosslingual-layers"), sweep_json,
+                              sweep_files, api_visibility="private")
+    tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
+                 api_name="crosslingual_translate", concurrency_limit=2)
+    map_examples.load_input_event.then(
+        draw_map, map_inputs, [plot, metrics], api_visibility="private",
+        concurrency_limit=2).success(**details)
+    tr_inputs = [word, source, target, shift]
+    tr_examples = gr.Examples([["rights", "en", "de", True], ["freedom", "en", "fr", True],
+                               ["law", "en", "zh", True], ["law", "en", "zh", False]],
+                              tr_inputs, label="Translate examples",
+                              api_visibility="private")
+    tr_examples.load_input_event.then(
+        translate, [word, source, target, model, layer, shift, text], tr_out,
+        api_visibility="private", concurrency_limit=2)
 
 
 if __name__ == "__main__":

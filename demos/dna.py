@@ -205,75 +205,82 @@ def _reference_panel() -> None:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(**BLOCKS) as tab:
-        gr.Markdown(INTRO)
-        _reference_panel()
-        gr.Markdown("### Your own run")
-        model_state = gr.State(None)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=300):
-                dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label="Task",
-                                      info="splice: exon/intron junctions (3 classes); "
-                                           "promoters: 5-fold CV; coding: gene vs not")
-                inits = gr.CheckboxGroup(list(dna.INITS), value=list(DEFAULTS.inits),
-                                         label="Starting points")
-                with gr.Row():
-                    k = gr.Slider(1, dna.MAX_K, value=DEFAULTS.k, step=1,
-                                  label="Bases per token (k)")
-                    mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
-                                        label="Mapping seed (which words)")
-                train_size = gr.Dropdown(TRAIN_SIZES, value=DEFAULTS.train_size,
-                                         label="Labelled training sequences",
-                                         allow_custom_value=True,  # 200, "200", "all" in the API
-                                         info="a number of sequences, or all")
-                with gr.Row():
-                    steps = gr.Slider(10, dna_lab.MAX_STEPS, value=DEFAULTS.steps, step=10,
-                                      label="Steps")
-                    seeds = gr.Slider(1, dna_lab.MAX_SEEDS, value=DEFAULTS.seeds, step=1,
-                                      label="Seeds")
-                    seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
-                lrs = gr.Textbox("", label="Learning rates (optional)",
-                                 placeholder="pretrained=1e-4, random=3e-4",
-                                 info="empty: each start's rate chosen on dev by the "
-                                      "reference run")
-                with gr.Row():
-                    run_btn = gr.Button("Train", variant="primary")
-                    stop_btn = gr.Button("Stop")
-            with gr.Column(scale=2):
-                curves = gr.Plot(label="Learning curves")
-                results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
-                                                "per seed"], label="Test accuracy",
-                                       interactive=False)
-                with gr.Accordion("Metrics (full precision, as the API returns them)",
-                                  open=False):
-                    metrics = gr.JSON(label="Metrics", open=False)
-                files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
-                                file_count="multiple", interactive=False)
-        with gr.Accordion("Mapping: k-mer -> English word", open=False):
-            table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
-        with gr.Accordion("Predict a sequence of your own", open=True):
-            with gr.Row():
-                sequence = gr.Textbox(lines=3, label="DNA (raw or FASTA; A C G T N)",
-                                      scale=2)
-                probs = gr.Label(label="Class probabilities", scale=1)
-            predict_btn = gr.Button("Predict")
-            importance = gr.Plot(label="Per-base importance (occlusion)")
-            gr.Markdown("On splice junctions a good model lights up the **GT** right after "
-                        "the junction (positions 31-32, EI) or the **AG** just before it "
-                        "(29-30, IE): the consensus splice sites.")
-            gr.Examples(_example_sequences(), [sequence], label="Test sequences")
+    """The tab as a page of its own (python -m demos.dna)."""
+    with gr.Blocks(**BLOCKS) as page:
+        populate(page)
+    return page
 
-        train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size, lrs]
-        train_event = run_btn.click(
-            train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
-            concurrency_limit=1)
-        tab.unload(release)
-        train_event.success(tables, [metrics, model_state], [results, table, files],
-                            api_visibility="private")
-        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
-        predict_btn.click(predict, [sequence, model_state], [probs, importance],
-                          api_name="dna_predict", concurrency_limit=2)
-    return tab
+
+def populate(page: gr.Blocks) -> None:
+    """The tab's components and events, built into the layout being built (a page of
+    its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
+    gr.Markdown(INTRO)
+    _reference_panel()
+    gr.Markdown("### Your own run")
+    model_state = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label="Task",
+                                  info="splice: exon/intron junctions (3 classes); "
+                                       "promoters: 5-fold CV; coding: gene vs not")
+            inits = gr.CheckboxGroup(list(dna.INITS), value=list(DEFAULTS.inits),
+                                     label="Starting points")
+            with gr.Row():
+                k = gr.Slider(1, dna.MAX_K, value=DEFAULTS.k, step=1,
+                              label="Bases per token (k)")
+                mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
+                                    label="Mapping seed (which words)")
+            train_size = gr.Dropdown(TRAIN_SIZES, value=DEFAULTS.train_size,
+                                     label="Labelled training sequences",
+                                     allow_custom_value=True,  # 200, "200", "all" in the API
+                                     info="a number of sequences, or all")
+            with gr.Row():
+                steps = gr.Slider(10, dna_lab.MAX_STEPS, value=DEFAULTS.steps, step=10,
+                                  label="Steps")
+                seeds = gr.Slider(1, dna_lab.MAX_SEEDS, value=DEFAULTS.seeds, step=1,
+                                  label="Seeds")
+                seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
+            lrs = gr.Textbox("", label="Learning rates (optional)",
+                             placeholder="pretrained=1e-4, random=3e-4",
+                             info="empty: each start's rate chosen on dev by the "
+                                  "reference run")
+            with gr.Row():
+                run_btn = gr.Button("Train", variant="primary")
+                stop_btn = gr.Button("Stop")
+        with gr.Column(scale=2):
+            curves = gr.Plot(label="Learning curves")
+            results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
+                                            "per seed"], label="Test accuracy",
+                                   interactive=False)
+            with gr.Accordion("Metrics (full precision, as the API returns them)",
+                              open=False):
+                metrics = gr.JSON(label="Metrics", open=False)
+            files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+                            file_count="multiple", interactive=False)
+    with gr.Accordion("Mapping: k-mer -> English word", open=False):
+        table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
+    with gr.Accordion("Predict a sequence of your own", open=True):
+        with gr.Row():
+            sequence = gr.Textbox(lines=3, label="DNA (raw or FASTA; A C G T N)",
+                                  scale=2)
+            probs = gr.Label(label="Class probabilities", scale=1)
+        predict_btn = gr.Button("Predict")
+        importance = gr.Plot(label="Per-base importance (occlusion)")
+        gr.Markdown("On splice junctions a good model lights up the **GT** right after "
+                    "the junction (positions 31-32, EI) or the **AG** just before it "
+                    "(29-30, IE): the consensus splice sites.")
+        gr.Examples(_example_sequences(), [sequence], label="Test sequences")
+
+    train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size, lrs]
+    train_event = run_btn.click(
+        train, train_inputs, [curves, metrics, model_state], api_name="dna_train",
+        concurrency_limit=1)
+    page.unload(release)
+    train_event.success(tables, [metrics, model_state], [results, table, files],
+                        api_visibility="private")
+    stop_btn.click(stop, None, None, queue=False, api_visibility="private")
+    predict_btn.click(predict, [sequence, model_state], [probs, importance],
+                      api_name="dna_predict", concurrency_limit=2)
 
 
 if __name__ == "__main__":

@@ -158,66 +158,73 @@ def _reference_panel() -> None:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(**BLOCKS) as tab:
-        gr.Markdown(INTRO)
-        _reference_panel()
-        gr.Markdown("### Your own run")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=320):
-                schemes = gr.Dropdown(CHOICES, value=list(DEFAULTS.schemes), multiselect=True,
-                                      allow_custom_value=True,
-                                      label="Pretraining data (scratch always runs)",
-                                      info="pick, or type e.g. shuffle-12 or zipf-1.5")
-                with gr.Row():
-                    size = gr.Radio(list(SIZES), value=DEFAULTS.size, label="Size",
-                                    info=SIZE_INFO)
-                    task = gr.Dropdown(list(TASKS), value=DEFAULTS.task,
-                                       label="English task")
-                with gr.Row():
-                    steps = gr.Slider(20, 5000, value=DEFAULTS.steps, step=20,
-                                      label="Pretraining steps")
-                    finetune_steps = gr.Slider(20, 2000, value=DEFAULTS.finetune_steps,
-                                               step=10, label="Fine-tuning steps")
-                with gr.Row():
-                    seeds = gr.Slider(1, 5, value=DEFAULTS.seeds, step=1,
-                                      label="Fine-tuning seeds")
-                    seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed")
-                with gr.Row():
-                    run_btn = gr.Button("Run", variant="primary")
-                    stop_btn = gr.Button("Stop")
-            with gr.Column(scale=1):
-                sample_view = gr.HTML(_first_samples(), label="Live samples",
-                                      elem_id="pretrain-samples")
-        with gr.Row():
-            mlm_plot = gr.Plot(label="MLM loss (live)")
-            gains_plot = gr.Plot(label="Downstream gain over scratch")
-        with gr.Row():
-            results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy",
-                                   interactive=False, scale=2)
-            files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
-                            file_count="multiple", interactive=False, scale=1)
-        with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
-            metrics = gr.JSON(label="Metrics", open=False)
-        with gr.Accordion("Look at a scheme's lines", open=False):
-            with gr.Row():
-                one = gr.Dropdown(CHOICES, value="flat-128", allow_custom_value=True,
-                                  label="Scheme")
-                n = gr.Slider(1, 32, value=3, step=1, label="Lines")
-                sample_seed = gr.Number(0, precision=0, label="Seed")
-                show_btn = gr.Button("Show")
-            rendering = gr.Textbox(label="Lines (as tokens)", lines=6)
-            ids = gr.JSON(label="Token ids", open=False)
+    """The tab as a page of its own (python -m demos.pretrain)."""
+    with gr.Blocks(**BLOCKS) as page:
+        populate(page)
+    return page
 
-        schemes.change(live_samples, schemes, sample_view, api_visibility="private")
-        run_event = run_btn.click(
-            run, [schemes, size, steps, task, seed, seeds, finetune_steps],
-            [mlm_plot, gains_plot, metrics],
-            api_name="pretrain_run", concurrency_limit=1)
-        run_event.success(table, metrics, [results, files], api_visibility="private")
-        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
-        show_btn.click(samples, [one, n, sample_seed], [ids, rendering],
-                       api_name="pretrain_samples")
-    return tab
+
+def populate(page: gr.Blocks) -> None:
+    """The tab's components and events, built into the layout being built (a page of
+    its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
+    gr.Markdown(INTRO)
+    _reference_panel()
+    gr.Markdown("### Your own run")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            schemes = gr.Dropdown(CHOICES, value=list(DEFAULTS.schemes), multiselect=True,
+                                  allow_custom_value=True,
+                                  label="Pretraining data (scratch always runs)",
+                                  info="pick, or type e.g. shuffle-12 or zipf-1.5")
+            with gr.Row():
+                size = gr.Radio(list(SIZES), value=DEFAULTS.size, label="Size",
+                                info=SIZE_INFO)
+                task = gr.Dropdown(list(TASKS), value=DEFAULTS.task,
+                                   label="English task")
+            with gr.Row():
+                steps = gr.Slider(20, 5000, value=DEFAULTS.steps, step=20,
+                                  label="Pretraining steps")
+                finetune_steps = gr.Slider(20, 2000, value=DEFAULTS.finetune_steps,
+                                           step=10, label="Fine-tuning steps")
+            with gr.Row():
+                seeds = gr.Slider(1, 5, value=DEFAULTS.seeds, step=1,
+                                  label="Fine-tuning seeds")
+                seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed")
+            with gr.Row():
+                run_btn = gr.Button("Run", variant="primary")
+                stop_btn = gr.Button("Stop")
+        with gr.Column(scale=1):
+            sample_view = gr.HTML(_first_samples(), label="Live samples",
+                                  elem_id="pretrain-samples")
+    with gr.Row():
+        mlm_plot = gr.Plot(label="MLM loss (live)")
+        gains_plot = gr.Plot(label="Downstream gain over scratch")
+    with gr.Row():
+        results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy",
+                               interactive=False, scale=2)
+        files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+                        file_count="multiple", interactive=False, scale=1)
+    with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
+        metrics = gr.JSON(label="Metrics", open=False)
+    with gr.Accordion("Look at a scheme's lines", open=False):
+        with gr.Row():
+            one = gr.Dropdown(CHOICES, value="flat-128", allow_custom_value=True,
+                              label="Scheme")
+            n = gr.Slider(1, 32, value=3, step=1, label="Lines")
+            sample_seed = gr.Number(0, precision=0, label="Seed")
+            show_btn = gr.Button("Show")
+        rendering = gr.Textbox(label="Lines (as tokens)", lines=6)
+        ids = gr.JSON(label="Token ids", open=False)
+
+    schemes.change(live_samples, schemes, sample_view, api_visibility="private")
+    run_event = run_btn.click(
+        run, [schemes, size, steps, task, seed, seeds, finetune_steps],
+        [mlm_plot, gains_plot, metrics],
+        api_name="pretrain_run", concurrency_limit=1)
+    run_event.success(table, metrics, [results, files], api_visibility="private")
+    stop_btn.click(stop, None, None, queue=False, api_visibility="private")
+    show_btn.click(samples, [one, n, sample_seed], [ids, rendering],
+                   api_name="pretrain_samples")
 
 
 if __name__ == "__main__":

@@ -89,98 +89,105 @@ def _reference_panel(ref: dict | None) -> None:
 
 
 def build() -> gr.Blocks:
-    voices = voice.available_voices()
-    with gr.Blocks(**BLOCKS) as tab:
-        ref = lab.load_reference()  # read once for the intro and the panel
-        gr.Markdown(intro(ref, shipped_meta()))
-        _reference_panel(ref)
-        gr.Markdown("### Ask a spoken question")
-        can_voice = voice.espeak_available()
-        if not can_voice:
-            gr.Markdown(f"**Voicing is off:** {voice.INSTALL_HINT}. Upload or record the passage "
-                        "and the question instead; answering works without it.",
-                        elem_id="sqa-no-espeak")
-        with gr.Row():
-            with gr.Column():
-                p_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                   label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s, "
-                                         f"{MAX_UPLOAD_MB} MB)",
-                                   elem_id="sqa-passage-audio")
-                p_text = gr.Textbox(lines=3, label="...or type a passage to voice")
-                p_btn = gr.Button("Voice passage", interactive=can_voice)
-            with gr.Column():
-                q_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                   label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s, "
-                                         f"{MAX_UPLOAD_MB} MB)",
-                                   elem_id="sqa-question-audio")
-                q_text = gr.Textbox(lines=2, label="...or type a question to voice")
-                voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
-                q_btn = gr.Button("Voice question", interactive=can_voice)
-        gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio],
-                    fn=h.voice_pair, run_on_click=True, cache_examples=False,
-                    label="Held-out test passages (a click voices them)",
-                    elem_id="sqa-examples")
-        ask = gr.Button("Find the answer", variant="primary")
-        with gr.Row():
-            start = gr.Number(label="answer starts (s)", precision=2)
-            end = gr.Number(label="answer ends (s)", precision=2)
-            clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
-        figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
-        with gr.Accordion("Every stage, from audio to span", open=False):
-            stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
-            details = gr.JSON(label="Units, tokens and confidence")
-        with gr.Accordion("Units -> text tokens: how the text model reads speech", open=False):
-            gr.Markdown("Each unit id u is written as token id u + 1996 (DUAL's offset map: "
-                        "1996 is *the*, where BERT's whole words begin). The words mean nothing "
-                        "here; the pretrained model only brings what it learned about reading "
-                        "token sequences. `python -m core train-spoken-qa --unit-map random` "
-                        "trains with randomly drawn whole words instead.")
-            unit_map = gr.Dataframe(headers=["unit", "token id", "token", "kind"],
-                                    interactive=False, max_height=300, elem_id="sqa-unit-map")
-        with gr.Accordion("Read any clip as units", open=False):
-            with gr.Row():
-                u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                                   label="Clip")
-                extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
-                                        label="Extractor")
-                k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k",
-                                allow_custom_value=True,  # "128" and 128 both work in the API
-                                info="units in the codebook: "
-                                     + ", ".join(map(str, CODEBOOK_KS)))
-            u_btn = gr.Button("Units")
-            u_json = gr.JSON(label="Units with times")
-        gr.Markdown("### Train it yourself")
-        with gr.Row():
-            init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
-            steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref))
-            seed = gr.Number(0, precision=0, label="Seed")
-        with gr.Row():
-            run_btn = gr.Button("Train", variant="primary")
-            stop_btn = gr.Button("Stop")
-        curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
-        with gr.Row():
-            scores = gr.Dataframe(headers=["starting point", "test FF1", "test AOS",
-                                           "questions", "dev FF1"], interactive=False,
-                                  label="Scores on the held-out test voices", scale=2)
-            files = gr.File(label="Download this run (JSON, CSV: scores, curves, config)",
-                            file_count="multiple", interactive=False, scale=1)
-        with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
-            metrics = gr.JSON(label="Metrics", open=False)
+    """The tab as a page of its own (python -m demos.spoken_qa)."""
+    with gr.Blocks(**BLOCKS) as page:
+        populate(page)
+    return page
 
-        p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
-        q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
-        ask.click(h.answer, [p_audio, q_audio], [start, end, clip, figure, details],
-                  api_name="speech_qa_answer", concurrency_limit=2
-                  ).success(h.stage_rows, details, stages, api_visibility="private")
-        # filled on page load (the shipped model loads lazily), not a public endpoint
-        tab.load(h.unit_map_rows, None, unit_map, api_visibility="private")
-        tab.load(h.steps_slider, None, steps, api_visibility="private")
-        u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
-        run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
-                                  api_name="speech_qa_train", concurrency_limit=1)
-        run_event.success(h.run_tables, metrics, [scores, files], api_visibility="private")
-        stop_btn.click(stop, None, None, queue=False, api_visibility="private")
-    return tab
+
+def populate(page: gr.Blocks) -> None:
+    """The tab's components and events, built into the layout being built (a page of
+    its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
+    voices = voice.available_voices()
+    ref = lab.load_reference()  # read once for the intro and the panel
+    gr.Markdown(intro(ref, shipped_meta()))
+    _reference_panel(ref)
+    gr.Markdown("### Ask a spoken question")
+    can_voice = voice.espeak_available()
+    if not can_voice:
+        gr.Markdown(f"**Voicing is off:** {voice.INSTALL_HINT}. Upload or record the passage "
+                    "and the question instead; answering works without it.",
+                    elem_id="sqa-no-espeak")
+    with gr.Row():
+        with gr.Column():
+            p_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                               label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s, "
+                                     f"{MAX_UPLOAD_MB} MB)",
+                               elem_id="sqa-passage-audio")
+            p_text = gr.Textbox(lines=3, label="...or type a passage to voice")
+            p_btn = gr.Button("Voice passage", interactive=can_voice)
+        with gr.Column():
+            q_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                               label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s, "
+                                     f"{MAX_UPLOAD_MB} MB)",
+                               elem_id="sqa-question-audio")
+            q_text = gr.Textbox(lines=2, label="...or type a question to voice")
+            voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
+            q_btn = gr.Button("Voice question", interactive=can_voice)
+    gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio],
+                fn=h.voice_pair, run_on_click=True, cache_examples=False,
+                label="Held-out test passages (a click voices them)",
+                elem_id="sqa-examples")
+    ask = gr.Button("Find the answer", variant="primary")
+    with gr.Row():
+        start = gr.Number(label="answer starts (s)", precision=2)
+        end = gr.Number(label="answer ends (s)", precision=2)
+        clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
+    figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
+    with gr.Accordion("Every stage, from audio to span", open=False):
+        stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
+        details = gr.JSON(label="Units, tokens and confidence")
+    with gr.Accordion("Units -> text tokens: how the text model reads speech", open=False):
+        gr.Markdown("Each unit id u is written as token id u + 1996 (DUAL's offset map: "
+                    "1996 is *the*, where BERT's whole words begin). The words mean nothing "
+                    "here; the pretrained model only brings what it learned about reading "
+                    "token sequences. `python -m core train-spoken-qa --unit-map random` "
+                    "trains with randomly drawn whole words instead.")
+        unit_map = gr.Dataframe(headers=["unit", "token id", "token", "kind"],
+                                interactive=False, max_height=300, elem_id="sqa-unit-map")
+    with gr.Accordion("Read any clip as units", open=False):
+        with gr.Row():
+            u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                               label="Clip")
+            extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
+                                    label="Extractor")
+            k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k",
+                            allow_custom_value=True,  # "128" and 128 both work in the API
+                            info="units in the codebook: "
+                                 + ", ".join(map(str, CODEBOOK_KS)))
+        u_btn = gr.Button("Units")
+        u_json = gr.JSON(label="Units with times")
+    gr.Markdown("### Train it yourself")
+    with gr.Row():
+        init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
+        steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref))
+        seed = gr.Number(0, precision=0, label="Seed")
+    with gr.Row():
+        run_btn = gr.Button("Train", variant="primary")
+        stop_btn = gr.Button("Stop")
+    curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
+    with gr.Row():
+        scores = gr.Dataframe(headers=["starting point", "test FF1", "test AOS",
+                                       "questions", "dev FF1"], interactive=False,
+                              label="Scores on the held-out test voices", scale=2)
+        files = gr.File(label="Download this run (JSON, CSV: scores, curves, config)",
+                        file_count="multiple", interactive=False, scale=1)
+    with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
+        metrics = gr.JSON(label="Metrics", open=False)
+
+    p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
+    q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
+    ask.click(h.answer, [p_audio, q_audio], [start, end, clip, figure, details],
+              api_name="speech_qa_answer", concurrency_limit=2
+              ).success(h.stage_rows, details, stages, api_visibility="private")
+    # filled on page load (the shipped model loads lazily), not a public endpoint
+    page.load(h.unit_map_rows, None, unit_map, api_visibility="private")
+    page.load(h.steps_slider, None, steps, api_visibility="private")
+    u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
+    run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
+                              api_name="speech_qa_train", concurrency_limit=1)
+    run_event.success(h.run_tables, metrics, [scores, files], api_visibility="private")
+    stop_btn.click(stop, None, None, queue=False, api_visibility="private")
 
 
 if __name__ == "__main__":
