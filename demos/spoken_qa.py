@@ -160,7 +160,8 @@ def populate(page: gr.Blocks) -> None:
     gr.Markdown("### Train it yourself")
     with gr.Row():
         init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
-        steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref))
+        steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref),
+                          elem_id="sqa-steps")
         seed = gr.Number(0, precision=0, label="Seed")
     with gr.Row():
         run_btn = gr.Button("Train", variant="primary")

@@ -6,8 +6,7 @@ import time
 import pytest
 
 from core.speech import voice
-from core.spoken_qa import lab, view
-from tests.helpers import open_page, set_sliders, wait_for_plot_title
+from tests.helpers import open_page, wait_for_plot_title
 
 pytestmark = [pytest.mark.embedded,
               pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
@@ -35,15 +34,22 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
 
 @pytest.mark.browser
 def test_training_streams_curves_and_stop_ends_it(page):
-    set_sliders(page, {view.steps_label(lab.load_reference()): "200"})
+    """Train, then Stop: the curves stay, the title says where it stopped, and nothing more
+    is trained (the step slider's label names the measured cost of a step, so it is found by
+    its id)."""
+    box = page.locator("#sqa-steps input[type=number]")
+    box.fill("10")
+    box.press("Enter")
     page.get_by_role("button", name="Train", exact=True).click()
-    wait_for_plot_title(page, "/training from pretrained init - \\d+ training windows, [1-9]"
-                              "\\d*\\/400 steps/.test(t.textContent)", timeout=300_000)
+    wait_for_plot_title(page, "/training\\s*from\\s*pretrained\\s*init\\s*-\\s*\\d+\\s*"
+                              "training\\s*windows,\\s*[1-9]\\d*\\/20\\s*steps/"
+                              ".test(t.textContent)", timeout=300_000)
     page.get_by_role("button", name="Stop", exact=True).click()
+    wait_for_plot_title(page, "t.textContent.includes('stopped at step')", timeout=60_000)
     titles = "() => [...document.querySelectorAll('#sqa-train-plot .gtitle')]" \
              ".map(t => t.textContent).join()"
-    time.sleep(2)
     stopped = page.evaluate(titles)
-    time.sleep(30)  # a running job would have logged ~6 more steps by now
+    time.sleep(15)  # a running job would have logged more steps by now
     assert page.evaluate(titles) == stopped and "done" not in stopped
+    assert page.locator(".error").count() == 0  # stopping is not an error
     assert page.get_by_role("button", name="Train", exact=True).is_enabled()

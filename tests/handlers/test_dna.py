@@ -35,7 +35,7 @@ def test_trained_models_are_bounded_across_sessions_and_released_on_close():
     keys = []
     for i in range(tab.MAX_MODELS + 1):
         request = SimpleNamespace(session_hash=f"session-{i}")
-        keys.append(list(tab.train("splice", 0, 3, ["random"], 10, 1, 0, 64,
+        keys.append(list(tab.train("splice", 0, 3, ["random"], 2, 1, 0, 64,
                                    request=request))[-1][2])
     assert len(tab.MODELS) == tab.MAX_MODELS and tab.MODELS.get(keys[0]) is None
     with pytest.raises(gr.Error, match=f"released to free memory.*{tab.MAX_MODELS} most"):

@@ -125,7 +125,9 @@ def test_training_handler_streams_curves_then_ff1_and_aos(monkeypatch, tmp_path)
     fig, metrics = outs[-1]
     assert metrics["init"] == "random" and metrics["runs"]["random"]["n"] == 2
     assert 0 <= metrics["ff1"] <= 1 and 0 <= metrics["aos"] <= 1
-    assert [t.name for t in fig.data][:1] == ["random"]
+    live = [t.name for t in fig.data if not t.name.startswith("reference")]
+    assert live[:1] == ["random"]  # drawn over the reference run's curves (dashed)
+    assert [t.name for t in fig.data][:1] == ["reference random"]
     rows, files = tab.run_tables(metrics)
     assert rows[0][:3] == ["random", round(metrics["ff1"], 3), round(metrics["aos"], 3)]
     assert files[0].endswith(".json") and files[1].endswith(".csv")
