@@ -162,6 +162,13 @@ def stopped_title(fig, step: int):
     return fig
 
 
+def standalone(populate: Callable[[gr.Blocks], None]) -> gr.Blocks:
+    """A tab as a page of its own (python -m demos.<tab>): its populate(page) in a Blocks."""
+    with gr.Blocks(**BLOCKS) as page:
+        populate(page)
+    return page
+
+
 def downloads(record: dict | None, stem: str) -> list[str] | None:
     """[JSON, CSV] files of a run or reference record for a gr.File (None: nothing yet)."""
     return list(write_exports(record, stem)) if record else None

@@ -8,7 +8,7 @@ import gradio as gr
 from core.crosslingual import lab
 from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
 from core.text.models import available_multilingual, default_model, get_spec
-from demos.common import BLOCKS, LAUNCH, downloads, gpu, progress_callback, user_errors, whole
+from demos.common import LAUNCH, downloads, gpu, progress_callback, standalone, user_errors, whole
 
 INTRO = """
 **Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
@@ -108,9 +108,7 @@ PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
 
 def build() -> gr.Blocks:
     """The tab as a page of its own (python -m demos.crosslingual)."""
-    with gr.Blocks(**BLOCKS) as page:
-        populate(page)
-    return page
+    return standalone(populate)
 
 
 def populate(page: gr.Blocks) -> None:

@@ -13,7 +13,6 @@ from core.dna import lab as dna_lab
 from core.dna import view as dna_view
 from core.dna.data import DATASETS, load_dataset
 from demos.common import (
-    BLOCKS,
     LAUNCH,
     STOPS,
     Shelf,
@@ -21,6 +20,7 @@ from demos.common import (
     downloads,
     gpu,
     seed_of,
+    standalone,
     stop,
     stopped_title,
     user_errors,
@@ -206,9 +206,7 @@ def _reference_panel() -> None:
 
 def build() -> gr.Blocks:
     """The tab as a page of its own (python -m demos.dna)."""
-    with gr.Blocks(**BLOCKS) as page:
-        populate(page)
-    return page
+    return standalone(populate)
 
 
 def populate(page: gr.Blocks) -> None:

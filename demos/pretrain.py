@@ -12,13 +12,13 @@ from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import TASKS
 from demos.common import (
-    BLOCKS,
     LAUNCH,
     STOPS,
     download_panel,
     downloads,
     gpu,
     seed_of,
+    standalone,
     stop,
     stopped_title,
     user_errors,
@@ -159,9 +159,7 @@ def _reference_panel() -> None:
 
 def build() -> gr.Blocks:
     """The tab as a page of its own (python -m demos.pretrain)."""
-    with gr.Blocks(**BLOCKS) as page:
-        populate(page)
-    return page
+    return standalone(populate)
 
 
 def populate(page: gr.Blocks) -> None:

@@ -12,7 +12,7 @@ from core.spoken_qa.data import examples as text_examples
 from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
-from demos.common import BLOCKS, LAUNCH, MAX_UPLOAD_MB, download_panel, stop
+from demos.common import LAUNCH, MAX_UPLOAD_MB, download_panel, standalone, stop
 
 FINDING = """
 **Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
@@ -90,9 +90,7 @@ def _reference_panel(ref: dict | None) -> None:
 
 def build() -> gr.Blocks:
     """The tab as a page of its own (python -m demos.spoken_qa)."""
-    with gr.Blocks(**BLOCKS) as page:
-        populate(page)
-    return page
+    return standalone(populate)
 
 
 def populate(page: gr.Blocks) -> None:

@@ -1,13 +1,12 @@
 """Time budgets and time left: what a web-UI run may cost, measured step costs, and ETA text.
 
 A training endpoint estimates its run from a step cost measured on the server's own device
-(`measure_step`), refuses runs past UI_BUDGET_S before doing any work, and shows time left
-from the pace it keeps (`Eta`). The command line has no budget.
+(core.dna.cost, core.spoken_qa.cost), refuses runs past UI_BUDGET_S before doing any work,
+and shows time left from the pace it keeps (`Eta`). The command line has no budget.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.common.errors import InputError
@@ -24,16 +23,6 @@ def duration_text(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def measure_step(step: Callable[[], object], *, warmup: int = 1, repeats: int = 2) -> float:
-    """Mean wall seconds of `step()` after `warmup` untimed calls (allocations, lazy init)."""
-    for _ in range(warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return (time.perf_counter() - t0) / repeats
 
 
 def check_budget(estimate_s: float, budget_s: float, *, device: str, advice: str) -> None:
@@ -53,20 +42,17 @@ def check_budget(estimate_s: float, budget_s: float, *, device: str, advice: str
 class Eta:
     """Time left of a run of `total` units from the pace of those done so far.
 
-        eta = Eta(total=400, prior_s_per_unit=0.9)   # measured before the run starts
-        eta.text(done=100)                           # -> "about 4 min 30 s left"
+        Eta(total=400).text(done=100, elapsed_s=90)  # -> "about 4 min 30 s left"
     """
 
     total: int
-    prior_s_per_unit: float | None = None  # used until some units are done
     t0: float = field(default_factory=time.perf_counter)
 
     def left_s(self, done: int, elapsed_s: float | None = None) -> float | None:
         """Seconds left after `done` units, `elapsed_s` after the start (default: since this
         object was made); None when there is nothing to go on yet."""
         elapsed = time.perf_counter() - self.t0 if elapsed_s is None else elapsed_s
-        pace = elapsed / done if done > 0 else self.prior_s_per_unit
-        return None if pace is None else max(0.0, (self.total - done) * pace)
+        return None if done <= 0 else max(0.0, (self.total - done) * elapsed / done)
 
     def text(self, done: int, elapsed_s: float | None = None) -> str:
         left = self.left_s(done, elapsed_s)
