@@ -7,8 +7,7 @@ import gradio as gr
 
 from core.speech import audio, voice
 from core.speech.extractors import CODEBOOK_KS, available_extractors
-from core.spoken_qa import lab, view
-from core.spoken_qa.data import examples as text_examples
+from core.spoken_qa import held_out, lab, view
 from core.spoken_qa.data import load_records
 from core.spoken_qa.ship import shipped_meta
 from demos import spoken_qa_handlers as h
@@ -52,14 +51,17 @@ def intro(ref: dict | None, meta: dict | None) -> str:
     return "\n\n".join(parts + [" ".join(expect)])
 
 
-EXAMPLE_COUNT = 3
-
-
 def _examples() -> list[list[str]]:
-    """One held-out test question from each of the first test passages, to voice in a click."""
-    records = [r for r in load_records() if r["split"] == "test"][:EXAMPLE_COUNT]
-    return [[e["text"], e["question"], e["voice"]] for e in
-            (text_examples([r])[0] for r in records)]
+    """The held-out test questions of core.spoken_qa.held_out.pick, to voice in a click."""
+    return [[e["text"], e["question"], e["voice"]] for e in h.examples()]
+
+
+def examples_label() -> str:
+    """How the examples were chosen and how often to expect a hit (read from the shipped
+    model's test score)."""
+    return (f"Held-out test questions: {held_out.rule_text(load_records())}. A click voices "
+            "one as the test set is voiced, so the true answer is known and drawn. "
+            + h.expect_text()).strip()
 
 
 def _reference_panel(ref: dict | None) -> None:
@@ -122,16 +124,17 @@ def populate(page: gr.Blocks) -> None:
             q_text = gr.Textbox(lines=2, label="...or type a question to voice")
             voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
             q_btn = gr.Button("Voice question", interactive=can_voice)
-    gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio],
+    gold = gr.State(None)  # the true span of a voiced built-in example
+    gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio, gold],
                 fn=h.voice_pair, run_on_click=True, cache_examples=False,
-                label="Held-out test passages (a click voices them)",
-                elem_id="sqa-examples")
+                label=examples_label(), elem_id="sqa-examples")
     ask = gr.Button("Find the answer", variant="primary")
     with gr.Row():
         start = gr.Number(label="answer starts (s)", precision=2)
         end = gr.Number(label="answer ends (s)", precision=2)
         clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
     figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
+    judged = gr.Markdown(elem_id="sqa-verdict")
     with gr.Accordion("Every stage, from audio to span", open=False):
         stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
         details = gr.JSON(label="Units, tokens and confidence")
@@ -176,9 +179,11 @@ def populate(page: gr.Blocks) -> None:
 
     p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
     q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")
-    ask.click(h.answer, [p_audio, q_audio], [start, end, clip, figure, details],
-              api_name="speech_qa_answer", concurrency_limit=2
-              ).success(h.stage_rows, details, stages, api_visibility="private")
+    answered = ask.click(h.answer, [p_audio, q_audio, gold],
+                         [start, end, clip, figure, details],
+                         api_name="speech_qa_answer", concurrency_limit=2)
+    answered.success(h.stage_rows, details, stages, api_visibility="private")
+    answered.success(h.verdict, details, judged, api_visibility="private")
     # filled on page load (the shipped model loads lazily), not a public endpoint
     page.load(h.unit_map_rows, None, unit_map, api_visibility="private")
     page.load(h.steps_slider, None, steps, api_visibility="private")

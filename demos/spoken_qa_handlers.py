@@ -14,9 +14,11 @@ from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
-from core.spoken_qa import cost, lab, view
+from core.spoken_qa import cost, held_out, lab, view
+from core.spoken_qa.data import load_records
 from core.spoken_qa.pipeline import answer as run_answer
 from core.spoken_qa.pipeline import shipped_model
+from core.spoken_qa.ship import shipped_meta
 from demos.common import STOPS, downloads, gpu, seed_of, stopped_title, user_errors, whole
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
@@ -48,16 +50,25 @@ def voice_text(text, voice_name=voice.DEFAULT_VOICE):
 
 @gpu
 @user_errors
-def answer(context_audio, question_audio):
-    """(start_s, end_s, answer clip, figure, details) for a spoken passage and question."""
+def answer(context_audio, question_audio, gold=None):
+    """(start_s, end_s, answer clip, figure, details) for a spoken passage and question.
+
+    Args:
+        gold: the true span of a built-in example (the page's state, set when an example is
+            voiced; see core.spoken_qa.held_out). Used only when the passage is that
+            example's audio: then the figure frames the true answer and details["gold"]
+            scores the predicted span against it.
+    """
     if context_audio is None or question_audio is None:
         raise InputError("give both a spoken passage and a spoken question (upload, record, "
                          "or type text and press Voice)")
     passage = _clip(context_audio, "passage")
     question = _clip(question_audio, "question")
     res = run_answer(passage, question)
+    known = gold if held_out.matches(gold, passage) else None
     fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
-                             tokens=res.passage_tokens, k=int(res.meta["k"]))
+                             tokens=res.passage_tokens, k=int(res.meta["k"]),
+                             gold=(known["start_s"], known["end_s"]) if known else None)
     details = {"confidence": round(res.confidence, 4), "windows": res.windows,
                "answer_units": [res.first, res.last],
                "passage_units": res.passage.units.tolist(),
@@ -65,7 +76,41 @@ def answer(context_audio, question_audio):
                "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
                "stages": res.stages, "model": {k: res.meta[k] for k in
                                                ("model", "extractor", "k", "unit_map")}}
+    if known:
+        details["gold"] = dict({k: known[k] for k in ("id", "answer", "start_s", "end_s")},
+                               **held_out.judge((res.start_s, res.end_s), known))
     return res.start_s, res.end_s, _wav(res.clip), fig, details
+
+
+def verdict(details) -> str:
+    """What the last answer means: hit or miss against the true span of a built-in example,
+    with the test-set score that says how often to expect a hit; else what confidence is."""
+    if not details:
+        return ""
+    conf = (f"Confidence {details['confidence']:.3f} is how sure the model is of this span's "
+            "edges (a weighted geometric mean of its start and end probabilities, best "
+            "window), not a probability of being right.")
+    gold = details.get("gold")
+    if not gold:
+        return conf + " No true answer is known for this audio (voice a built-in example to " \
+                      "see one)."
+    truth = (f"the true answer \"{gold['answer']}\" ({gold['start_s']:.2f}-"
+             f"{gold['end_s']:.2f} s, dashed frame)")
+    head = (f"**Hit**: the marked span overlaps {truth}: frame F1 {gold['ff1']:.2f}, "
+            f"AOS {gold['aos']:.2f}." if gold["hit"] else
+            f"**Miss**: the marked span does not overlap {truth}: frame F1 0, AOS 0.")
+    return f"{head} {expect_text()} {conf}"
+
+
+@functools.lru_cache(maxsize=1)
+def expect_text() -> str:
+    """How often the shipped model finds an answer on the held-out voices (its test FF1)."""
+    meta = shipped_meta()
+    test = (meta or {}).get("shipped_test")
+    if not test:
+        return ""
+    return (f"Over all held-out test questions this model's mean frame F1 is {test['ff1']:.3f} "
+            f"and AOS {test['aos']:.3f} (1 = every span exact, 0 = none overlaps).")
 
 
 def unit_map_rows():
@@ -160,7 +205,26 @@ def run_tables(metrics):
     return view.reference_table({"runs": scored}), downloads(metrics, "spoken-qa-run")
 
 
+@functools.lru_cache(maxsize=1)
+def examples() -> list[dict]:
+    """The built-in examples (core.spoken_qa.held_out.pick over the committed text set)."""
+    return held_out.pick(load_records())
+
+
 @user_errors
 def voice_pair(passage_text, question_text, voice_name):
-    """Voices an example's passage and question (same voice, as in the test set)."""
-    return voice_text(passage_text, voice_name), voice_text(question_text, voice_name)
+    """Voices an example's passage and question (same voice, as in the test set).
+
+    Returns:
+        (passage, question, gold): a built-in example in its own voice is voiced chunk by
+        chunk as the test set is, so gold holds its true answer span; other text gets plain
+        voicing and gold None.
+    """
+    for ex in examples():
+        if (ex["text"], ex["question"], ex["voice"]) == (passage_text, question_text,
+                                                         voice_name):
+            if not voice.espeak_available():
+                break  # voice_text says how to get espeak-ng
+            passage, question, gold = held_out.voice_gold(ex)
+            return _wav(passage), _wav(question), gold
+    return voice_text(passage_text, voice_name), voice_text(question_text, voice_name), None

@@ -29,6 +29,11 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
     start = page.get_by_label("answer starts (s)")
     assert float(start.input_value()) >= 0
     assert float(page.get_by_label("answer ends (s)").input_value()) > float(start.input_value())
+    # the example's true answer is framed on the plot and the answer is judged against it
+    page.locator("#sqa-answer-plot text", has_text="true answer").first.wait_for(timeout=30_000)
+    verdict = page.locator("#sqa-verdict")
+    verdict.get_by_text("mean frame F1").wait_for(timeout=30_000)
+    assert verdict.inner_text().startswith(("Hit", "Miss"))
     page.screenshot(path=str(artifacts / "spoken_qa_tab.png"), full_page=True)
 
 

@@ -50,6 +50,29 @@ def test_answer_is_a_span_of_the_passage_with_its_clip_and_stages(clips):
     assert shaded and shaded[0].x0 == pytest.approx(start)
 
 
+def test_a_built_in_example_brings_its_true_span_and_the_answer_is_judged_on_it(tmp_path):
+    ex = tab.examples()[0]
+    (rate, p16), (_, q16), gold = tab.voice_pair(ex["text"], ex["question"], ex["voice"])
+    assert rate == audio.SAMPLE_RATE and gold["id"] == ex["id"]
+    assert 0 <= gold["start_s"] < gold["end_s"] <= len(p16) / rate
+    p = audio.write_wav(tmp_path / "p.wav", p16.astype(np.float32) / 32767)
+    q = audio.write_wav(tmp_path / "q.wav", q16.astype(np.float32) / 32767)
+    start, end, _, fig, details = tab.answer(str(p), str(q), gold)
+    judged = details["gold"]
+    assert judged["answer"] == ex["answer"] and judged["hit"] == (judged["ff1"] > 0)
+    assert 0 <= judged["aos"] <= judged["ff1"] <= 1  # AOS never exceeds frame F1
+    frames = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert frames and frames[0].x0 == pytest.approx(gold["start_s"])
+    text = tab.verdict(details)
+    assert text.startswith("**Hit**" if judged["hit"] else "**Miss**")
+    assert f"\"{ex['answer']}\"" in text and "mean frame F1" in text
+    # another passage with that gold span: nothing is judged, the verdict says so
+    _, _, _, fig, details = tab.answer(str(q), str(q), gold)
+    assert "gold" not in details and "No true answer is known" in tab.verdict(details)
+    # text that is not a built-in example is voiced plainly, with no gold span
+    assert tab.voice_pair("A passage of my own.", "Whose?", ex["voice"])[2] is None
+
+
 def _frame_units(path) -> np.ndarray:
     runs = tab.units(str(path), "mfcc", 128)["units"]
     return np.repeat([r["unit"] for r in runs], [r["frames"] for r in runs])
