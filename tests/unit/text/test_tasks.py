@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from core.text.tasks import TASKS, english_corpus, load_task
+from core.text.tasks import PAIR_TASKS, TASKS, english_corpus, load_pair_task, load_task
 
 # (train, dev, test) sizes written by `python -m core build-assets text`
 SIZES = {"sentiment": (7674, 959, 959), "bbc": (1691, 211, 211)}
@@ -56,3 +56,32 @@ def test_english_corpus():
     assert len(corpus) == SIZES["sentiment"][0] + SIZES["bbc"][0]
     words = Counter(w.lower() for t in corpus for w in t.split())
     assert words.most_common(1)[0][0] == "the"
+
+
+PAIR_SIZES = {"paraphrase": (7986, 1000, 2000), "qnli": (2896, 358, 342)}
+
+
+@pytest.mark.parametrize("name", PAIR_TASKS)
+def test_pair_tasks_are_balanced_pairs_with_nothing_shared_across_splits(name):
+    task = load_pair_task(name)
+    splits = (task.train, task.dev, task.test)
+    assert tuple(map(len, splits)) == PAIR_SIZES[name]
+    for split in splits:
+        counts = Counter(y for _, y in split)
+        assert len(counts) == 2 and abs(counts[0] - counts[1]) <= 0.01 * len(split)
+        assert all(a and b and a == " ".join(a.split()) for (a, b), _ in split)
+    pairs = [{p for p, _ in split} for split in splits]
+    assert not (pairs[0] & pairs[1] or pairs[0] & pairs[2] or pairs[1] & pairs[2])
+
+
+def test_qnli_is_split_by_passage_and_paraphrase_pairs_kjv_with_web():
+    questions = [{a for (a, _), _ in split} for split in
+                 (load_pair_task("qnli").train, load_pair_task("qnli").test)]
+    assert not questions[0] & questions[1]  # a passage's questions stay in its split
+    para = load_pair_task("paraphrase")
+    assert para.labels == ("different", "same")
+    same = [(a, b) for (a, b), y in para.test if y == 1]
+    assert any("thou" in a.lower().split() or "ye" in a.lower().split() for a, _ in same)
+    assert not any("`" in b or "[" in b for _, b in same)  # WEB's marks are cleaned
+    with pytest.raises(KeyError, match="paraphrase, qnli"):
+        load_pair_task("mrpc")
