@@ -49,11 +49,11 @@ def _cell_key(task: str, size: int, seed: int) -> str:
 
 
 def _train_cell(task: str, size: int, seed: int, lrs: dict[str, float], *, inits, steps,
-                eval_every, layers, k, model) -> dict:
+                eval_every, layers, k, model, batch_size=DnaRunConfig.batch_size) -> dict:
     """One seed of every start on one task and size: {"test", "curves"} (plain numbers)."""
     cfg = DnaRunConfig(dataset=task, inits=tuple(inits), steps=steps, seeds=1, seed=seed,
                        train_size=size or None, k=k, lrs=tuple(lrs.items()), layers=layers,
-                       eval_every=eval_every, model=model)
+                       eval_every=eval_every, model=model, batch_size=batch_size)
     state = None
     for state in run(cfg):
         pass
@@ -81,6 +81,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
           sizes: tuple[int, ...] | dict[str, tuple[int, ...]] = TASK_SIZES, steps: int = 200,
           seeds: int = 5,
           eval_every: int = 25, layers: int | None = None, k: int = 1,
+          batch_size: int = DnaRunConfig.batch_size,
           lrs: dict[str, float] | None = None, model: str | None = None,
           progress_path: str | Path | None = None, resume: bool = False,
           on_cell: Callable[[str, dict], None] | None = None) -> dict:
@@ -91,6 +92,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
             sizes}); promoters (85 training sequences) runs at its full size, one
             cross-validation fold per seed.
         layers: keep the English model's first N layers for every start (None = all).
+        batch_size: sequences per update.
         lrs: per-start rates to use instead of searching them on dev.
         progress_path: JSON file holding every finished cell (and the rate search).
         resume: reuse the cells already in progress_path (same settings required).
@@ -106,7 +108,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
               "sizes": ({t: list(s) for t, s in per_task.items()} if isinstance(sizes, dict)
                         else list(sizes)),
               "steps": steps, "seeds": seeds, "eval_every": eval_every, "layers": layers,
-              "k": k, "batch_size": DnaRunConfig.batch_size, "model": model,
+              "k": k, "batch_size": batch_size, "model": model,
               "lr_grid": ({i: list(LR_GRID[i]) for i in inits if i not in CONTROLS}
                           if lrs is None else None),
               "controls": {c: of for c, of in CONTROLS.items() if c in inits},
@@ -121,7 +123,8 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
         if progress_path:
             records.write(progress_path, progress)
 
-    common = dict(steps=steps, eval_every=eval_every, layers=layers, k=k, model=model)
+    common = dict(steps=steps, eval_every=eval_every, layers=layers, k=k, model=model,
+                  batch_size=batch_size)
     searched = [i for i in inits if i not in CONTROLS]
     if lrs is None:
         search = progress.setdefault("lr_search", {})

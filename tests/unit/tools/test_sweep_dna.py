@@ -107,11 +107,12 @@ def test_cmd_dna_sweep_writes_compact_json(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(dna_sweep, "sweep", fake_sweep)
     out = tmp_path / "sub" / "reference.json"
     args = argparse.Namespace(tasks="splice", sizes="100,0", steps=7, seeds=2, k=1, layers=3,
-                              eval_every=25, lrs="pretrained=1e-4,random=3e-4",
+                              batch_size=16, eval_every=25, lrs="pretrained=1e-4,random=3e-4",
                               progress=str(tmp_path / "p.json"), resume=False, out=str(out))
     assert cli.cmd_dna_sweep(args) == 0
     assert out.read_text(encoding="utf-8") == json.dumps(record, ensure_ascii=False) + "\n"
     assert seen["steps"] == 7 and seen["sizes"] == (100, 0) and seen["layers"] == 3
+    assert seen["batch_size"] == 16
     assert seen["lrs"] == {"pretrained": 1e-4, "random": 3e-4}
     assert f"written to {out} (1.5 s)" in capsys.readouterr().out
 
