@@ -39,6 +39,21 @@ class TextTask:
     test: tuple[Example, ...]
 
 
+def _read(name: str, known: tuple[str, ...], kind: str, example) -> dict:
+    """name's CSV as {"name", "labels", "train", "dev", "test"}; example(row, label index)
+    makes one example."""
+    if name not in known:
+        raise KeyError(f"unknown {kind} {name!r}; choose one of {', '.join(known)}")
+    with open(ASSET_DIR / f"{name}.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = tuple(sorted({r["label"] for r in rows}))
+    index = {lab: i for i, lab in enumerate(labels)}
+    splits: dict[str, list] = {s: [] for s in SPLITS}
+    for r in rows:
+        splits[r["split"]].append(example(r, index[r["label"]]))
+    return dict(name=name, labels=labels, **{s: tuple(ex) for s, ex in splits.items()})
+
+
 @lru_cache(maxsize=None)
 def load_task(name: str) -> TextTask:
     """The task `name` (one of TASKS) from assets/text/<name>.csv.
@@ -46,17 +61,7 @@ def load_task(name: str) -> TextTask:
     Raises:
         KeyError: name is not one of TASKS (the message lists them).
     """
-    if name not in TASKS:
-        raise KeyError(f"unknown text task {name!r}; choose one of {', '.join(TASKS)}")
-    with open(ASSET_DIR / f"{name}.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = tuple(sorted({r["label"] for r in rows}))
-    index = {lab: i for i, lab in enumerate(labels)}
-    splits: dict[str, list[Example]] = {s: [] for s in SPLITS}
-    for r in rows:
-        splits[r["split"]].append((r["text"], index[r["label"]]))
-    return TextTask(name=name, labels=labels,
-                    **{s: tuple(examples) for s, examples in splits.items()})
+    return TextTask(**_read(name, TASKS, "text task", lambda r, y: (r["text"], y)))
 
 
 @dataclass(frozen=True)
@@ -78,17 +83,7 @@ def load_pair_task(name: str) -> PairTask:
     Raises:
         KeyError: name is not one of PAIR_TASKS (the message lists them).
     """
-    if name not in PAIR_TASKS:
-        raise KeyError(f"unknown pair task {name!r}; choose one of {', '.join(PAIR_TASKS)}")
-    with open(ASSET_DIR / f"{name}.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = tuple(sorted({r["label"] for r in rows}))
-    index = {lab: i for i, lab in enumerate(labels)}
-    splits: dict[str, list[PairExample]] = {s: [] for s in SPLITS}
-    for r in rows:
-        splits[r["split"]].append(((r["a"], r["b"]), index[r["label"]]))
-    return PairTask(name=name, labels=labels,
-                    **{s: tuple(examples) for s, examples in splits.items()})
+    return PairTask(**_read(name, PAIR_TASKS, "pair task", lambda r, y: ((r["a"], r["b"]), y)))
 
 
 def english_corpus() -> list[str]:
