@@ -10,7 +10,7 @@ from core.pretrain import fake_data, view
 from core.pretrain import lab as pretrain_lab
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
-from core.text.tasks import TASKS
+from core.text.tasks import ALL_TASKS
 from demos.common import (
     LAUNCH,
     STOPS,
@@ -177,8 +177,11 @@ def populate(page: gr.Blocks) -> None:
             with gr.Row():
                 size = gr.Radio(list(SIZES), value=DEFAULTS.size, label="Size",
                                 info=SIZE_INFO)
-                task = gr.Dropdown(list(TASKS), value=DEFAULTS.task,
-                                   label="English task")
+                task = gr.Dropdown(list(ALL_TASKS), value=DEFAULTS.task,
+                                   label="English task",
+                                   info="sentiment, bbc (topics): one text; paraphrase (same "
+                                        "verse in KJV and WEB?), qnli (does the sentence "
+                                        "answer the question?): sentence pairs")
             with gr.Row():
                 steps = gr.Slider(20, 5000, value=DEFAULTS.steps, step=20,
                                   label="Pretraining steps")

@@ -30,7 +30,7 @@ from core.pretrain import fake_data, mlm
 from core.pretrain.data import LINE_LENGTH, english_tokenizer, line_source
 from core.pretrain.loop import pretrain
 from core.text import finetune
-from core.text.tasks import TASKS
+from core.text.tasks import ALL_TASKS
 
 # "english": real English text, the upper bound; "scratch": no pretraining, the baseline that
 # always runs and that gains are measured against.
@@ -59,7 +59,7 @@ class PretrainRunConfig:
     arch: str = "bert"  # core.pretrain.mlm.ARCHS
     steps: int = 200  # MLM steps per scheme
     batch_size: int = DEFAULT_BATCH  # lines per MLM step
-    task: str = "sentiment"  # core.text.tasks.TASKS
+    task: str = "sentiment"  # core.text.tasks.ALL_TASKS (paraphrase, qnli: sentence pairs)
     finetune_steps: int = 150  # fine-tuning steps per (scheme, seed)
     train_size: int | None = None  # labelled examples drawn for fine-tuning (None = all)
     seeds: int = 1  # fine-tuning seeds per scheme (seed, seed+1, ...)
@@ -129,8 +129,9 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
             fake_data.about(name)  # raises for an unknown or badly parametrised name
     if len(set(cfg.schemes)) != len(cfg.schemes):
         raise InputError("each scheme may be chosen once")
-    if cfg.task not in TASKS:
-        raise InputError(f"unknown text task {cfg.task!r}; choose one of {', '.join(TASKS)}")
+    if cfg.task not in ALL_TASKS:
+        raise InputError(f"unknown text task {cfg.task!r}; "
+                         f"choose one of {', '.join(ALL_TASKS)}")
     if cfg.size not in mlm.SIZES:
         raise InputError(f"unknown size {cfg.size!r}; choose one of {', '.join(mlm.SIZES)}")
     if cfg.arch not in mlm.ARCHS:

@@ -26,7 +26,7 @@ from torch import nn
 
 from core.common.errors import InputError
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
-from core.text.tasks import SPLITS, TASKS, load_task
+from core.text.tasks import ALL_TASKS, PAIR_TASKS, SPLITS, load_any_task
 
 MAX_LENGTH = 128  # tokens per example, [CLS] and [SEP] included (the encoders' positions)
 MIN_LENGTH = 2  # room for [CLS] and [SEP]
@@ -40,7 +40,7 @@ OFFSET_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert")
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    task: str = "sentiment"  # one of core.text.tasks.TASKS
+    task: str = "sentiment"  # one of core.text.tasks.ALL_TASKS (pair tasks read a and b)
     steps: int = 200  # optimizer steps (no epochs)
     batch_size: int = 32  # examples per step
     # Peak AdamW rate, ~10x BERT-base's: a 2 x 128 encoder from scratch on sentiment, 200
@@ -100,16 +100,19 @@ class SequenceClassifier(nn.Module):
         self.head.to(param.device)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None) -> torch.Tensor:
-        """input_ids, attention_mask: (B, T); labels: (B,) class ids.
+                labels: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids, attention_mask: (B, T); labels: (B,) class ids; token_type_ids: (B, T)
+        segment ids of a pair (0 for a, 1 for b), None for single texts.
 
         Returns:
             the mean cross-entropy (scalar) when labels are given, else logits (B, C).
         """
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        hidden = self.encoder(input_ids=input_ids,
-                              attention_mask=attention_mask).last_hidden_state  # (B, T, H)
+        segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              **segments).last_hidden_state  # (B, T, H)
         pooled = hidden[:, 0].to(self.head.weight.dtype)  # (B, H): [CLS] / <s>
         logits = self.head(self.dropout(pooled))  # (B, C)
         if labels is None:
@@ -140,21 +143,24 @@ def encode_task(task_name: str, tokenizer, max_length: int = MAX_LENGTH
     """Every split of a task as tensors, cached per (task, tokenizer, max_length).
 
     Args:
-        task_name: one of core.text.tasks.TASKS.
-        tokenizer: a fast tokenizer; adds [CLS] ... [SEP].
-        max_length: tokens per example incl. specials; longer texts are cut (end kept as [SEP]).
+        task_name: one of core.text.tasks.ALL_TASKS.
+        tokenizer: a fast tokenizer; adds [CLS] ... [SEP] ([CLS] a [SEP] b [SEP] for pairs).
+        max_length: tokens per example incl. specials; longer texts are cut (end kept as [SEP];
+            a pair loses tokens from its longer side first).
     Returns:
         split -> {"input_ids": (N, T) long, "attention_mask": (N, T) long (1 = token),
-        "labels": (N,) long}, right-padded to the split's longest example (T <= max_length).
+        "labels": (N,) long, and for pair tasks "token_type_ids": (N, T) long (1 = b)},
+        right-padded to the split's longest example (T <= max_length).
         The tensors are shared by every caller: index them, never write into them.
     Raises:
-        KeyError: unknown task (the message lists TASKS).
+        KeyError: unknown task (the message lists ALL_TASKS).
         ValueError: max_length < 2.
     """
     if max_length < MIN_LENGTH:
         raise ValueError(f"max_length must be at least {MIN_LENGTH} ([CLS] and [SEP]), "
                          f"got {max_length}")
-    task = load_task(task_name)  # KeyError listing the tasks
+    task = load_any_task(task_name)  # KeyError listing the tasks
+    pair = task_name in PAIR_TASKS
     key = (task_name, getattr(tokenizer, "name_or_path", type(tokenizer).__name__),
            len(tokenizer), max_length)
     with _ENCODED_LOCK:
@@ -162,13 +168,16 @@ def encode_task(task_name: str, tokenizer, max_length: int = MAX_LENGTH
             out = {}
             for split in SPLITS:
                 rows = getattr(task, split)
-                enc = tokenizer([text for text, _ in rows], truncation=True,
-                                max_length=max_length, padding="longest",
-                                padding_side="right", return_token_type_ids=False,
-                                return_tensors="pt")
+                texts = ([[a for (a, _), _ in rows], [b for (_, b), _ in rows]] if pair
+                         else [[text for text, _ in rows]])
+                enc = tokenizer(*texts, truncation=True, max_length=max_length,
+                                padding="longest", padding_side="right",
+                                return_token_type_ids=pair, return_tensors="pt")
                 out[split] = {"input_ids": enc["input_ids"].long(),
                               "attention_mask": enc["attention_mask"].long(),
                               "labels": torch.tensor([y for _, y in rows], dtype=torch.long)}
+                if pair:
+                    out[split]["token_type_ids"] = enc["token_type_ids"].long()
             _ENCODED[key] = out
         return _ENCODED[key]
 
@@ -203,7 +212,8 @@ def accuracy(model: nn.Module, tensors: Mapping[str, torch.Tensor],
 
     Args:
         model: a SequenceClassifier (model(input_ids, attention_mask) -> (B, C) logits).
-        tensors: {"input_ids", "attention_mask", "labels"} as from encode_task.
+        tensors: {"input_ids", "attention_mask", "labels"[, "token_type_ids"]} as from
+            encode_task.
     Returns:
         accuracy in [0, 1]; nan for no rows.
     """
@@ -218,8 +228,9 @@ def accuracy(model: nn.Module, tensors: Mapping[str, torch.Tensor],
     try:
         for i in range(0, n, batch_size):
             batch = _trim(_rows(tensors, order[i:i + batch_size]))
-            logits = model(input_ids=batch["input_ids"].to(device),
-                           attention_mask=batch["attention_mask"].to(device))  # (B, C)
+            inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask",
+                                                        "token_type_ids") if k in batch}
+            logits = model(**inputs)  # (B, C)
             correct += int((logits.argmax(-1).cpu() == batch["labels"]).sum())
     finally:
         model.train(was_training)
@@ -228,8 +239,8 @@ def accuracy(model: nn.Module, tensors: Mapping[str, torch.Tensor],
 
 def check_config(cfg: FinetuneConfig) -> None:
     """Raises InputError (a ValueError) for settings out of range."""
-    if cfg.task not in TASKS:
-        raise InputError(f"unknown task {cfg.task!r}; choose one of {', '.join(TASKS)}")
+    if cfg.task not in ALL_TASKS:
+        raise InputError(f"unknown task {cfg.task!r}; choose one of {', '.join(ALL_TASKS)}")
     if cfg.steps < 1:
         raise InputError(f"steps must be at least 1, got {cfg.steps}")
     if cfg.batch_size < 1:
@@ -241,7 +252,7 @@ def check_config(cfg: FinetuneConfig) -> None:
     if cfg.eval_every < 0:
         raise InputError(f"eval_every must be >= 0 (0 = only after the last step), "
                          f"got {cfg.eval_every}")
-    labels = len(load_task(cfg.task).labels)
+    labels = len(load_any_task(cfg.task).labels)
     if cfg.train_size is not None and cfg.train_size < labels:
         raise InputError(f"train_size must be at least {labels} (one per label) or None "
                          f"for all, got {cfg.train_size}")
@@ -275,9 +286,11 @@ def _run(encoder: nn.Module, cfg: FinetuneConfig, tokenizer, device
          ) -> Iterator[FinetuneProgress]:
     max_length = min(cfg.max_length, usable_length(encoder))
     data = encode_task(cfg.task, tokenizer, max_length)
+    if getattr(encoder.config, "type_vocab_size", 2) < 2:  # RoBERTa: one segment embedding
+        data = {s: {k: v for k, v in t.items() if k != "token_type_ids"} for s, t in data.items()}
     train_rows = subsample(data["train"], cfg.train_size, cfg.seed)
     dev_rows = subsample(data["dev"], DEV_EVAL_MAX, DEV_SUBSAMPLE_SEED)
-    model = SequenceClassifier(copy.deepcopy(encoder), len(load_task(cfg.task).labels),
+    model = SequenceClassifier(copy.deepcopy(encoder), len(load_any_task(cfg.task).labels),
                                seed=cfg.seed)
     tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                      warmup_steps=cfg.warmup(), eval_every=cfg.eval_every,

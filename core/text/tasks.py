@@ -22,6 +22,7 @@ from core.common.paths import ASSETS
 ASSET_DIR = ASSETS / "text"
 TASKS = ("sentiment", "bbc")
 PAIR_TASKS = ("paraphrase", "qnli")  # sentence pairs: [CLS] a [SEP] b [SEP]
+ALL_TASKS = TASKS + PAIR_TASKS  # what fine-tuning accepts
 SPLITS = ("train", "dev", "test")
 
 Example = tuple[str, int]  # (text, label index)
@@ -84,6 +85,19 @@ def load_pair_task(name: str) -> PairTask:
         KeyError: name is not one of PAIR_TASKS (the message lists them).
     """
     return PairTask(**_read(name, PAIR_TASKS, "pair task", lambda r, y: ((r["a"], r["b"]), y)))
+
+
+def load_any_task(name: str) -> TextTask | PairTask:
+    """A single-text or pair task by name (one of ALL_TASKS).
+
+    Raises:
+        KeyError: name is none of ALL_TASKS (the message lists them).
+    """
+    if name in PAIR_TASKS:
+        return load_pair_task(name)
+    if name in TASKS:
+        return load_task(name)
+    raise KeyError(f"unknown text task {name!r}; choose one of {', '.join(ALL_TASKS)}")
 
 
 def english_corpus() -> list[str]:
