@@ -11,6 +11,8 @@ line's tokens are chosen for prediction: 80 % become [MASK], 10 % a random id, 1
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 
 from core.common.errors import InputError
-from core.pretrain.fake_data import BERT_SPECIAL_IDS, Vocab, make_scheme, unigram_from_counts
+from core.pretrain.fake_data import Vocab, make_scheme, unigram_from_counts
 
 MAX_POSITIONS = 128  # tokens per input: [CLS] + line + [SEP]
 LINE_LENGTH = MAX_POSITIONS - 2  # tokens of data per line
@@ -26,6 +28,37 @@ MASK_PROB = 0.15  # share of a line's tokens chosen for prediction (a fixed coun
 MASK_TOKEN_SHARE = 0.8  # of the chosen: replaced by [MASK]
 RANDOM_TOKEN_SHARE = 0.1  # of the chosen: replaced by a random usable id (the rest stay as is)
 IGNORE_INDEX = -100  # label of positions that are not predicted (torch's cross-entropy default)
+
+
+# Vocabularies a model can be pretrained and fine-tuned over: "bert" = the English role model's
+# (bert-base-uncased / MiniLM, 30,522 ids, the paper's), "lab" = the lab's own 8,000-entry
+# WordPiece trained on its English prose (core.text.english; ids ranked by frequency): a tiny
+# model's embedding table and its AdamW update shrink about fourfold.
+VOCABS = ("bert", "lab")
+
+
+def tokenizer_for(vocab: str = "bert"):
+    """The fast tokenizer of a vocabulary in VOCABS.
+
+    Raises:
+        InputError: an unknown vocabulary (the message lists VOCABS).
+    """
+    if vocab == "bert":
+        return english_tokenizer()
+    if vocab == "lab":
+        from core.text.english import lab_tokenizer
+
+        return lab_tokenizer()
+    raise InputError(f"unknown vocabulary {vocab!r}; choose one of {', '.join(VOCABS)}")
+
+
+@functools.lru_cache(maxsize=4)
+def avoided_ids(tokenizer) -> tuple[int, ...]:
+    """Ids fake data never uses: the special tokens and BERT's [unusedN] rows (for the
+    bert-base-uncased vocabulary that is ids 0-998, fake_data.BERT_SPECIAL_IDS)."""
+    special = set(tokenizer.all_special_tokens)
+    return tuple(sorted(i for t, i in tokenizer.get_vocab().items()
+                        if t in special or t.startswith("[unused")))
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,10 +74,31 @@ def english_tokenizer():
 
 @functools.lru_cache(maxsize=2)
 def _english_docs(tokenizer) -> tuple[np.ndarray, ...]:
-    from core.text.tasks import english_corpus
+    """The lab's English prose (core.text.english: State of the Union, Moby-Dick,
+    Shakespeare; none of it downstream task data), one array of ids a paragraph.
 
-    ids = tokenizer(english_corpus(), add_special_tokens=False)["input_ids"]
-    return tuple(np.asarray(doc, dtype=np.int64) for doc in ids if doc)
+    Tokenizing its 2.9 M words takes ~10 s, so the ids are kept in the cache folder, keyed
+    by the vocabulary and the text files (a changed file or vocabulary tokenizes afresh)."""
+    from core.common.paths import cache_dir
+    from core.text.english import ENGLISH_DIR, SOURCES, english_lines
+
+    key = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    for name in SOURCES:
+        key.update((ENGLISH_DIR / f"{name}.txt.gz").read_bytes())
+    path = cache_dir() / "pretrain" / f"english-ids-{key.hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            flat, ends = saved["ids"], saved["ends"]
+    else:
+        ids = [d for d in tokenizer(english_lines(), add_special_tokens=False,
+                                    verbose=False)["input_ids"] if d]
+        flat = np.fromiter((i for d in ids for i in d), dtype=np.int64)
+        ends = np.cumsum([len(d) for d in ids])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, ids=flat, ends=ends)
+        tmp.replace(path)  # whole or absent: a parallel reader never sees half a file
+    return tuple(np.split(flat, ends[:-1]))
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -54,7 +108,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def english_unigram(tokenizer) -> np.ndarray:
-    """Token frequencies of the shipped English texts (core.text.tasks.english_corpus).
+    """Token frequencies of the lab's English prose (core.text.english.english_lines).
 
     Returns:
         (len(tokenizer),) float64 probabilities indexed by token id; special tokens get 0.
@@ -78,8 +132,8 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
 
     Args:
         name: a core.pretrain.fake_data scheme ("flat-128", "shuffle-64", "unigram" with the English
-            frequencies, ...) or "english" (random contiguous chunks of the shipped English
-            texts, documents joined by [SEP]).
+            frequencies, ...) or "english" (random contiguous chunks of the lab's English
+            prose, paragraphs joined by [SEP]).
         tokenizer: the English tokenizer whose vocabulary the ids index.
         length: tokens per line.
     Returns:
@@ -104,7 +158,7 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
                          "data to pretrain on. Choose 'english' or a fake-data scheme.")
     freqs = english_unigram(tokenizer) if key == "unigram" else None
     try:
-        scheme = make_scheme(key, Vocab.from_tokenizer(tokenizer, avoid=BERT_SPECIAL_IDS),
+        scheme = make_scheme(key, Vocab.from_tokenizer(tokenizer, avoid=avoided_ids(tokenizer)),
                              length=length, unigram_freqs=freqs)
     except KeyError as exc:
         raise KeyError(f"{exc.args[0]}; or 'english' (real text)") from None
@@ -126,7 +180,7 @@ class TokenIds:
     def from_tokenizer(cls, tokenizer) -> "TokenIds":
         """The tokenizer's [CLS], [SEP], [MASK], special ids and usable ids."""
         special = np.array(sorted(tokenizer.all_special_ids), dtype=np.int64)
-        usable = Vocab.from_tokenizer(tokenizer, avoid=BERT_SPECIAL_IDS).ids
+        usable = Vocab.from_tokenizer(tokenizer, avoid=avoided_ids(tokenizer)).ids
         return cls(tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id,
                    special, usable)
 

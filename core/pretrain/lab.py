@@ -27,7 +27,7 @@ from core.common.paths import ASSETS
 from core.common.stats import mean_ci95
 from core.common.training import every
 from core.pretrain import fake_data, mlm
-from core.pretrain.data import LINE_LENGTH, english_tokenizer, line_source
+from core.pretrain.data import LINE_LENGTH, VOCABS, line_source, tokenizer_for
 from core.pretrain.loop import pretrain
 from core.text import finetune
 from core.text.tasks import ALL_TASKS
@@ -64,6 +64,7 @@ class PretrainRunConfig:
     train_size: int | None = None  # labelled examples drawn for fine-tuning (None = all)
     seeds: int = 1  # fine-tuning seeds per scheme (seed, seed+1, ...)
     seed: int = 0  # pretraining seed and first fine-tuning seed
+    vocab: str = "bert"  # core.pretrain.data.VOCABS: pretraining and fine-tuning ids
 
 
 @dataclass
@@ -129,6 +130,8 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
             fake_data.about(name)  # raises for an unknown or badly parametrised name
     if len(set(cfg.schemes)) != len(cfg.schemes):
         raise InputError("each scheme may be chosen once")
+    if cfg.vocab not in VOCABS:
+        raise InputError(f"unknown vocabulary {cfg.vocab!r}; choose one of {', '.join(VOCABS)}")
     if cfg.task not in ALL_TASKS:
         raise InputError(f"unknown text task {cfg.task!r}; "
                          f"choose one of {', '.join(ALL_TASKS)}")
@@ -155,8 +158,8 @@ def check_config(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> No
             "(python -m core pretrain-sweep)."))
 
 
-def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH
-            ) -> tuple[list[list[int]], str]:
+def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH,
+            vocab: str = "bert") -> tuple[list[list[int]], str]:
     """n lines of a scheme (token ids) and a readable rendering (one line per sample).
 
     Raises:
@@ -166,7 +169,7 @@ def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH
         raise InputError("scratch means no pretraining: it has no data to show")
     if not 1 <= n <= 32:
         raise InputError(f"n must be between 1 and 32, got {n}")
-    tok = english_tokenizer()
+    tok = tokenizer_for(vocab)
     lines = line_source(scheme, tok, length=length)(n, np.random.default_rng(seed))
     ids = [[int(i) for i in line] for line in lines]
     return ids, "\n\n".join(fake_data.render(line, tok) for line in ids)
@@ -174,7 +177,7 @@ def samples(scheme: str, n: int = 3, seed: int = 0, length: int = LINE_LENGTH
 
 def _finetune_one(state: PretrainState, scheme: str, encoder, t0: float) -> Iterator[None]:
     cfg = state.config
-    tok = english_tokenizer()
+    tok = tokenizer_for(cfg.vocab)
     for r in range(cfg.seeds):
         seed = cfg.seed + r
         enc = finetune.scratch_encoder(encoder, seed) if scheme == SCRATCH else encoder
@@ -206,7 +209,7 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
         InputError / KeyError: bad settings (see check_config).
     """
     check_config(cfg, budget_s=budget_s)
-    tok = english_tokenizer()
+    tok = tokenizer_for(cfg.vocab)
     runs = all_runs(cfg)
     state = PretrainState(cfg, total_steps=(len(runs) - 1) * cfg.steps
                           + len(runs) * cfg.seeds * cfg.finetune_steps)
@@ -223,7 +226,7 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
         model = mlm.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
         pcfg = mlm.PretrainConfig(scheme=scheme, size=cfg.size, arch=cfg.arch,
                                   steps=cfg.steps, batch_size=cfg.batch_size,
-                                  seed=cfg.seed, log_every=every(cfg.steps))
+                                  seed=cfg.seed, log_every=every(cfg.steps), vocab=cfg.vocab)
         curve = state.mlm.setdefault(scheme, [])
         state.phase = f"pretraining on {scheme}"
         last = 0

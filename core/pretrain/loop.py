@@ -26,14 +26,15 @@ import torch
 from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.training import TrainConfig, TrainEvent, capture_rng_state, train
-from core.pretrain.data import TokenIds, english_tokenizer, line_source, mask_lines
+from core.pretrain.data import TokenIds, line_source, mask_lines, tokenizer_for
 from core.pretrain.mlm import MaskedLM, PretrainConfig
 
 PREFETCH_BATCHES = 2  # CUDA only: batches generated ahead in a thread while the GPU works
 CHECKPOINT_NAME = "last.pt"  # in PretrainConfig.checkpoint_dir
 CHECKPOINT_FORMAT = 1  # bumped when the checkpoint's layout changes
 # Fields that define a run: a resumed run must agree with its checkpoint on all of them.
-RUN_FIELDS = ("scheme", "size", "arch", "steps", "batch_size", "lr", "warmup_steps", "seed")
+RUN_FIELDS = ("scheme", "size", "arch", "steps", "batch_size", "lr", "warmup_steps", "seed",
+              "vocab")
 
 
 def batch_maker(cfg: PretrainConfig, tokenizer, *, rank: int = 0
@@ -142,11 +143,11 @@ def pretrain(model: MaskedLM, cfg: PretrainConfig, *, device: torch.device | str
         InputError / KeyError: bad scheme, a model of the wrong vocabulary size, resume without
         checkpoint_dir, or a checkpoint from a different run.
     """
-    tok = english_tokenizer()
+    tok = tokenizer_for(cfg.vocab)
     make_batch = batch_maker(cfg, tok)  # checks the scheme now
     if model.encoder.config.vocab_size < len(tok):
         raise InputError(f"the model has {model.encoder.config.vocab_size} embedding rows; the "
-                         f"English tokenizer needs {len(tok)}")
+                         f"{cfg.vocab} vocabulary needs {len(tok)}")
     path = Path(cfg.checkpoint_dir) / CHECKPOINT_NAME if cfg.checkpoint_dir else None
     if resume and path is None:
         raise InputError("resume needs checkpoint_dir (where last.pt was saved)")

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from core.common.errors import InputError
 from core.common.training import warmup_for
-from core.pretrain.data import IGNORE_INDEX, MAX_POSITIONS
+from core.pretrain.data import IGNORE_INDEX, MAX_POSITIONS, VOCABS
 
 
 @dataclass(frozen=True)
@@ -194,9 +194,13 @@ class PretrainConfig:
     compile: bool | None = None  # torch.compile the model; None = only on CUDA
     checkpoint_dir: str | None = None  # where last.pt goes; None = no checkpoints
     checkpoint_every: int = 0  # save every N steps; 0 = at the end only (needs checkpoint_dir)
+    vocab: str = "bert"  # core.pretrain.data.VOCABS: the ids lines are written in
 
     def __post_init__(self):
         _check(self.size, self.arch)
+        if self.vocab not in VOCABS:
+            raise InputError(f"unknown vocabulary {self.vocab!r}; choose one of "
+                             f"{', '.join(VOCABS)}")
         for name in ("steps", "batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -98,8 +98,3 @@ def load_any_task(name: str) -> TextTask | PairTask:
     if name in TASKS:
         return load_task(name)
     raise KeyError(f"unknown text task {name!r}; choose one of {', '.join(ALL_TASKS)}")
-
-
-def english_corpus() -> list[str]:
-    """The training texts of every task, in TASKS order (for English unigram frequencies)."""
-    return [text for name in TASKS for text, _ in load_task(name).train]

@@ -125,7 +125,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
     from core.common.errors import InputError
     from core.pretrain import loop, mlm
-    from core.pretrain.data import english_tokenizer
+    from core.pretrain.data import tokenizer_for
 
     try:
         cfg = mlm.PretrainConfig(scheme=args.scheme, size=args.size, arch=args.arch,
@@ -133,8 +133,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                                  warmup_steps=args.warmup_steps, seed=args.seed,
                                  log_every=args.log_every, compile=args.compile,
                                  checkpoint_dir=args.checkpoint_dir,
-                                 checkpoint_every=args.checkpoint_every)
-        tok = english_tokenizer()
+                                 checkpoint_every=args.checkpoint_every, vocab=args.vocab)
+        tok = tokenizer_for(cfg.vocab)
         model = mlm.build_mlm(cfg.size, cfg.arch, vocab_size=len(tok), seed=cfg.seed)
         events = loop.pretrain(model, cfg, resume=args.resume)
     except (InputError, KeyError) as exc:
@@ -173,7 +173,7 @@ def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
     schemes = tuple(args.schemes.split(",")) if args.schemes else REFERENCE_SCHEMES
     result = sweep(schemes=schemes, size=args.size, steps=args.steps, seeds=args.seeds,
                    task=args.task, finetune_steps=args.finetune_steps,
-                   batch_size=args.batch_size, on_state=log)
+                   batch_size=args.batch_size, vocab=args.vocab, on_state=log)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     return 0
@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheme", required=True, help="e.g. flat-128, shuffle-64, nesting, english")
     p.add_argument("--size", default="tiny", help="tiny | small | medium")
     p.add_argument("--arch", default="bert", help="bert | roberta")
+    p.add_argument("--vocab", default="bert", choices=["bert", "lab"],
+                   help="bert: the 30,522-id vocabulary; lab: the lab's 8,000-id WordPiece")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32, help="lines per step, per process")
     p.add_argument("--lr", type=float, default=None, help="default: by size")
@@ -233,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=1000, help="MLM steps per scheme")
     p.add_argument("--batch-size", type=int, default=16, help="lines per MLM step")
     p.add_argument("--seeds", type=int, default=3, help="fine-tuning seeds per scheme")
-    p.add_argument("--task", default="sentiment", help="sentiment | bbc")
+    p.add_argument("--task", default="sentiment", help="sentiment | bbc | paraphrase | qnli")
+    p.add_argument("--vocab", default="bert", choices=["bert", "lab"],
+                   help="bert: the 30,522-id vocabulary; lab: the lab's 8,000-id WordPiece")
     p.add_argument("--finetune-steps", type=int, default=200)
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "reference.json"))
     p.set_defaults(fn=cmd_pretrain_sweep)

@@ -20,13 +20,14 @@ REFERENCE_SCHEMES = ("english", "uniform", "unigram", "flat-2", "flat-128", "shu
 def sweep(*, schemes: tuple[str, ...] = REFERENCE_SCHEMES, size: str = "tiny",
           steps: int = 1000, seeds: int = 3, task: str = "sentiment",
           finetune_steps: int = 200, train_size: int | None = None,
-          batch_size: int = DEFAULT_BATCH, on_state=None) -> dict:
+          batch_size: int = DEFAULT_BATCH, vocab: str = "bert", on_state=None) -> dict:
     """Every scheme (+ scratch) at one size: the reference run.
 
     Args:
         schemes: pretraining data (english and fake-data schemes); scratch always runs.
         size, steps, batch_size: the MLM model size, steps per scheme and lines per step.
         seeds, task, finetune_steps, train_size: fine-tuning (see PretrainRunConfig).
+        vocab: the ids models read (core.pretrain.data.VOCABS).
         on_state: called with every live PretrainState (progress logging).
     Returns:
         The run record, JSON-ready: {"metrics": PretrainState.metrics(), "mlm": the MLM
@@ -34,7 +35,7 @@ def sweep(*, schemes: tuple[str, ...] = REFERENCE_SCHEMES, size: str = "tiny",
     """
     cfg = PretrainRunConfig(schemes=tuple(schemes), size=size, steps=steps, seeds=seeds,
                             task=task, finetune_steps=finetune_steps, train_size=train_size,
-                            batch_size=batch_size)
+                            batch_size=batch_size, vocab=vocab)
     envelope = records.new_record()  # machine and start time; the config is in metrics
     t0 = time.perf_counter()
     state = None

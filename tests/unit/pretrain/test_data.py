@@ -98,3 +98,20 @@ def test_bad_inputs_give_clear_errors(tok):
     with pytest.raises(InputError, match="shape"):
         data.mask_lines(np.zeros(5, dtype=np.int64), np.random.default_rng(0),
                         tokenizer_ids=data.TokenIds.from_tokenizer(tok))
+
+
+def test_the_lab_vocabulary_keeps_its_frequent_ids_and_avoids_only_its_specials(tok):
+    assert data.avoided_ids(tok) == tuple(range(999))  # bert-base-uncased: 0-998
+    lab = data.tokenizer_for("lab")
+    assert len(lab) == 8_000 and data.avoided_ids(lab) == (0, 1, 2, 3, 4)
+    uniform = data.line_source("uniform", lab)(64, np.random.default_rng(0))
+    assert uniform.min() >= 5 and uniform.max() < 8_000
+    assert np.isin(np.arange(5, 1_000), uniform).mean() > 0.5  # frequent ids are used
+    english = data.line_source("english", lab)(20, np.random.default_rng(0))
+    assert (english != lab.unk_token_id).mean() > 0.99
+    assert {"the", "and", "of", "to", "i", "a", "we"} & set(lab.decode(english[0]).split())
+    batch = data.mask_lines(english, np.random.default_rng(0),
+                            tokenizer_ids=data.TokenIds.from_tokenizer(lab))
+    assert batch["input_ids"].max() < 8_000 and (batch["input_ids"] == 4).any()  # [MASK] = 4
+    with pytest.raises(InputError, match="bert, lab"):
+        data.tokenizer_for("gpt2")

@@ -85,7 +85,11 @@ def test_samples_are_lines_of_the_scheme():
     assert len(text.split("\n\n")) == 3
     assert pretrain_lab.samples("flat-128", n=3, seed=1)[0] == ids
     english, words = pretrain_lab.samples("english", n=1)
-    assert len(english[0]) == LINE_LENGTH and "the" in words.split()
+    assert len(english[0]) == LINE_LENGTH
+    assert {"the", "and", "of", "to", "i", "a", "we"} & set(words.split())
+    lab_ids, lab_words = pretrain_lab.samples("english", n=1, vocab="lab")
+    assert max(lab_ids[0]) < 8_000 and {"the", "and", "of", "to", "i", "a", "we"} & set(
+        lab_words.split())
     with pytest.raises(InputError, match="no data"):
         pretrain_lab.samples("scratch")
     with pytest.raises(InputError, match="n must be between 1 and 32"):

@@ -16,6 +16,7 @@ import torch
 from core.common.errors import InputError
 from core.common.paths import ROOT
 from core.pretrain import loop
+from core.pretrain.data import tokenizer_for
 from core.pretrain.mlm import PretrainConfig, build_mlm, param_digest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -42,6 +43,21 @@ def test_pretraining_lowers_the_mlm_loss(tok):
     last = np.mean([e.loss for e in events[-5:]])
     assert first > 9.5 and last < first - 1.5, (first, last)
     assert model.training is False
+
+
+def test_the_lab_vocabulary_pretrains_a_four_times_smaller_table():
+    lab = tokenizer_for("lab")
+    model = build_mlm("tiny", vocab_size=len(lab), seed=0)
+    bert_rows = build_mlm("tiny", vocab_size=30_522, seed=0).encoder.embeddings
+    assert model.encoder.embeddings.word_embeddings.weight.numel() * 3.8 < \
+        bert_rows.word_embeddings.weight.numel()
+    cfg = PretrainConfig(scheme="english", steps=30, batch_size=4, warmup_steps=3,
+                         log_every=1, vocab="lab")
+    events = list(loop.pretrain(model, cfg, device="cpu"))
+    first, last = np.mean([e.loss for e in events[:3]]), np.mean([e.loss for e in events[-5:]])
+    assert first > 8.5 and last < first - 1.0, (first, last)  # from ln(8000) = 9.0 down
+    with pytest.raises(InputError, match="bert, lab"):
+        PretrainConfig(scheme="english", vocab="gpt2")
 
 
 def _params(model):

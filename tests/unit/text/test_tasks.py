@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from core.text.tasks import PAIR_TASKS, TASKS, english_corpus, load_pair_task, load_task
+from core.text.tasks import PAIR_TASKS, TASKS, load_pair_task, load_task
 
 # (train, dev, test) sizes written by `python -m core build-assets text`
 SIZES = {"sentiment": (7674, 959, 959), "bbc": (1691, 211, 211)}
@@ -49,13 +49,6 @@ def test_labels():
 def test_unknown_task():
     with pytest.raises(KeyError, match="sentiment, bbc"):
         load_task("imdb")
-
-
-def test_english_corpus():
-    corpus = english_corpus()
-    assert len(corpus) == SIZES["sentiment"][0] + SIZES["bbc"][0]
-    words = Counter(w.lower() for t in corpus for w in t.split())
-    assert words.most_common(1)[0][0] == "the"
 
 
 PAIR_SIZES = {"paraphrase": (7986, 1000, 2000), "qnli": (2896, 358, 342)}
