@@ -39,5 +39,9 @@ def test_bench_runs_on_cpu():
         assert 8 < loop["last_loss"] < 11  # a real MLM loss over 30522 ids
     # the stock loop projects all 128 positions onto the vocabulary, ours 19 of them
     assert out["loops"]["ours"]["tokens_per_s"] > out["loops"]["stock"]["tokens_per_s"]
+    lab = out["loops"]["ours_lab_vocab"]
+    assert lab["vocab"] == 8_000 and 7 < lab["last_loss"] < 10  # ln(8000) = 9.0
+    assert out["speedup_lab_vocab"] == round(lab["tokens_per_s"]
+                                             / out["loops"]["ours"]["tokens_per_s"], 2)
     assert set(out["data_ms_per_batch"]) == set(bp.DATA_SCHEMES)
     assert all(ms > 0 for ms in out["data_ms_per_batch"].values())
