@@ -24,6 +24,7 @@ from core.pretrain.fake_data import Vocab, make_scheme, unigram_from_counts
 
 MAX_POSITIONS = 128  # tokens per input: [CLS] + line + [SEP]
 LINE_LENGTH = MAX_POSITIONS - 2  # tokens of data per line
+HELD_OUT_EVERY = 20  # every 20th English paragraph is held out of pretraining (the probe's)
 MASK_PROB = 0.15  # share of a line's tokens chosen for prediction (a fixed count per line)
 MASK_TOKEN_SHARE = 0.8  # of the chosen: replaced by [MASK]
 RANDOM_TOKEN_SHARE = 0.1  # of the chosen: replaced by a random usable id (the rest stay as is)
@@ -108,22 +109,47 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def english_unigram(tokenizer) -> np.ndarray:
-    """Token frequencies of the lab's English prose (core.text.english.english_lines).
+    """Token frequencies of the train part of the lab's English prose (core.text.english).
 
     Returns:
         (len(tokenizer),) float64 probabilities indexed by token id; special tokens get 0.
     """
-    counts = np.bincount(np.concatenate(_english_docs(tokenizer)), minlength=len(tokenizer))
+    counts = np.bincount(np.concatenate(_part(_english_docs(tokenizer), "train")),
+                         minlength=len(tokenizer))
     counts[list(tokenizer.all_special_ids)] = 0
     return _read_only(unigram_from_counts(counts, size=len(tokenizer)))
 
 
-@functools.lru_cache(maxsize=2)
-def _english_stream(tokenizer) -> np.ndarray:
-    """Every document's ids, one after the other, each followed by [SEP]: (N,) int64."""
+def _part(docs: tuple[np.ndarray, ...], part: str) -> list[np.ndarray]:
+    """The paragraphs of a part: every HELD_OUT_EVERY-th is "held_out" (never pretrained on;
+    the probe scores English there), the rest "train"."""
+    held = part == "held_out"
+    return [d for i, d in enumerate(docs) if (i % HELD_OUT_EVERY == 0) == held]
+
+
+@functools.lru_cache(maxsize=4)
+def _english_stream(tokenizer, part: str = "train") -> np.ndarray:
+    """The part's paragraphs' ids, one after the other, each followed by [SEP]: (N,) int64."""
     sep = np.array([tokenizer.sep_token_id], dtype=np.int64)
-    return _read_only(np.concatenate([part for doc in _english_docs(tokenizer)
-                                      for part in (doc, sep)]))
+    return _read_only(np.concatenate([piece for doc in _part(_english_docs(tokenizer), part)
+                                      for piece in (doc, sep)]))
+
+
+def english_source(tokenizer, part: str = "train", *, length: int = LINE_LENGTH
+                   ) -> Callable[[int, np.random.Generator], np.ndarray]:
+    """Random contiguous chunks of `length` ids from a part ("train" or "held_out") of the
+    lab's English prose: source(n, rng) -> (n, length) int64."""
+    if part not in ("train", "held_out"):
+        raise InputError(f"part must be 'train' or 'held_out', got {part!r}")
+    stream = _english_stream(tokenizer, part)
+    if stream.size < length:
+        raise InputError(f"the English texts hold {stream.size} tokens, fewer than {length}")
+
+    def english(n: int, rng: np.random.Generator) -> np.ndarray:
+        starts = rng.integers(0, stream.size - length + 1, n)  # (n,)
+        return stream[starts[:, None] + np.arange(length)]  # (n, length)
+
+    return english
 
 
 def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
@@ -132,8 +158,8 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
 
     Args:
         name: a core.pretrain.fake_data scheme ("flat-128", "shuffle-64", "unigram" with the English
-            frequencies, ...) or "english" (random contiguous chunks of the lab's English
-            prose, paragraphs joined by [SEP]).
+            frequencies, ...) or "english" (random contiguous chunks of the train part of the
+            lab's English prose, paragraphs joined by [SEP]; see english_source).
         tokenizer: the English tokenizer whose vocabulary the ids index.
         length: tokens per line.
     Returns:
@@ -144,15 +170,7 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
     """
     key = name.strip().lower()
     if key == "english":
-        stream = _english_stream(tokenizer)
-        if stream.size < length:
-            raise InputError(f"the English texts hold {stream.size} tokens, fewer than {length}")
-
-        def english(n: int, rng: np.random.Generator) -> np.ndarray:
-            starts = rng.integers(0, stream.size - length + 1, n)  # (n,)
-            return stream[starts[:, None] + np.arange(length)]  # (n, length)
-
-        return english
+        return english_source(tokenizer, "train", length=length)
     if key == "scratch":
         raise InputError("'scratch' is the no-pretraining baseline (random init): it has no "
                          "data to pretrain on. Choose 'english' or a fake-data scheme.")

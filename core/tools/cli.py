@@ -14,6 +14,8 @@
   python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
                                                also under `torchrun --nproc_per_node N -m core`
   python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
+  python -m core probe [--checkpoint F]        a pretrained body (or scratch) read as English:
+                                               fresh embeddings only, held-out MLM loss
   python -m core build-spoken-qa [--voice]     spoken-QA text set -> assets/spoken_qa/text.jsonl
                                                (--voice: espeak-ng audio into the cache too)
   python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
@@ -179,6 +181,40 @@ def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from core.common.errors import InputError
+    from core.pretrain import loop, mlm
+    from core.pretrain.probe import ProbeConfig, probe
+
+    try:
+        if args.checkpoint:
+            saved = loop.load_checkpoint(args.checkpoint)
+            run = saved["config"]
+            vocab = run.get("vocab", "bert")
+            model = mlm.build_mlm(run["size"], run["arch"],
+                                  vocab_size=saved["model"]["head.bias"].numel())
+            model.load_state_dict(saved["model"])
+            name = f"{run['scheme']} ({args.checkpoint})"
+        else:  # scratch: the random body every pretrained one started from
+            from core.pretrain.data import tokenizer_for
+
+            vocab, name = args.vocab, "scratch"
+            model = mlm.build_mlm(args.size, vocab_size=len(tokenizer_for(vocab)), seed=0)
+        events = probe(model, ProbeConfig(steps=args.steps, lr=args.lr, vocab=vocab,
+                                          eval_every=args.eval_every, seed=args.seed))
+        for event in events:
+            if event.metrics:
+                print(f"{name}: step {event.step}/{event.max_steps}  held-out English MLM "
+                      f"loss {event.metrics['held_out_loss']:.4f}", flush=True)
+    except FileNotFoundError as exc:
+        print(f"error: no checkpoint at {exc.filename}", file=sys.stderr)
+        return 2
+    except (InputError, KeyError) as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -241,6 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--finetune-steps", type=int, default=200)
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "reference.json"))
     p.set_defaults(fn=cmd_pretrain_sweep)
+    p = sub.add_parser("probe", help="fresh embeddings on a frozen pretrained body: held-out "
+                                     "English MLM loss")
+    p.add_argument("--checkpoint", default=None, help="a pretrain last.pt (default: scratch)")
+    p.add_argument("--size", default="tiny", help="scratch only: tiny | small | medium")
+    p.add_argument("--vocab", default="lab", choices=["bert", "lab"], help="scratch only")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=cmd_probe)
     from core.tools.cli_speech import add_commands
 
     add_commands(sub)
