@@ -50,6 +50,9 @@ class TrainConfig:
     eval_every: int = 0  # run `evaluate` every N steps; 0 = only after the last step
     log_every: int = 1  # yield a TrainEvent every N steps (and always on eval / last step)
     seed: int = 0  # seeds python, numpy (the batch rng) and torch (dropout, sampling)
+    # bf16 autocast and fused AdamW: None = on CUDA only (where they pay); True = on any device
+    # (CPU has both, so tests run the GPU path there); False = never.
+    fast: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -146,16 +149,21 @@ def _restore_rng(state: Mapping, rng: np.random.Generator) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
+def fast_paths(config: TrainConfig, device: torch.device) -> bool:
+    """Whether a run uses bf16 autocast and fused AdamW (see TrainConfig.fast)."""
+    return device.type == "cuda" if config.fast is None else bool(config.fast)
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig,
                    device: torch.device) -> torch.optim.AdamW:
-    """AdamW with decay on matrices only; fused kernels on CUDA."""
+    """AdamW with decay on matrices only; fused kernels where fast_paths says so."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim > NO_DECAY_NDIM],
          "weight_decay": config.weight_decay},
         {"params": [p for p in params if p.ndim <= NO_DECAY_NDIM], "weight_decay": 0.0},
     ]
-    fused = {"fused": True} if device.type == "cuda" else {}
+    fused = {"fused": True} if fast_paths(config, device) else {}
     return torch.optim.AdamW(groups, lr=lr_at(0, config), **fused)
 
 
@@ -167,10 +175,11 @@ def _loss_of(out) -> torch.Tensor:
     return out.loss
 
 
-def _autocast(device: torch.device):
-    """bf16 autocast only where it pays (CUDA tensor cores); CPU and MPS run in float32."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=AUTOCAST_DTYPE)
+def _autocast(device: torch.device, config: TrainConfig):
+    """bf16 autocast where fast_paths says so (by default CUDA's tensor cores only; CPU and
+    MPS run in float32)."""
+    if fast_paths(config, device):
+        return torch.autocast(device.type, dtype=AUTOCAST_DTYPE)
     return contextlib.nullcontext()
 
 
@@ -233,7 +242,7 @@ def train(model: torch.nn.Module,
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = {k: v.to(device, non_blocking=True) for k, v in make_batch(step, rng).items()}
-            with _autocast(device):
+            with _autocast(device, config):
                 loss = _loss_of(model(**batch))
             loss.backward()
             if config.grad_clip > 0:

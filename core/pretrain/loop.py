@@ -193,7 +193,7 @@ def _run(model, cfg, tok, make_batch, device, path, saved) -> Iterator[TrainEven
         rngs = saved["rng"] if saved is not None else []
         tcfg = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                            warmup_steps=cfg.warmup_steps, log_every=cfg.log_every,
-                           seed=cfg.seed + rank)
+                           seed=cfg.seed + rank, fast=cfg.fast)
         try:
             yield from train(net, ahead or make_batch, tcfg, device=device,
                              start_step=saved["step"] if saved is not None else 0,

@@ -192,6 +192,7 @@ class PretrainConfig:
     seed: int = 0  # model-independent: data, dropout (the init is build_mlm's seed)
     log_every: int = 10  # a TrainEvent every N steps (and at the last)
     compile: bool | None = None  # torch.compile the model; None = only on CUDA
+    fast: bool | None = None  # bf16 autocast + fused AdamW; None = only on CUDA (TrainConfig)
     checkpoint_dir: str | None = None  # where last.pt goes; None = no checkpoints
     checkpoint_every: int = 0  # save every N steps; 0 = at the end only (needs checkpoint_dir)
     vocab: str = "bert"  # core.pretrain.data.VOCABS: the ids lines are written in

@@ -143,3 +143,28 @@ def test_bad_inputs_give_clear_errors(tok, capsys):
     assert "no-pretraining baseline" in capsys.readouterr().err
     assert main(["pretrain", "--scheme", "flat-128", "--size", "huge"]) == 2
     assert "choose one of tiny, small, medium" in capsys.readouterr().err
+
+
+def test_the_gpu_paths_run_on_cpu_compile_bf16_autocast_and_fused_adamw(tok):
+    """What a CUDA run switches on by itself, forced on here (torch has all three on CPU)."""
+    import torch
+
+    from core.common.training import TrainConfig, make_optimizer
+
+    model = build_mlm("tiny", vocab_size=len(tok), seed=0)
+    assert make_optimizer(model, TrainConfig(fast=True), torch.device("cpu")).defaults["fused"]
+    assert not make_optimizer(model, TrainConfig(), torch.device("cpu")).defaults["fused"]
+    seen = []
+    hook = model.encoder.encoder.layer[0].output.dense.register_forward_hook(
+        lambda _m, _i, out: seen.append(out.dtype))
+    eager = PretrainConfig(scheme="shuffle-4", steps=2, batch_size=2, warmup_steps=1,
+                           log_every=1, compile=False, fast=True)
+    assert all(np.isfinite(e.loss) for e in loop.pretrain(model, eager, device="cpu"))
+    hook.remove()
+    assert seen and set(seen) == {torch.bfloat16}  # the layers ran under bf16 autocast
+    compiled = PretrainConfig(scheme="shuffle-4", steps=3, batch_size=2, warmup_steps=1,
+                              log_every=1, compile=True, fast=True)
+    events = list(loop.pretrain(build_mlm("tiny", vocab_size=len(tok), seed=0), compiled,
+                                device="cpu"))
+    assert [e.step for e in events] == [1, 2, 3]
+    assert all(np.isfinite(e.loss) and 8 < e.loss < 12 for e in events)
