@@ -117,7 +117,8 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
     STOPS.clear(request)
     for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
         metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
-        mlm_fig = view.mlm_figure(state.mlm, reference=(REFERENCE or {}).get("mlm"))
+        mlm_fig = view.mlm_figure(state.mlm, reference=(REFERENCE or {}).get("mlm"),
+                                  floors=state.floors)
         gains_fig = view.gains_figure(metrics, f"{task}: gain over scratch")
         if STOPS.asked(request):  # keep what was drawn, say where it stopped
             yield (stopped_title(mlm_fig, state.done_steps), gains_fig,
@@ -149,7 +150,8 @@ def _reference_panel() -> None:
         with gr.Row():
             gr.Plot(view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch"),
                     label="Reference gains", elem_id="pretrain-reference-gains")
-            gr.Plot(view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss"),
+            gr.Plot(view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss",
+                                    floors=view.floors_of(REFERENCE["metrics"])),
                     label="Reference MLM curves")
         gr.Dataframe(view.results_table(m), headers=view.TABLE_HEADERS,
                      label="Reference test accuracy", interactive=False,

@@ -157,8 +157,9 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
     """Lines of token ids for pretraining.
 
     Args:
-        name: a core.pretrain.fake_data scheme ("flat-128", "shuffle-64", "unigram" with the English
-            frequencies, ...) or "english" (random contiguous chunks of the train part of the
+        name: a core.pretrain.fake_data scheme ("flat-128", "shuffle-64", ...; every one but
+            uniform and zipf-a draws its ids with the English unigram frequencies, as the
+            paper does) or "english" (random contiguous chunks of the train part of the
             lab's English prose, paragraphs joined by [SEP]; see english_source).
         tokenizer: the English tokenizer whose vocabulary the ids index.
         length: tokens per line.
@@ -174,10 +175,10 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
     if key == "scratch":
         raise InputError("'scratch' is the no-pretraining baseline (random init): it has no "
                          "data to pretrain on. Choose 'english' or a fake-data scheme.")
-    freqs = english_unigram(tokenizer) if key == "unigram" else None
+    freqs = english_unigram(tokenizer)  # unigram draws from it; flat, shuffle, nesting too
+    vocab = Vocab.from_tokenizer(tokenizer, avoid=avoided_ids(tokenizer)).weighted(freqs)
     try:
-        scheme = make_scheme(key, Vocab.from_tokenizer(tokenizer, avoid=avoided_ids(tokenizer)),
-                             length=length, unigram_freqs=freqs)
+        scheme = make_scheme(key, vocab, length=length, unigram_freqs=freqs)
     except KeyError as exc:
         raise KeyError(f"{exc.args[0]}; or 'english' (real text)") from None
     return scheme.batch

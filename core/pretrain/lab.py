@@ -26,7 +26,7 @@ from core.common.errors import InputError
 from core.common.paths import ASSETS
 from core.common.stats import mean_ci95
 from core.common.training import every
-from core.pretrain import fake_data, mlm
+from core.pretrain import fake_data, floors, mlm
 from core.pretrain.data import LINE_LENGTH, VOCABS, line_source, tokenizer_for
 from core.pretrain.loop import pretrain
 from core.text import finetune
@@ -75,6 +75,7 @@ class PretrainState:
     mlm: dict[str, list[dict]] = field(default_factory=dict)  # scheme -> [{step, loss}]
     finetune: dict[str, list[dict]] = field(default_factory=dict)  # "scheme/seed" -> points
     test: dict[str, list[float]] = field(default_factory=dict)  # scheme -> per-seed accuracy
+    floors: dict[str, float] = field(default_factory=dict)  # scheme -> no-structure MLM loss
     phase: str = ""  # what runs now, for the progress bar
     done_steps: int = 0
     total_steps: int = 0
@@ -84,7 +85,8 @@ class PretrainState:
         """JSON-ready results so far.
 
         Returns:
-            {"runs": {scheme: {mlm_loss, mlm_steps, and once tested: test_accuracy, ci95,
+            {"runs": {scheme: {mlm_loss, mlm_steps, floor (the stream's unigram entropy)
+            and learned (the run ended clearly below it), and once tested: test_accuracy, ci95,
             per_seed, gain_over_scratch}}, "config": the PretrainRunConfig, "elapsed_s"}.
         """
         runs = {}
@@ -92,6 +94,9 @@ class PretrainState:
         for scheme in all_runs(self.config):
             entry: dict = {"mlm_loss": [p["loss"] for p in self.mlm.get(scheme, [])],
                            "mlm_steps": [p["step"] for p in self.mlm.get(scheme, [])]}
+            if scheme in self.floors:  # see core.pretrain.floors
+                entry["floor"] = self.floors[scheme]
+                entry["learned"] = floors.reached(entry["mlm_loss"], self.floors[scheme])
             accs = self.test.get(scheme)
             if accs:
                 mean, half = mean_ci95(accs)
@@ -214,6 +219,7 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
     state = PretrainState(cfg, total_steps=(len(runs) - 1) * cfg.steps
                           + len(runs) * cfg.seeds * cfg.finetune_steps)
     t0 = time.perf_counter()
+    state.floors = floors.floors(runs, cfg.vocab)
     like = None
     for scheme in runs:
         if scheme == SCRATCH:

@@ -23,10 +23,13 @@ ZIPF_PERM_SEED = 0  # zipf-a: fixed seed of the id -> rank permutation (same ran
 
 @dataclass(frozen=True, eq=False)
 class Vocab:
-    """The token ids a scheme may emit: 0..size-1 minus the avoided ones, sorted."""
+    """The token ids a scheme may emit: 0..size-1 minus the avoided ones, sorted; with `p`,
+    the structured schemes (flat, shuffle, nesting) draw their ids with those probabilities
+    (the paper samples ids with English token frequencies), else uniformly."""
 
     size: int  # rows of the embedding matrix (tokenizer vocabulary size)
     ids: np.ndarray  # (U,) int64, sorted usable ids
+    p: np.ndarray | None = None  # (U,) probabilities of the ids, or None (uniform)
 
     @classmethod
     def make(cls, size: int, *, avoid=()) -> "Vocab":
@@ -45,6 +48,28 @@ class Vocab:
     def from_tokenizer(cls, tokenizer, *, avoid=()) -> "Vocab":
         """A tokenizer's vocabulary minus its special ids and `avoid`."""
         return cls.make(len(tokenizer), avoid=set(tokenizer.all_special_ids) | set(avoid))
+
+    def weighted(self, freqs) -> "Vocab":
+        """The same ids, drawn with probabilities ∝ freqs[id] (index = token id; ids past
+        the vector's end or of frequency 0 are never drawn).
+
+        Raises:
+            InputError: no usable id has a positive frequency.
+        """
+        freqs = np.asarray(freqs, dtype=np.float64).reshape(-1)
+        w = np.where(self.ids < freqs.size, freqs[np.minimum(self.ids, freqs.size - 1)], 0.0)
+        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise InputError("frequencies must be non-negative and give some weight to a "
+                             "usable id")
+        return Vocab(self.size, self.ids, w / w.sum())
+
+    def draw_index(self, shape, rng: np.random.Generator) -> np.ndarray:
+        """Positions into `ids` drawn i.i.d. (uniformly, or with `p`)."""
+        if self.p is None:
+            return rng.integers(0, len(self), shape)
+        cdf = np.cumsum(self.p)
+        return np.minimum(np.searchsorted(cdf, rng.random(shape) * cdf[-1], side="right"),
+                          len(self) - 1)
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -79,6 +104,12 @@ def _draw(values: np.ndarray, cdf: np.ndarray, shape, rng) -> np.ndarray:
     """i.i.d. draws of `values` with cumulative probabilities `cdf` (inverse-CDF sampling)."""
     idx = np.searchsorted(cdf, rng.random(shape) * cdf[-1], side="right")
     return values[np.minimum(idx, values.size - 1)]
+
+
+def _renorm(w: np.ndarray) -> np.ndarray:
+    """Weights -> probabilities (uniform when they are all zero)."""
+    total = w.sum()
+    return w / total if total > 0 else np.full(w.size, 1.0 / w.size)
 
 
 def _even_length(length: int, what: str) -> None:
@@ -194,7 +225,7 @@ class FlatBlocks(Scheme):
         return [(s, min(s + self.block, self.length)) for s in range(0, self.length, self.block)]
 
     def _blocks(self, n, count, size, rng):  # -> (n, count * size)
-        half = self.vocab.ids[rng.integers(0, len(self.vocab), (n, count, size // 2))]
+        half = self.vocab.ids[self.vocab.draw_index((n, count, size // 2), rng)]
         pairs = np.concatenate([half, half], axis=2)  # (n, count, size)
         return rng.permuted(pairs, axis=2).reshape(n, count * size)
 
@@ -230,7 +261,8 @@ class FlatLine(Scheme):
         pairs = self.length // 2
         for row in range(n):
             k = int(rng.integers(self.k_lo, self.k_hi + 1))
-            chosen = self.vocab.ids[rng.choice(len(self.vocab), k, replace=False)]
+            chosen = self.vocab.ids[rng.choice(len(self.vocab), k, replace=False,
+                                               p=self.vocab.p)]
             per_id = 1 + np.bincount(rng.integers(0, k, pairs - k), minlength=k)  # (k,) pairs
             out[row] = rng.permutation(np.repeat(chosen, 2 * per_id))
         return out
@@ -259,10 +291,13 @@ class Shuffle(Scheme):
             raise InputError(f"{self.name}: no run of {n} consecutive usable ids")
         self.n = n
         self.about = f"blocks of {n} consecutive ids, each block shuffled"
+        self._starts = vocab if vocab.p is None else Vocab(
+            vocab.size, self.starts, _renorm(vocab.p[np.searchsorted(ids, self.starts)]))
 
     def batch(self, n, rng):
         count = -(-self.length // self.n)  # blocks, the last maybe cut short
-        y = self.starts[rng.integers(0, self.starts.size, (n, count))]  # (n, count)
+        y = self.starts[self._starts.draw_index((n, count), rng)] if self.vocab.p is not None \
+            else self.starts[rng.integers(0, self.starts.size, (n, count))]  # (n, count)
         blocks = y[..., None] + np.arange(self.n)  # (n, count, N)
         return rng.permuted(blocks, axis=2).reshape(n, count * self.n)[:, : self.length]
 
@@ -289,11 +324,14 @@ class Nesting(Scheme):
         m = len(vocab) // 2
         self.opens, self.closes = vocab.ids[0: 2 * m: 2], vocab.ids[1: 2 * m: 2]  # (m,), (m,)
         self.p_open = float(p_open)
+        self._pairs = None if vocab.p is None else Vocab(  # a pair weighs its two ids
+            vocab.size, self.opens, _renorm(vocab.p[0: 2 * m: 2] + vocab.p[1: 2 * m: 2]))
 
     def batch(self, n, rng):
         out = np.empty((n, self.length), dtype=np.int64)
         for row in range(n):
-            which = rng.integers(0, self.opens.size, self.length)  # pair used if opening at i
+            which = (rng.integers(0, self.opens.size, self.length) if self._pairs is None
+                     else self._pairs.draw_index(self.length, rng))  # pair used if opening
             coins = rng.random(self.length)
             stack: list[int] = []
             for i in range(self.length):

@@ -43,7 +43,8 @@ def _color(scheme: str, order: list[str]) -> str:
 
 # --------------------------------------------------------------------------------- figures
 def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretraining",
-               reference: dict[str, list[dict]] | None = None) -> go.Figure:
+               reference: dict[str, list[dict]] | None = None,
+               floors: dict[str, float] | None = None) -> go.Figure:
     """Masked-language-modelling loss per scheme against step.
 
     Args:
@@ -51,6 +52,9 @@ def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretrain
         title: the figure's title.
         reference: the reference run's curves (a record's "mlm"); those of the schemes in
             `mlm` are drawn dashed and faint behind them.
+        floors: scheme -> its stream's no-structure loss (core.pretrain.floors), drawn as a
+            dotted level in the scheme's colour: a curve must get below it to have learned
+            the scheme's structure.
     """
     order = list(mlm)
     fig = go.Figure()
@@ -63,11 +67,43 @@ def mlm_figure(mlm: dict[str, list[dict]], title: str = "MLM loss while pretrain
                 line=dict(color=_color(scheme, order), dash="dash", width=1.5)))
     for scheme, curve in mlm.items():
         fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=scheme, mode="lines", line=dict(color=_color(scheme, order))))
+                                 name=scheme, mode="lines", legendgroup=scheme,
+                                 line=dict(color=_color(scheme, order))))
+        floor = (floors or {}).get(scheme)
+        if floor is not None and curve:
+            fig.add_trace(go.Scatter(
+                x=[0, max(p["step"] for p in curve)], y=[floor, floor], mode="lines",
+                name=f"{scheme} floor {floor:.2f}", legendgroup=scheme, opacity=0.8,
+                line=dict(color=_color(scheme, order), dash="dot", width=1.5),
+                hovertemplate=f"{scheme}: frequencies-only loss {floor:.2f}<extra></extra>"))
     fig.update_layout(title=wrap_title(title), xaxis_title="pretraining step",
                       yaxis_title="MLM loss (masked positions)", height=360,
                       margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
     return fig
+
+
+def floors_of(metrics: dict | None) -> dict[str, float]:
+    """scheme -> floor, from PretrainState.metrics() or a record's "metrics" (runs made
+    before floors were recorded have none)."""
+    return {s: r["floor"] for s, r in ((metrics or {}).get("runs") or {}).items()
+            if r.get("floor") is not None}
+
+
+def floor_sentence(metrics: dict | None) -> str:
+    """Which schemes ended clearly below their floor (learned their structure), which not."""
+    runs = (metrics or {}).get("runs") or {}
+    judged = {s: r["learned"] for s, r in runs.items() if r.get("learned") is not None}
+    if not judged:
+        return ""
+    yes = [s for s, v in judged.items() if v]
+    no = [s for s, v in judged.items() if not v]
+    text = ("Each dotted line is a scheme's floor: the loss of a model that knows only how "
+            "often each id occurs. ")
+    if yes:
+        text += f"Ended clearly below it (learned structure): {_names(yes)}. "
+    if no:
+        text += f"Did not: {_names(no)}."
+    return text.strip()
 
 
 def gains_figure(metrics: dict, title: str) -> go.Figure:
@@ -236,5 +272,6 @@ def reference_finding(ref: dict) -> str:
                  + ".")
         if not any(g > 0 for g, _ in gains.values()):
             text += " Read it as the starting point of the paper's curves, not their end."
-    loss = _loss_sentence(runs, gains)
+    loss = " ".join(t for t in (_loss_sentence(runs, gains), floor_sentence(ref["metrics"]))
+                    if t)
     return text + (f"\n\n{loss}" if loss else "")

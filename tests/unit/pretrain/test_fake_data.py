@@ -213,3 +213,35 @@ def test_about_describes_every_listed_scheme_and_rejects_bad_names():
         about("banana")
     with pytest.raises(InputError, match="4 <= N <= 64"):
         about("shuffle-2")
+
+
+@pytest.mark.parametrize("name", ["flat-2", "flat-6", "flat-128", "shuffle-4", "nesting"])
+def test_structured_schemes_draw_ids_with_the_given_frequencies_and_keep_their_structure(name):
+    """With a weighted vocabulary (the paper samples ids with English frequencies) frequent
+    ids are drawn more, and every structural invariant still holds; uniform stays uniform."""
+    weighted = SMALL.weighted(FREQS)
+    x = make_scheme(name, weighted, length=64).batch(200, _rng())
+    counts = np.bincount(x.ravel() - 1000, minlength=50)
+    assert _spearman(counts, FREQS[1000:]) > 0.6  # frequent ids drawn most
+    plain = np.bincount(make_scheme(name, SMALL, length=64).batch(200, _rng()).ravel() - 1000,
+                        minlength=50)
+    assert counts.max() / counts.sum() > 1.5 * plain.max() / plain.sum()
+    if name.startswith("flat"):
+        block = 64 if name == "flat-128" else int(name.split("-")[1])
+        for line in x:
+            for s in range(0, 64, block):
+                assert (np.bincount(line[s:s + block]) % 2 == 0).all()
+    elif name.startswith("shuffle"):
+        blocks = x.reshape(-1, 4)
+        assert (np.sort(blocks, axis=1) == blocks.min(1, keepdims=True) + np.arange(4)).all()
+    else:
+        s = make_scheme(name, weighted, length=64)
+        for line in x:
+            assert _depths(line, s.opens, s.closes)[-1] == 0  # balanced
+    uniform = np.bincount(make_scheme("uniform", weighted).batch(400, _rng()).ravel() - 1000)
+    assert uniform.max() < 1.5 * uniform.mean()  # uniform ignores the weights
+
+
+def test_weighted_vocab_rejects_frequencies_that_miss_every_usable_id():
+    with pytest.raises(InputError, match="some weight to a usable id"):
+        SMALL.weighted(np.ones(1000))  # ids 0..999 only: all avoided

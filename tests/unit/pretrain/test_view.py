@@ -148,3 +148,21 @@ def test_view_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_floors_are_drawn_dotted_per_scheme_and_the_verdict_names_who_got_below():
+    from core.pretrain import view as v
+
+    curves = {"flat-2": [{"step": 10, "loss": 9.0}, {"step": 20, "loss": 5.0},
+                         {"step": 30, "loss": 5.0}, {"step": 40, "loss": 5.0}],
+              "uniform": [{"step": 10, "loss": 9.1}, {"step": 40, "loss": 9.0}]}
+    metrics = {"runs": {"flat-2": {"floor": 6.6, "learned": True},
+                        "uniform": {"floor": 8.99, "learned": False}, "scratch": {}}}
+    fig = v.mlm_figure(curves, floors=v.floors_of(metrics))
+    dotted = [t for t in fig.data if t.line.dash == "dot"]
+    assert [t.name for t in dotted] == ["flat-2 floor 6.60", "uniform floor 8.99"]
+    assert list(dotted[0].y) == [6.6, 6.6] and list(dotted[0].x) == [0, 40]
+    assert dotted[0].line.color == fig.data[0].line.color  # the scheme's own colour
+    text = v.floor_sentence(metrics)
+    assert "below it (learned structure): `flat-2`" in text and "Did not: `uniform`" in text
+    assert v.floor_sentence({"runs": {"flat-2": {}}}) == ""  # old records: nothing claimed
