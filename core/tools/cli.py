@@ -104,6 +104,7 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
     result = sweep(datasets=tuple(args.tasks.split(",")), **sizes,
                    steps=args.steps, seeds=args.seeds, k=args.k, eval_every=args.eval_every,
                    layers=args.layers or None, batch_size=args.batch_size, lrs=lrs,
+                   lr_note=args.lr_note,
                    progress_path=args.progress,
                    resume=args.resume, on_cell=log)
     out = records.write(args.out, result)
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=25)
     p.add_argument("--lrs", default="", help="e.g. pretrained=1e-4,random=3e-4 (default: "
                    "chosen on dev from a grid per starting point)")
+    p.add_argument("--lr-note", default="", help="where the --lrs come from (kept in the record)")
     p.add_argument("--progress", default=str(ROOT / "bench-results" / "dna-sweep-progress.json"),
                    help="finished cells, written as they end")
     p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")

@@ -82,8 +82,8 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
           seeds: int = 5,
           eval_every: int = 25, layers: int | None = None, k: int = 1,
           batch_size: int = DnaRunConfig.batch_size,
-          lrs: dict[str, float] | None = None, model: str | None = None,
-          progress_path: str | Path | None = None, resume: bool = False,
+          lrs: dict[str, float] | None = None, lr_note: str = "",
+          model: str | None = None, progress_path: str | Path | None = None, resume: bool = False,
           on_cell: Callable[[str, dict], None] | None = None) -> dict:
     """The reference run (see the module docstring).
 
@@ -94,6 +94,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
         layers: keep the English model's first N layers for every start (None = all).
         batch_size: sequences per update.
         lrs: per-start rates to use instead of searching them on dev.
+        lr_note: where given rates come from (recorded in the config; the tab shows it).
         progress_path: JSON file holding every finished cell (and the rate search).
         resume: reuse the cells already in progress_path (same settings required).
         on_cell: called with (cell key, cell) after each cell is trained (logging).
@@ -111,6 +112,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
               "k": k, "batch_size": batch_size, "model": model,
               "lr_grid": ({i: list(LR_GRID[i]) for i in inits if i not in CONTROLS}
                           if lrs is None else None),
+              **({"lr_note": lr_note} if lr_note else {}),
               "controls": {c: of for c, of in CONTROLS.items() if c in inits},
               "lr_search": {"task": LR_SEARCH_TASK, "size": LR_SEARCH_SIZE,
                             "seeds": list(LR_SEARCH_SEEDS)} if lrs is None else None,
