@@ -77,6 +77,21 @@ def load(path) -> dict | None:
     return record
 
 
+def load_progress(path, config: dict) -> dict:
+    """A sweep's saved progress (its finished cells) when it was made with the same settings;
+    {} when there is no file.
+
+    Raises:
+        ValueError: the file was made with other settings (the message says what to do).
+    """
+    if not path or not Path(path).is_file():
+        return {}
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    if saved.get("config") != config:
+        raise ValueError(f"{path} was made with other settings; remove it or drop --resume")
+    return saved
+
+
 def load_all(folder) -> list[dict]:
     """Every record in `folder` (*.json, by file name)."""
     return [load(p) for p in sorted(Path(folder).glob("*.json"))]

@@ -207,7 +207,8 @@ def lr_text(ref: dict) -> str:
     rates = ", ".join(f"{init} {lr:g}" for init, lr in lrs.items())
     search = cfg.get("lr_search")
     if not search:
-        return f"Learning rates as given: {rates}."
+        note = cfg.get("lr_note")
+        return f"Learning rates as given: {rates}" + (f" ({note})." if note else ".")
     controls = "".join(f"; {c} takes {of}'s rate and runs at the shown sizes only"
                        for c, of in (cfg.get("controls") or {}).items())
     return (f"Learning rate per start, chosen on dev ({search['task']}, {search['size']} "

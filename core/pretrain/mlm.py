@@ -17,6 +17,7 @@ BertForMaskedLM (it projects every token). Attention is PyTorch's SDPA.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 
@@ -162,6 +163,25 @@ def build_mlm(size: str, arch: str = "bert", *, vocab_size: int, seed: int = 0,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MaskedLM(config)
+
+
+def stats_matched(model: MaskedLM, seed: int = 0) -> MaskedLM:
+    """A copy of `model` whose every parameter tensor is redrawn i.i.d. normal with that
+    tensor's own mean and standard deviation (Wu et al. 2022): a pretrained model's scale of
+    weights, per matrix, LayerNorm and bias, with none of its structure. Against it, a gain
+    of the pretrained model is structure, not the size of its weights.
+
+    The global torch RNG is left as it was; `model` is not changed.
+    """
+    out = copy.deepcopy(model)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, p in sorted(out.named_parameters(), key=lambda kv: kv[0]):
+            x = p.detach().float()
+            std = float(x.std()) if x.numel() > 1 else 0.0
+            noise = torch.randn(p.shape, generator=gen)
+            p.copy_((float(x.mean()) + std * noise).to(p.dtype))
+    return out
 
 
 def param_digest(model: nn.Module) -> str:

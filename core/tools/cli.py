@@ -16,6 +16,9 @@
   python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
   python -m core probe [--checkpoint F]        a pretrained body (or scratch) read as English:
                                                fresh embeddings only, held-out MLM loss
+  python -m core transfer-sweep [--resume]     fake-data reference: pretrain each scheme, probe
+                                               and fine-tune every arm (paired seeds, rates
+                                               chosen on dev per arm and task)
   python -m core build-spoken-qa [--voice]     spoken-QA text set -> assets/spoken_qa/text.jsonl
                                                (--voice: espeak-ng audio into the cache too)
   python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
@@ -182,6 +185,29 @@ def cmd_pretrain_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transfer_sweep(args: argparse.Namespace) -> int:
+    from core.common import records
+    from core.tools.sweeps import transfer
+
+    def log(key, cell):
+        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in cell.items()
+                 if k != "curve"}
+        print(f"{key}: {shown}", flush=True)
+
+    lists = {name: tuple(getattr(args, name).split(",")) for name in ("schemes", "tasks")
+             if getattr(args, name)}
+    result = transfer.sweep(**lists, size=args.size, vocab=args.vocab, steps=args.steps,
+                            batch_size=args.batch_size, seeds=args.seeds,
+                            probe_steps=args.probe_steps, finetune_steps=args.finetune_steps,
+                            train_size=args.train_size or None,
+                            lr_grid=tuple(float(x) for x in args.lrs.split(",")),
+                            workdir=args.workdir, progress_path=args.progress,
+                            resume=args.resume, on_cell=log)
+    out = records.write(args.out, result)
+    print(f"written to {out} ({result['wall_s']} s)")
+    return 0
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from core.common.errors import InputError
     from core.pretrain import loop, mlm
@@ -279,6 +305,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--finetune-steps", type=int, default=200)
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "reference.json"))
     p.set_defaults(fn=cmd_pretrain_sweep)
+    p = sub.add_parser("transfer-sweep", help="fake-data reference: pretrain each scheme, then "
+                                              "probe and fine-tune every arm, paired seeds")
+    p.add_argument("--schemes", default="", help="comma-separated (default: "
+                   "core.tools.sweeps.transfer.SCHEMES)")
+    p.add_argument("--tasks", default="", help="default: paraphrase,qnli,sentiment")
+    p.add_argument("--size", default="tiny", help="tiny | small | medium")
+    p.add_argument("--vocab", default="lab", choices=["bert", "lab"])
+    p.add_argument("--steps", type=int, default=800, help="MLM steps per scheme")
+    p.add_argument("--batch-size", type=int, default=32, help="lines per MLM step")
+    p.add_argument("--seeds", type=int, default=5, help="probe and fine-tuning seeds per arm")
+    p.add_argument("--probe-steps", type=int, default=200)
+    p.add_argument("--finetune-steps", type=int, default=150)
+    p.add_argument("--train-size", type=int, default=0, help="labelled examples; 0 = all")
+    p.add_argument("--lrs", default="1e-4,3e-4,1e-3", help="fine-tuning rate grid (per arm "
+                   "and task, chosen on dev)")
+    p.add_argument("--workdir", default=str(ROOT / "bench-results" / "transfer"),
+                   help="pretraining checkpoints (resumed from)")
+    p.add_argument("--progress", default=str(ROOT / "bench-results" / "transfer-progress.json"))
+    p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")
+    p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "transfer.json"))
+    p.set_defaults(fn=cmd_transfer_sweep)
     p = sub.add_parser("probe", help="fresh embeddings on a frozen pretrained body: held-out "
                                      "English MLM loss")
     p.add_argument("--checkpoint", default=None, help="a pretrain last.pt (default: scratch)")

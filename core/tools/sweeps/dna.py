@@ -15,7 +15,6 @@ draws), and datasets[task]["by_size"][size] the metrics at every size (the data-
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,7 +116,7 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
               "lr_search": {"task": LR_SEARCH_TASK, "size": LR_SEARCH_SIZE,
                             "seeds": list(LR_SEARCH_SEEDS)} if lrs is None else None,
               "default_sizes": {t: DEFAULT_SIZES.get(t, 0) for t in datasets}}
-    progress = _load_progress(progress_path, config) if resume else {}
+    progress = records.load_progress(progress_path, config) if resume else {}
     progress.setdefault("config", config)
     cells = progress.setdefault("cells", {})
 
@@ -191,13 +190,3 @@ def lr_table(search: dict[str, float], inits) -> dict[str, dict[str, dict]]:
         if init in inits and value is not None:
             table.setdefault(init, {}).setdefault(lr, []).append(value)
     return {init: {lr: summary(v) for lr, v in rows.items()} for init, rows in table.items()}
-
-
-def _load_progress(path, config: dict) -> dict:
-    """The saved cells, if they were made with the same settings; else a clear error."""
-    if not path or not Path(path).is_file():
-        return {}
-    saved = json.loads(Path(path).read_text(encoding="utf-8"))
-    if saved.get("config") != config:
-        raise ValueError(f"{path} was made with other settings; remove it or drop --resume")
-    return saved

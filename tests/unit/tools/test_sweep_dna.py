@@ -108,12 +108,13 @@ def test_cmd_dna_sweep_writes_compact_json(monkeypatch, tmp_path, capsys):
     out = tmp_path / "sub" / "reference.json"
     args = argparse.Namespace(tasks="splice", sizes="100,0", steps=7, seeds=2, k=1, layers=3,
                               batch_size=16, eval_every=25, lrs="pretrained=1e-4,random=3e-4",
-                              progress=str(tmp_path / "p.json"), resume=False, out=str(out))
+                              lr_note="a pilot", progress=str(tmp_path / "p.json"), resume=False, out=str(out))
     assert cli.cmd_dna_sweep(args) == 0
     assert out.read_text(encoding="utf-8") == json.dumps(record, ensure_ascii=False) + "\n"
     assert seen["steps"] == 7 and seen["sizes"] == (100, 0) and seen["layers"] == 3
     assert seen["batch_size"] == 16
     assert seen["lrs"] == {"pretrained": 1e-4, "random": 3e-4}
+    assert seen["lr_note"] == "a pilot"  # kept in the record's config
     assert f"written to {out} (1.5 s)" in capsys.readouterr().out
 
 
@@ -138,3 +139,11 @@ def test_sizes_per_task(tiny_english):
     assert cli._sizes("splice=100,400,0 coding=100,0") == {"splice": (100, 400, 0),
                                                            "coding": (100, 0)}
     assert cli._sizes("100,0") == (100, 0)
+
+
+def test_given_rates_carry_their_note_into_the_config(tiny_english):
+    out = dna_sweep.sweep(**dict(SMALL, datasets=("coding",), seeds=1), lrs=LRS,
+                          lr_note="from a pilot", model=tiny_english)
+    assert out["config"]["lr_note"] == "from a pilot" and out["config"]["lr_grid"] is None
+    assert dna_finding.lr_text(out) == ("Learning rates as given: pretrained 0.0001, random "
+                                        "0.0003 (from a pilot).")

@@ -1,0 +1,198 @@
+"""`python -m core transfer-sweep`: the fake-data reference measured two ways, paired by seed.
+
+    1. pretrain every scheme once (the same random init, seed 0; checkpoints in a work folder,
+       so an interrupted sweep resumes mid-scheme), with its MLM curve and floor
+       (core.pretrain.floors);
+    2. probe every arm (core.pretrain.probe: fresh embeddings on the frozen body learn English
+       MLM; held-out loss) with seeds 0..n-1;
+    3. fine-tune every arm on every task: the peak rate chosen per (task, arm) on dev from
+       LR_GRID with a search seed of its own, then seeds 0..n-1 with that rate; within a seed
+       every arm sees the same examples in the same order and the same head init.
+
+Arms: scratch (the random init every scheme started from), matched (that init redrawn with
+the English-pretrained model's per-tensor mean and std: scale without structure; only when
+english is a scheme) and every scheme. Gains are paired differences against scratch.
+
+Every finished piece is saved to the progress file at once; --resume continues there. The
+record (core.common.records): {"config", "machine", "started", "pretrain", "probe",
+"finetune", "lr_search", "wall_s"}.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.common import records
+from core.common.curves import area
+from core.common.stats import paired_difference, summary
+from core.common.training import every
+from core.pretrain import floors, loop, mlm
+from core.pretrain.data import tokenizer_for
+from core.pretrain.probe import ProbeConfig, probe
+from core.text import finetune
+
+SCRATCH, MATCHED = "scratch", "matched"
+SCHEMES = ("english", "uniform", "unigram", "flat-2", "shuffle-4", "shuffle-64", "flat-128",
+           "nesting", "zipf-1")
+TASKS = ("paraphrase", "qnli", "sentiment")  # sentiment: the paper's own null control
+LR_GRID = (1e-4, 3e-4, 1e-3)
+LR_SEED = 100  # the rate search's seed (the main seeds are 0, 1, ...)
+INIT_SEED = 0  # every scheme's starting weights and scratch's
+
+
+def arms(schemes) -> list[str]:
+    """scratch, matched (with english), then the schemes."""
+    return [SCRATCH] + ([MATCHED] if "english" in schemes else []) + list(schemes)
+
+
+def _save(path, progress: dict) -> None:
+    if path:
+        records.write(path, progress)
+
+
+def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> mlm.MaskedLM:
+    """The scheme's pretrained model: trained now (resuming its checkpoint) or reloaded."""
+    tok = tokenizer_for(c["vocab"])
+    model = mlm.build_mlm(c["size"], vocab_size=len(tok), seed=INIT_SEED)
+    folder = workdir / scheme
+    done = progress.setdefault("pretrain", {})
+    if scheme in done:
+        model.load_state_dict(loop.load_checkpoint(folder / loop.CHECKPOINT_NAME)["model"])
+        return model
+    pcfg = mlm.PretrainConfig(scheme=scheme, size=c["size"], steps=c["steps"],
+                              batch_size=c["batch_size"], seed=INIT_SEED,
+                              log_every=every(c["steps"], 40), vocab=c["vocab"],
+                              checkpoint_dir=str(folder),
+                              checkpoint_every=max(1, c["steps"] // 10))
+    t0 = time.perf_counter()
+    curve = [{"step": e.step, "loss": e.loss} for e in loop.pretrain(model, pcfg, resume=True)]
+    floor = floors.unigram_floor(scheme, c["vocab"])
+    done[scheme] = {"curve": curve, "floor": round(floor, 4),
+                    "learned": floors.reached([p["loss"] for p in curve], floor),
+                    "wall_s": round(time.perf_counter() - t0, 1)}
+    save()
+    return model
+
+
+def _probe_cell(model, c: dict, seed: int) -> dict:
+    cfg = ProbeConfig(steps=c["probe_steps"], vocab=c["vocab"], seed=seed,
+                      eval_every=max(1, c["probe_steps"] // 4))
+    curve = [{"step": e.step, "held_out_loss": e.metrics["held_out_loss"]}
+             for e in probe(model, cfg) if e.metrics]
+    return {"held_out_loss": curve[-1]["held_out_loss"], "curve": curve}
+
+
+def _finetune_cell(encoder, c: dict, task: str, seed: int, lr: float) -> dict:
+    fcfg = finetune.FinetuneConfig(task=task, steps=c["finetune_steps"], seed=seed, lr=lr,
+                                   train_size=c["train_size"],
+                                   eval_every=every(c["finetune_steps"], 5))
+    curve, test = [], None
+    for p in finetune.finetune(encoder, fcfg, tokenizer=tokenizer_for(c["vocab"])):
+        if p.dev_accuracy is not None:
+            curve.append({"step": p.step, "dev_accuracy": p.dev_accuracy})
+        test = p.test_accuracy if p.test_accuracy is not None else test
+    return {"test": test, "dev": curve[-1]["dev_accuracy"] if curve else None,
+            "dev_auc": area(curve), "curve": curve}
+
+
+def _encoder(bodies: dict, arm: str, seed: int):
+    """The encoder an arm fine-tunes from; scratch is redrawn per seed, like the lab's."""
+    if arm == SCRATCH:
+        return finetune.scratch_encoder(bodies[SCRATCH].encoder, seed)
+    return bodies[arm].encoder
+
+
+def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
+          size: str = "tiny", vocab: str = "lab", steps: int = 800, batch_size: int = 32,
+          seeds: int = 5, probe_steps: int = 200, finetune_steps: int = 150,
+          train_size: int | None = None, lr_grid: tuple[float, ...] = LR_GRID,
+          workdir: str | Path = "bench-results/transfer", progress_path: str | Path | None = None,
+          resume: bool = False, on_cell: Callable[[str, dict], None] | None = None) -> dict:
+    """The reference (see the module docstring). Returns the run record, JSON-ready."""
+    t0 = time.perf_counter()
+    config = {"schemes": list(schemes), "tasks": list(tasks), "size": size, "vocab": vocab,
+              "steps": steps, "batch_size": batch_size, "seeds": seeds,
+              "probe_steps": probe_steps, "finetune_steps": finetune_steps,
+              "train_size": train_size, "lr_grid": list(lr_grid), "lr_seed": LR_SEED,
+              "init_seed": INIT_SEED, "arms": arms(schemes)}
+    progress = records.load_progress(progress_path, config) if resume else {}
+    progress["config"] = config
+    workdir = Path(workdir)
+
+    def save():
+        _save(progress_path, progress)
+
+    def log(key, cell):
+        save()
+        if on_cell:
+            on_cell(key, cell)
+
+    tok = tokenizer_for(vocab)
+    bodies = {SCRATCH: mlm.build_mlm(size, vocab_size=len(tok), seed=INIT_SEED)}
+    for scheme in schemes:
+        bodies[scheme] = _pretrained(scheme, config, workdir, progress, save)
+        if on_cell:
+            on_cell(f"pretrain {scheme}", progress["pretrain"][scheme])
+    if "english" in schemes:
+        bodies[MATCHED] = mlm.stats_matched(bodies["english"], seed=INIT_SEED)
+    cells = progress.setdefault("cells", {})
+    for arm in config["arms"]:
+        for seed in range(seeds):
+            key = f"probe/{arm}/{seed}"
+            if key not in cells:
+                cells[key] = _probe_cell(bodies[arm], config, seed)
+                log(key, {"held_out_loss": cells[key]["held_out_loss"]})
+    chosen = progress.setdefault("lrs", {})
+    for task in tasks:
+        for arm in config["arms"]:
+            for lr in lr_grid:
+                key = f"lr/{task}/{arm}/{lr:g}"
+                if key not in cells:
+                    cells[key] = _finetune_cell(_encoder(bodies, arm, LR_SEED), config, task,
+                                                LR_SEED, lr)
+                    log(key, {"dev_auc": cells[key]["dev_auc"]})
+            best = max(lr_grid, key=lambda lr: cells[f"lr/{task}/{arm}/{lr:g}"]["dev_auc"])
+            chosen.setdefault(task, {})[arm] = best
+            for seed in range(seeds):
+                key = f"ft/{task}/{arm}/{seed}"
+                if key not in cells:
+                    cells[key] = _finetune_cell(_encoder(bodies, arm, seed), config, task,
+                                                seed, best)
+                    log(key, {"test": cells[key]["test"]})
+    record = records.new_record(config)
+    record.update(aggregate(progress))
+    return records.finish(record, t0)
+
+
+def aggregate(progress: dict) -> dict:
+    """Progress -> {"pretrain", "probe", "finetune", "lrs", "lr_search"}: per arm summaries
+    (mean, 95% interval, per seed) and paired differences against scratch."""
+    c, cells = progress["config"], progress.get("cells", {})
+    seeds = range(c["seeds"])
+
+    def per_seed(prefix: str, arm: str, field: str) -> dict[int, float]:
+        return {s: cells[f"{prefix}/{arm}/{s}"][field] for s in seeds
+                if f"{prefix}/{arm}/{s}" in cells}
+
+    probe_out = {}
+    base = per_seed("probe", SCRATCH, "held_out_loss")
+    for arm in c["arms"]:
+        vals = per_seed("probe", arm, "held_out_loss")
+        if vals:  # lower is better: the gain is scratch minus the arm
+            probe_out[arm] = dict(summary(vals.values()),
+                                  gain=paired_difference(base, vals) if arm != SCRATCH else None,
+                                  curve=cells[f"probe/{arm}/0"]["curve"] if 0 in vals else [])
+    ft_out = {}
+    for task in c["tasks"]:
+        base = per_seed(f"ft/{task}", SCRATCH, "test")
+        for arm in c["arms"]:
+            vals = per_seed(f"ft/{task}", arm, "test")
+            if vals:
+                ft_out.setdefault(task, {})[arm] = dict(
+                    summary(vals.values()), lr=progress.get("lrs", {}).get(task, {}).get(arm),
+                    gain=paired_difference(vals, base) if arm != SCRATCH else None)
+    search = {k.removeprefix("lr/"): v["dev_auc"] for k, v in cells.items()
+              if k.startswith("lr/")}
+    return {"pretrain": progress.get("pretrain", {}), "probe": probe_out, "finetune": ft_out,
+            "lrs": progress.get("lrs", {}), "lr_search": search}

@@ -1,0 +1,71 @@
+"""`python -m core transfer-sweep` on a tiny setting: every arm probed and fine-tuned with
+paired seeds, rates chosen on dev, and a resumed sweep that retrains nothing."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.pretrain import mlm
+from core.tools.sweeps import transfer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY = dict(schemes=("english", "flat-2"), tasks=("qnli",), steps=3, batch_size=4, seeds=2,
+            probe_steps=2, finetune_steps=2, train_size=16, lr_grid=(1e-4, 1e-3))
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("transfer")
+    seen = []
+    record = transfer.sweep(**TINY, workdir=folder / "work", progress_path=folder / "p.json",
+                            on_cell=lambda k, c: seen.append(k))
+    return folder, record, seen
+
+
+def test_every_arm_is_probed_and_fine_tuned_on_paired_seeds(swept):
+    _, rec, seen = swept
+    arms = ["scratch", "matched", "english", "flat-2"]
+    assert rec["config"]["arms"] == arms
+    assert set(rec["pretrain"]) == {"english", "flat-2"}
+    for scheme, p in rec["pretrain"].items():
+        assert p["curve"][-1]["step"] == 3 and p["floor"] > 0 and p["learned"] is False
+    assert set(rec["probe"]) == set(arms)
+    assert rec["probe"]["scratch"]["gain"] is None
+    assert rec["probe"]["english"]["gain"]["seeds"] == [0, 1]  # paired with scratch's seeds
+    ft = rec["finetune"]["qnli"]
+    for arm in arms:
+        assert ft[arm]["n"] == 2 and all(0 <= a <= 1 for a in ft[arm]["per_seed"])
+        assert ft[arm]["lr"] in (1e-4, 1e-3)  # chosen on dev from the grid
+        assert rec["lrs"]["qnli"][arm] == ft[arm]["lr"]
+    gain = ft["flat-2"]["gain"]
+    assert gain["per_seed"] == pytest.approx([a - b for a, b in zip(
+        ft["flat-2"]["per_seed"], ft["scratch"]["per_seed"])])
+    assert len(rec["lr_search"]) == 4 * 2  # arms x rates
+    assert seen.count("pretrain english") == 1
+
+
+def test_a_resumed_sweep_reuses_every_cell(swept):
+    folder, rec, _ = swept
+    seen = []
+    again = transfer.sweep(**TINY, workdir=folder / "work", progress_path=folder / "p.json",
+                           resume=True, on_cell=lambda k, c: seen.append(k))
+    assert [k for k in seen if not k.startswith("pretrain")] == []  # nothing trained again
+    assert again["finetune"] == rec["finetune"] and again["probe"] == rec["probe"]
+    with pytest.raises(ValueError, match="other settings"):
+        transfer.sweep(**dict(TINY, seeds=3), workdir=folder / "work",
+                       progress_path=folder / "p.json", resume=True)
+
+
+def test_stats_matched_keeps_each_tensors_mean_and_spread_but_not_its_values():
+    model = mlm.build_mlm("tiny", vocab_size=500, seed=1)
+    with torch.no_grad():
+        model.encoder.encoder.layer[0].output.dense.weight.mul_(5.0).add_(0.3)
+    twin = mlm.stats_matched(model, seed=0)
+    for (name, a), (_, b) in zip(model.named_parameters(), twin.named_parameters()):
+        a, b = a.detach(), b.detach()
+        spread = float(a.std())
+        if a.numel() > 100 and spread > 0:  # constant tensors (fresh LayerNorms) stay so
+            assert float(b.mean()) == pytest.approx(float(a.mean()), abs=0.05 * spread), name
+            assert float(b.std()) == pytest.approx(spread, rel=0.1), name
+            assert not torch.allclose(a, b), name
+    assert torch.equal(mlm.stats_matched(model, seed=0).head.bias, twin.head.bias)  # seeded
