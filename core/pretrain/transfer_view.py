@@ -1,0 +1,157 @@
+"""The fake-data tab's view of the transfer reference (python -m core transfer-sweep): probe
+and fine-tune gains over scratch with 95% intervals, beside the paper's per-task gains.
+
+    probe_figure(rec)          # held-out English MLM loss: scratch minus each arm (nats)
+    finetune_figure(rec)       # per task: gain over scratch (points), the paper's beside it
+    transfer_rows(rec)         # rows under TRANSFER_HEADERS
+    transfer_finding(rec)      # what it shows, every number read from the record
+    pretrain_curves(rec)       # (curves, floors) for core.pretrain.view.mlm_figure
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from core.common.titles import wrap_title
+
+SCRATCH = "scratch"
+# Chiang & Lee 2022, Table 1: gain over scratch (points) per GLUE task of a model pretrained on
+# each kind of data (MRPC: F1; the others accuracy). Quoted, not measured here.
+PAPER_TASK_GAINS = {
+    "MRPC": {"english": 11.3, "uniform": 1.4, "unigram": 5.1, "flat-2": 8.0, "flat-4": -6.6,
+             "flat-6": 1.0, "flat-128": 7.5, "nesting": 3.2, "shuffle-64": 8.4,
+             "shuffle-32": 8.5, "shuffle-16": 7.2, "shuffle-8": 5.8, "shuffle-6": 9.3,
+             "shuffle-4": 7.1},
+    "QNLI": {"english": 22.4, "uniform": -1.7, "unigram": -0.6, "flat-2": 13.7, "flat-4": 16.2,
+             "flat-6": 16.3, "flat-128": 16.0, "nesting": 17.3, "shuffle-64": 13.5,
+             "shuffle-32": 14.2, "shuffle-16": 14.6, "shuffle-8": 13.0, "shuffle-6": 13.8,
+             "shuffle-4": 9.0},
+    "SST-2": {"english": 4.3, "uniform": -0.3, "unigram": -1.0, "flat-2": -2.7, "flat-4": -0.9,
+              "flat-6": 0.3, "flat-128": -1.1, "nesting": -1.1, "shuffle-64": -1.7,
+              "shuffle-32": -0.9, "shuffle-16": -3.1, "shuffle-8": -0.0, "shuffle-6": -1.2,
+              "shuffle-4": -0.4},
+}
+PAPER_TASK = {"paraphrase": "MRPC", "qnli": "QNLI", "sentiment": "SST-2"}  # the closest task
+TRANSFER_HEADERS = ["task", "arm", "test accuracy", "95% CI", "gain over scratch (points)",
+                    "gain 95% CI", "rate", "paper gain"]
+ARM_NAMES = {"matched": "matched (English model's weight statistics, no structure)"}
+
+
+def _paper_gain(task: str, arm: str) -> float | None:
+    return PAPER_TASK_GAINS.get(PAPER_TASK.get(task, ""), {}).get(arm)
+
+
+def _ci(x) -> float:
+    return float(x) if x is not None else 0.0
+
+
+def pretrain_curves(rec: dict) -> tuple[dict[str, list[dict]], dict[str, float]]:
+    """The record's MLM curves and floors, as core.pretrain.view.mlm_figure takes them."""
+    pre = rec.get("pretrain", {})
+    return ({s: p["curve"] for s, p in pre.items()},
+            {s: p["floor"] for s, p in pre.items() if p.get("floor") is not None})
+
+
+def probe_figure(rec: dict) -> go.Figure:
+    """Held-out English MLM loss gain over scratch per arm (nats, scratch minus arm: higher
+    is better), with the paired 95% interval; best first."""
+    probe = {a: p for a, p in rec.get("probe", {}).items() if p.get("gain")}
+    arms = sorted(probe, key=lambda a: -probe[a]["gain"]["mean"])
+    gains = [probe[a]["gain"]["mean"] for a in arms]
+    fig = go.Figure(go.Bar(
+        x=arms, y=gains, marker_color=["#00CC96" if g > 0 else "#AB63FA" for g in gains],
+        error_y=dict(type="data", array=[_ci(probe[a]["gain"]["ci95"]) for a in arms]),
+        text=[f"{g:+.3f}" for g in gains], textposition="outside",
+        hovertext=[f"{a}: held-out loss {probe[a]['mean']:.3f}" for a in arms]))
+    base = rec.get("probe", {}).get(SCRATCH, {}).get("mean")
+    steps = rec["config"]["probe_steps"]
+    sub = f" (scratch: {base:.3f} nats)" if base is not None else ""
+    fig.update_layout(title=wrap_title(f"Probe: held-out English MLM loss after {steps} steps "
+                                       f"of fresh embeddings, gain over scratch{sub}"),
+                      yaxis_title="scratch − arm (nats; higher = reads English better)",
+                      height=380, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+    return fig
+
+
+def finetune_figure(rec: dict) -> go.Figure:
+    """Per task, the gain in test accuracy over scratch of every arm (points, paired 95%
+    interval), with the paper's gain on the closest GLUE task as a grey marker."""
+    fig = go.Figure()
+    palette = ("#EF553B", "#636EFA", "#00CC96")
+    for i, (task, arms) in enumerate(rec.get("finetune", {}).items()):
+        names = [a for a in arms if arms[a].get("gain")]
+        fig.add_trace(go.Bar(
+            x=names, y=[100 * arms[a]["gain"]["mean"] for a in names], name=task,
+            marker_color=palette[i % len(palette)],
+            error_y=dict(type="data", array=[100 * _ci(arms[a]["gain"]["ci95"]) for a in names])))
+        paper = [_paper_gain(task, a) for a in names]
+        if any(p is not None for p in paper):
+            fig.add_trace(go.Scatter(
+                x=names, y=paper, mode="markers", name=f"paper ({PAPER_TASK[task]})",
+                marker=dict(symbol="line-ew-open", size=18, color=palette[i % len(palette)],
+                            line=dict(width=3)), opacity=0.6))
+    fig.update_layout(title=wrap_title("Fine-tuning: test accuracy gain over scratch per task "
+                                       "(bars: here, paired seeds; dashes: the paper)"),
+                      barmode="group", yaxis_title="gain over scratch (points)", height=400,
+                      margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+    return fig
+
+
+def transfer_rows(rec: dict) -> list[list]:
+    """One row per task and arm: accuracy, interval, paired gain, its interval, the rate
+    chosen on dev, and the paper's gain on the closest task (blank where it has none)."""
+    rows = []
+    for task, arms in rec.get("finetune", {}).items():
+        for arm, r in arms.items():
+            g = r.get("gain")
+            paper = _paper_gain(task, arm)
+            rows.append([task, arm, round(r["mean"], 3),
+                         round(r["ci95"], 3) if r.get("ci95") is not None else None,
+                         round(100 * g["mean"], 1) if g else None,
+                         round(100 * g["ci95"], 1) if g and g.get("ci95") is not None else None,
+                         r.get("lr"), f"{paper:+.1f}" if paper is not None else ""])
+    return rows
+
+
+def _above(g: dict | None) -> bool:
+    return bool(g) and g.get("ci95") is not None and g["mean"] - g["ci95"] > 0
+
+
+def _below(g: dict | None) -> bool:
+    return bool(g) and g.get("ci95") is not None and g["mean"] + g["ci95"] < 0
+
+
+def _list(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) if names else "none"
+
+
+def transfer_finding(rec: dict) -> str:
+    """What the reference shows, in Markdown; every number read from the record."""
+    c = rec["config"]
+    parts = [f"**The reference** ({rec['machine']['device']}, {rec['wall_s'] / 3600:.1f} h): "
+             f"a `{c['size']}` BERT with the `{c['vocab']}` vocabulary pretrained "
+             f"{c['steps']} steps of {c['batch_size']} lines on each scheme (all from the "
+             f"same initial weights), then every arm measured with {c['seeds']} paired seeds."]
+    pre = rec.get("pretrain", {})
+    learned = [s for s, p in pre.items() if p.get("learned")]
+    not_learned = [s for s, p in pre.items() if p.get("learned") is False]
+    if pre:
+        parts.append(f"Pretraining ended clearly below its floor (learned its structure) for "
+                     f"{_list(learned)}; not for {_list(not_learned)}.")
+    probe = rec.get("probe", {})
+    if probe.get(SCRATCH):
+        better = [a for a, p in probe.items() if _above(p.get("gain"))]
+        worse = [a for a, p in probe.items() if _below(p.get("gain"))]
+        parts.append(f"**Probe** (fresh embeddings on the frozen body, {c['probe_steps']} "
+                     f"steps): scratch reaches a held-out English loss of "
+                     f"{probe[SCRATCH]['mean']:.3f}; lower than scratch with the interval "
+                     f"clear of zero: {_list(better)}; higher: {_list(worse)}.")
+    for task, arms in rec.get("finetune", {}).items():
+        base = arms.get(SCRATCH)
+        if not base:
+            continue
+        above = [a for a, r in arms.items() if _above(r.get("gain"))]
+        below = [a for a, r in arms.items() if _below(r.get("gain"))]
+        parts.append(f"**{task}** (closest GLUE task: {PAPER_TASK.get(task, '-')}): scratch "
+                     f"{base['mean']:.3f}; above scratch with the interval clear of zero: "
+                     f"{_list(above)}; below: {_list(below)}.")
+    return "\n\n".join(parts)
