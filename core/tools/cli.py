@@ -205,6 +205,12 @@ def cmd_transfer_sweep(args: argparse.Namespace) -> int:
                             resume=args.resume, on_cell=log)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
+    if args.ship:
+        from core.pretrain import bodies
+
+        meta = bodies.ship(args.workdir, result["config"]["schemes"], result["config"],
+                           args.ship)
+        print(f"shipped {len(meta['schemes'])} bodies to {args.ship}")
     return 0
 
 
@@ -325,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", default=str(ROOT / "bench-results" / "transfer-progress.json"))
     p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "transfer.json"))
+    p.add_argument("--ship", default="", help="also copy the pretrained bodies there "
+                   "(assets/pretrain/bodies: the tab's probe uses them)")
     p.set_defaults(fn=cmd_transfer_sweep)
     p = sub.add_parser("probe", help="fresh embeddings on a frozen pretrained body: held-out "
                                      "English MLM loss")

@@ -69,3 +69,34 @@ def test_stats_matched_keeps_each_tensors_mean_and_spread_but_not_its_values():
             assert float(b.std()) == pytest.approx(spread, rel=0.1), name
             assert not torch.allclose(a, b), name
     assert torch.equal(mlm.stats_matched(model, seed=0).head.bias, twin.head.bias)  # seeded
+
+
+def test_shipped_bodies_reproduce_the_recorded_probe(swept, tmp_path):
+    from core.common.errors import InputError
+    from core.pretrain import bodies
+
+    folder, rec, _ = swept
+    meta = bodies.ship(folder / "work", rec["config"]["schemes"], rec["config"], tmp_path)
+    assert set(meta["schemes"]) == {"english", "flat-2"}
+    assert all(m["bytes"] < 10 * 2**20 for m in meta["schemes"].values())
+    assert bodies.arms_available(tmp_path) == ["scratch", "matched", "english", "flat-2"]
+    cfg = bodies.ProbeRunConfig(arms=("scratch", "matched", "english"),
+                                steps=rec["config"]["probe_steps"], seed=0)
+    seen = []
+    for state in bodies.probe_run(cfg, folder=tmp_path):
+        seen.append((state.phase, state.done_steps))
+    assert seen[-1] == ("done", 3 * cfg.steps)
+    assert [d for _, d in seen] == sorted(d for _, d in seen)  # progress only grows
+    runs = state.metrics()["runs"]
+    for arm in cfg.arms:  # float16 storage: the recorded loss within a few hundredths
+        assert runs[arm]["held_out_loss"] == pytest.approx(
+            rec["probe"][arm]["per_seed"][0], abs=0.02), arm
+    assert runs["english"]["gain"] == pytest.approx(
+        runs["scratch"]["held_out_loss"] - runs["english"]["held_out_loss"])
+    with pytest.raises(InputError, match="unknown arm 'nesting'"):
+        next(bodies.probe_run(bodies.ProbeRunConfig(arms=("nesting",)), folder=tmp_path))
+    with pytest.raises(InputError, match="web UI allows"):
+        next(bodies.probe_run(bodies.ProbeRunConfig(arms=("scratch", "english"), steps=2000),
+                              folder=tmp_path, budget_s=60))
+    with pytest.raises(InputError, match="no pretrained bodies are shipped"):
+        next(bodies.probe_run(bodies.ProbeRunConfig(), folder=tmp_path / "none"))
