@@ -205,9 +205,14 @@ def reference_summary(ref: dict) -> str:
         command = (f"python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
                    f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}")
         rates = f"{cfg['lr']}"
-    return (f"`{command}` on {machine['device']} (torch {machine['torch']}), started "
+    text = (f"`{command}` on {machine['device']} (torch {machine['torch']}), started "
             f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, "
             f"lr {rates}, batch {cfg['batch_size']}.")
+    if cfg.get("planned_sizes"):
+        text += (f" Results so far: the sweep is planned for sizes "
+                 f"{_sizes_arg(cfg['planned_sizes'])}; shown are the sizes whose every seed "
+                 "has finished.")
+    return text
 
 
 def size_figure(ref: dict, measure: str = "test_accuracy") -> go.Figure | None:

@@ -109,7 +109,7 @@ def cmd_dna_sweep(args: argparse.Namespace) -> int:
                    layers=args.layers or None, batch_size=args.batch_size, lrs=lrs,
                    lr_note=args.lr_note,
                    progress_path=args.progress,
-                   resume=args.resume, on_cell=log)
+                   resume=args.resume, report_only=args.report, on_cell=log)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     return 0
@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", default=str(ROOT / "bench-results" / "dna-sweep-progress.json"),
                    help="finished cells, written as they end")
     p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")
+    p.add_argument("--report", action="store_true", help="train nothing: write the record of "
+                   "the sizes whose every seed is finished in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "dna" / "reference.json"))
     p.set_defaults(fn=cmd_dna_sweep)
     p = sub.add_parser("pretrain", help="MLM pretraining on a fake-data scheme or English text")

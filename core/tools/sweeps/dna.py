@@ -54,9 +54,26 @@ def _train_cell(task: str, size: int, seed: int, lrs: dict[str, float], *, inits
                        train_size=size or None, k=k, lrs=tuple(lrs.items()), layers=layers,
                        eval_every=eval_every, model=model, batch_size=batch_size)
     state = None
+    t0 = time.perf_counter()
     for state in run(cfg):
         pass
-    return {"test": {i: v[seed] for i, v in state.test.items()}, "curves": state.curves}
+    return {"test": {i: v[seed] for i, v in state.test.items()}, "curves": state.curves,
+            "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def _finished(per_task: dict, config: dict, cells: dict, seeds: int) -> tuple[dict, dict]:
+    """The tasks and sizes whose every seed is in `cells`, and the config reporting them."""
+    done = {t: tuple(s for s in _sizes_of(t, sizes)
+                     if all(_cell_key(t, s, seed) in cells for seed in range(seeds)))
+            for t, sizes in per_task.items()}
+    done = {t: s for t, s in done.items() if s}
+    if not done:
+        raise ValueError(f"no task has a size with all {seeds} seeds finished yet")
+    planned = config["sizes"]
+    config = dict(config, datasets=list(done), sizes={t: list(s) for t, s in done.items()},
+                  default_sizes={t: config["default_sizes"][t] for t in done},
+                  planned_sizes=planned)
+    return done, config
 
 
 def _sizes_of(task: str, sizes: tuple[int, ...]) -> tuple[int, ...]:
@@ -82,7 +99,8 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
           eval_every: int = 25, layers: int | None = None, k: int = 1,
           batch_size: int = DnaRunConfig.batch_size,
           lrs: dict[str, float] | None = None, lr_note: str = "",
-          model: str | None = None, progress_path: str | Path | None = None, resume: bool = False,
+          model: str | None = None, progress_path: str | Path | None = None,
+          resume: bool = False, report_only: bool = False,
           on_cell: Callable[[str, dict], None] | None = None) -> dict:
     """The reference run (see the module docstring).
 
@@ -96,6 +114,9 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
         lr_note: where given rates come from (recorded in the config; the tab shows it).
         progress_path: JSON file holding every finished cell (and the rate search).
         resume: reuse the cells already in progress_path (same settings required).
+        report_only: train nothing: the record of the sizes whose every seed is finished in
+            progress_path (an interrupted sweep's results so far; the record's config names
+            those sizes, so its command reproduces them, and "planned_sizes" the rest).
         on_cell: called with (cell key, cell) after each cell is trained (logging).
     Returns:
         The run record, JSON-ready.
@@ -116,9 +137,13 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
               "lr_search": {"task": LR_SEARCH_TASK, "size": LR_SEARCH_SIZE,
                             "seeds": list(LR_SEARCH_SEEDS)} if lrs is None else None,
               "default_sizes": {t: DEFAULT_SIZES.get(t, 0) for t in datasets}}
-    progress = records.load_progress(progress_path, config) if resume else {}
+    progress = records.load_progress(progress_path, config) if resume or report_only else {}
     progress.setdefault("config", config)
+    progress.setdefault("started", records.started_now())
     cells = progress.setdefault("cells", {})
+    if report_only:
+        per_task, config = _finished(per_task, config, cells, seeds)
+        datasets = tuple(per_task)
 
     def save():
         if progress_path:
@@ -133,6 +158,8 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
             for lr in LR_GRID[init]:
                 for seed in LR_SEARCH_SEEDS:
                     key = f"{init}/{lr:g}/{seed}"
+                    if key not in search and report_only:
+                        raise ValueError("the rate search is not finished; resume the sweep")
                     if key not in search:
                         cell = _train_cell(LR_SEARCH_TASK, LR_SEARCH_SIZE, seed, {init: lr},
                                            inits=(init,), **common)
@@ -168,7 +195,13 @@ def sweep(*, datasets: tuple[str, ...] = DATASETS, inits: tuple[str, ...] = INIT
         entry["by_size"] = {s: {k: v for k, v in m.items() if k != "curves"}
                             for s, m in by_size.items()}
         record["datasets"][task] = entry
-    return records.finish(record, t0)
+    record["started"] = progress["started"]
+    record = records.finish(record, t0)
+    walls = [cells[_cell_key(t, size, seed)].get("wall_s") for t in datasets
+             for size in _sizes_of(t, per_task[t]) for seed in range(seeds)]
+    if all(w is not None for w in walls) and (report_only or resume):
+        record["wall_s"] = round(sum(walls), 1)  # the cells' own time, over every session
+    return record
 
 
 def choose_lrs(search: dict[str, float], inits) -> dict[str, float]:

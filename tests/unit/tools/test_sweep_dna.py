@@ -108,7 +108,7 @@ def test_cmd_dna_sweep_writes_compact_json(monkeypatch, tmp_path, capsys):
     out = tmp_path / "sub" / "reference.json"
     args = argparse.Namespace(tasks="splice", sizes="100,0", steps=7, seeds=2, k=1, layers=3,
                               batch_size=16, eval_every=25, lrs="pretrained=1e-4,random=3e-4",
-                              lr_note="a pilot", progress=str(tmp_path / "p.json"), resume=False, out=str(out))
+                              lr_note="a pilot", report=False, progress=str(tmp_path / "p.json"), resume=False, out=str(out))
     assert cli.cmd_dna_sweep(args) == 0
     assert out.read_text(encoding="utf-8") == json.dumps(record, ensure_ascii=False) + "\n"
     assert seen["steps"] == 7 and seen["sizes"] == (100, 0) and seen["layers"] == 3
@@ -147,3 +147,30 @@ def test_given_rates_carry_their_note_into_the_config(tiny_english):
     assert out["config"]["lr_note"] == "from a pilot" and out["config"]["lr_grid"] is None
     assert dna_finding.lr_text(out) == ("Learning rates as given: pretrained 0.0001, random "
                                         "0.0003 (from a pilot).")
+
+
+def test_a_report_of_an_unfinished_sweep_names_only_its_finished_sizes(small_sweep, tiny_english,
+                                                                       tmp_path):
+    out, _, progress = small_sweep
+    saved = json.loads(progress.read_text())
+    del saved["cells"]["coding/0/1"]  # coding at all sequences: one seed still to run
+    partial = tmp_path / "p.json"
+    partial.write_text(json.dumps(saved))
+    rep = dna_sweep.sweep(**SMALL, lrs=LRS, model=tiny_english, progress_path=partial,
+                          report_only=True, on_cell=lambda *a: pytest.fail("trained a cell"))
+    assert set(rep["datasets"]["coding"]["by_size"]) == {"16"}
+    assert set(rep["datasets"]["promoters"]["by_size"]) == {"16", "0"}
+    assert rep["config"]["sizes"] == {"promoters": [16, 0], "coding": [16]}
+    assert rep["config"]["planned_sizes"] == [16, 0]
+    assert rep["datasets"]["coding"]["runs"] == out["datasets"]["coding"]["runs"]
+    walls = [c["wall_s"] for k, c in saved["cells"].items() if k != "coding/0/0"]
+    assert rep["wall_s"] == pytest.approx(sum(walls), abs=0.2)  # the cells' own time
+    assert rep["started"] == saved["started"]
+    summary = dna_view.reference_summary(rep)
+    assert "--sizes 'promoters=16,0 coding=16'" in summary
+    assert "planned for sizes 16,0; shown are the sizes whose every seed has finished" in summary
+    saved["cells"] = {}
+    partial.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="no task has a size with all 2 seeds finished"):
+        dna_sweep.sweep(**SMALL, lrs=LRS, model=tiny_english, progress_path=partial,
+                        report_only=True)
