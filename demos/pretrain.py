@@ -6,8 +6,9 @@ import html
 import gradio as gr
 
 from core.common.timing import Eta
-from core.pretrain import fake_data, view
+from core.pretrain import bodies, fake_data, view
 from core.pretrain import lab as pretrain_lab
+from core.pretrain import transfer_view as tview
 from core.pretrain.data import LINE_LENGTH
 from core.pretrain.mlm import SIZES
 from core.text.tasks import ALL_TASKS
@@ -48,7 +49,9 @@ def intro(reference: dict | None) -> str:
 
 
 DEFAULTS = pretrain_lab.PretrainRunConfig()
+PROBE_DEFAULTS = bodies.ProbeRunConfig()
 REFERENCE = pretrain_lab.load_reference()
+TRANSFER = pretrain_lab.load_transfer()
 INTRO = intro(REFERENCE)
 CHOICES = [pretrain_lab.ENGLISH] + fake_data.available_schemes()
 SAMPLE_TOKENS = 40  # tokens of each line shown in the live samples
@@ -130,6 +133,36 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         yield mlm_fig, gains_fig, metrics
 
 
+@gpu(duration=pretrain_lab.UI_BUDGET_S)
+@user_errors
+def probe(arms=PROBE_DEFAULTS.arms, steps=PROBE_DEFAULTS.steps, seed=PROBE_DEFAULTS.seed,
+          request: gr.Request = None, progress=gr.Progress()):
+    """Probes the shipped pretrained bodies (fresh embeddings learn English on each frozen
+    body); live held-out loss per arm over the reference's curves, then the metrics."""
+    cfg = bodies.ProbeRunConfig(arms=_parse_schemes(arms), steps=whole(steps, "steps"),
+                                seed=seed_of(seed))
+    STOPS.clear(request)
+    for state in bodies.probe_run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
+        fig = tview.probe_curves_figure(state.curves, TRANSFER,
+                                        title=f"Probe, seed {cfg.seed}: held-out English MLM "
+                                              f"loss ({state.phase})")
+        metrics = dict(state.metrics(), curves=state.curves)
+        if STOPS.asked(request):
+            yield stopped_title(fig, state.done_steps), dict(metrics,
+                                                             stopped_at=state.done_steps)
+            return
+        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
+        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
+                 unit="steps")
+        yield fig, metrics
+
+
+def _probe_choices() -> tuple[list[str], list[str]]:
+    """(arms a probe may use, the default ones among them)."""
+    arms = bodies.arms_available()
+    return arms, [a for a in PROBE_DEFAULTS.arms if a in arms]
+
+
 @user_errors
 def table(metrics):
     """The final results table of a run, rounded, and its downloads."""
@@ -160,6 +193,60 @@ def _reference_panel() -> None:
                        "Download the reference run (JSON, CSV: tables, curves, config)")
 
 
+def _transfer_panel() -> None:
+    with gr.Accordion("Reference: probe and fine-tune, paired seeds (sentence-pair tasks)",
+                      open=True):
+        if TRANSFER is None:
+            gr.Markdown("No transfer reference is committed yet: `python -m core "
+                        "transfer-sweep --ship assets/pretrain/bodies` makes one (it writes "
+                        "assets/pretrain/transfer.json).")
+            return
+        gr.Markdown(tview.transfer_finding(TRANSFER), elem_id="pretrain-transfer-finding")
+        curves, floors = tview.pretrain_curves(TRANSFER)
+        with gr.Row():
+            gr.Plot(tview.probe_figure(TRANSFER), label="Probe gains",
+                    elem_id="pretrain-transfer-probe")
+            gr.Plot(view.mlm_figure(curves, "Pretraining MLM loss, with each stream's floor",
+                                    floors=floors), label="Pretraining curves")
+        gr.Plot(tview.finetune_figure(TRANSFER), label="Fine-tuning gains",
+                elem_id="pretrain-transfer-finetune")
+        gr.Dataframe(tview.transfer_rows(TRANSFER), headers=tview.TRANSFER_HEADERS,
+                     interactive=False, label="Fine-tuning: test accuracy per task and arm")
+        download_panel(TRANSFER, "fake-data-transfer",
+                       "Download the transfer reference (JSON, CSV: tables, curves, config)")
+
+
+def _probe_section() -> None:
+    gr.Markdown("### Probe the shipped bodies (minutes)\n\nEach body is frozen; only fresh "
+                "word embeddings and the output bias learn English masked-word prediction, "
+                "and the score is the loss on held-out English paragraphs. A body whose "
+                "pretraining left structure English can use gets lower than `scratch` in the "
+                "same steps; `matched` has the English body's weight statistics without its "
+                "structure.")
+    arms, chosen = _probe_choices()
+    if not arms:
+        gr.Markdown("No pretrained bodies are shipped yet: `python -m core transfer-sweep "
+                    "--ship assets/pretrain/bodies` makes them.", elem_id="pretrain-no-bodies")
+    with gr.Column(visible=bool(arms)):  # the endpoint stays, and says what is missing
+        with gr.Row():
+            probe_arms = gr.CheckboxGroup(arms, value=chosen, label="Arms",
+                                          elem_id="pretrain-probe-arms")
+            probe_steps = gr.Slider(20, bodies.MAX_PROBE_STEPS, value=PROBE_DEFAULTS.steps,
+                                    step=10, label="Probe steps per arm")
+            probe_seed = gr.Number(PROBE_DEFAULTS.seed, precision=0, label="Seed")
+        with gr.Row():
+            probe_btn = gr.Button("Probe", variant="primary")
+            probe_stop = gr.Button("Stop")
+        probe_plot = gr.Plot(label="Held-out English MLM loss (live)",
+                             elem_id="pretrain-probe-plot")
+        with gr.Accordion("Probe metrics (full precision, as the API returns them)",
+                          open=False):
+            probe_metrics = gr.JSON(label="Metrics", open=False)
+    probe_btn.click(probe, [probe_arms, probe_steps, probe_seed], [probe_plot, probe_metrics],
+                    api_name="pretrain_probe", concurrency_limit=1)
+    probe_stop.click(stop, None, None, queue=False, api_visibility="private")
+
+
 def build() -> gr.Blocks:
     """The tab as a page of its own (python -m demos.pretrain)."""
     return standalone(populate)
@@ -169,8 +256,10 @@ def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     gr.Markdown(INTRO)
+    _transfer_panel()
+    _probe_section()
     _reference_panel()
-    gr.Markdown("### Your own run")
+    gr.Markdown("### Your own run: pretrain, then fine-tune")
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             schemes = gr.Dropdown(CHOICES, value=list(DEFAULTS.schemes), multiselect=True,

@@ -36,11 +36,16 @@ PROBE_STEP_S = {"cpu": 0.25, "cuda": 0.02}
 MAX_PROBE_STEPS = 2000
 
 
+def _folder(folder) -> Path:
+    """`folder`, or the shipped bodies' folder (read at call time)."""
+    return Path(folder) if folder is not None else BODIES_DIR
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def ship(workdir, schemes, config: dict, folder=BODIES_DIR) -> dict:
+def ship(workdir, schemes, config: dict, folder=None) -> dict:
     """Copies each scheme's pretrained weights from a transfer sweep's work folder
     (<workdir>/<scheme>/last.pt) into `folder` as float16 safetensors; writes bodies.json.
 
@@ -51,7 +56,7 @@ def ship(workdir, schemes, config: dict, folder=BODIES_DIR) -> dict:
     """
     from safetensors.torch import save_file
 
-    folder = Path(folder)
+    folder = _folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {k: config[k] for k in ("size", "vocab", "steps", "batch_size", "init_seed")}
     meta["schemes"] = {}
@@ -66,13 +71,13 @@ def ship(workdir, schemes, config: dict, folder=BODIES_DIR) -> dict:
     return meta
 
 
-def shipped(folder=BODIES_DIR) -> dict | None:
+def shipped(folder=None) -> dict | None:
     """bodies.json of the shipped bodies, or None when none are shipped."""
-    path = Path(folder) / META
+    path = _folder(folder) / META
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def arms_available(folder=BODIES_DIR) -> list[str]:
+def arms_available(folder=None) -> list[str]:
     """The arms a probe run can use: scratch, matched (with english), the shipped schemes."""
     meta = shipped(folder)
     if meta is None:
@@ -81,7 +86,7 @@ def arms_available(folder=BODIES_DIR) -> list[str]:
     return [SCRATCH] + ([MATCHED] if "english" in schemes else []) + schemes
 
 
-def load_body(arm: str, folder=BODIES_DIR) -> mlm.MaskedLM:
+def load_body(arm: str, folder=None) -> mlm.MaskedLM:
     """The body of an arm (float32, eval mode).
 
     Raises:
@@ -101,7 +106,7 @@ def load_body(arm: str, folder=BODIES_DIR) -> mlm.MaskedLM:
         return model.eval()
     if arm == MATCHED:
         return mlm.stats_matched(load_body("english", folder), seed=meta["init_seed"]).eval()
-    tensors = load_file(str(Path(folder) / meta["schemes"][arm]["file"]))
+    tensors = load_file(str(_folder(folder) / meta["schemes"][arm]["file"]))
     missing, unexpected = model.load_state_dict({k: v.float() for k, v in tensors.items()},
                                                 strict=False)
     if unexpected or [k for k in missing if k != "head.decoder.weight"]:
@@ -140,7 +145,7 @@ def estimate_s(cfg: ProbeRunConfig, device_type: str) -> float:
     return len(cfg.arms) * cfg.steps * PROBE_STEP_S.get(device_type, PROBE_STEP_S["cpu"])
 
 
-def probe_run(cfg: ProbeRunConfig, *, budget_s: float | None = None, folder=BODIES_DIR
+def probe_run(cfg: ProbeRunConfig, *, budget_s: float | None = None, folder=None
               ) -> Iterator[ProbeState]:
     """Probes each arm's shipped body in turn (core.pretrain.probe); yields live state.
 

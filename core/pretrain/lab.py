@@ -37,6 +37,7 @@ from core.text.tasks import ALL_TASKS
 ENGLISH, SCRATCH = fake_data.BOUNDS
 DEFAULT_SCHEMES = ("flat-128", "shuffle-64")  # the lecture's "paired" and "shuffle"
 REFERENCE_PATH = ASSETS / "pretrain" / "reference.json"
+TRANSFER_PATH = ASSETS / "pretrain" / "transfer.json"  # python -m core transfer-sweep
 # What one run in the UI may cost: estimated wall seconds (the CLI has no limit).
 UI_BUDGET_S = timing.UI_BUDGET_S
 # Seconds per MLM step at DEFAULT_BATCH lines, by (device type, size), for the UI's estimate
@@ -255,6 +256,15 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
 
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
     """The committed reference sweep (a run record), or None when there is none.
+
+    Raises:
+        core.common.records.RecordError: the file is not a run record.
+    """
+    return records.load(path)
+
+
+def load_transfer(path: Path = TRANSFER_PATH) -> dict | None:
+    """The committed transfer reference (probe and fine-tune, paired seeds), or None.
 
     Raises:
         core.common.records.RecordError: the file is not a run record.

@@ -6,6 +6,7 @@ and fine-tune gains over scratch with 95% intervals, beside the paper's per-task
     transfer_rows(rec)         # rows under TRANSFER_HEADERS
     transfer_finding(rec)      # what it shows, every number read from the record
     pretrain_curves(rec)       # (curves, floors) for core.pretrain.view.mlm_figure
+    probe_curves_figure(state.curves, rec)   # a live probe run over the reference's curves
 """
 from __future__ import annotations
 
@@ -155,3 +156,29 @@ def transfer_finding(rec: dict) -> str:
                      f"{base['mean']:.3f}; above scratch with the interval clear of zero: "
                      f"{_list(above)}; below: {_list(below)}.")
     return "\n\n".join(parts)
+
+
+def probe_curves_figure(curves: dict[str, list[dict]], reference: dict | None = None,
+                        title: str = "Probe: held-out English MLM loss") -> go.Figure:
+    """Held-out English MLM loss against probe step, a line per arm; with a transfer
+    record, its seed-0 curves of the same arms drawn dashed and faint behind them."""
+    fig = go.Figure()
+    palette = ("#EF553B", "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
+               "#B6E880", "#FF97FF", "#FECB52", "#1F77B4")
+    color = {a: palette[i % len(palette)] for i, a in enumerate(curves)}
+    for arm in curves:
+        ref = ((reference or {}).get("probe", {}).get(arm) or {}).get("curve")
+        if ref:
+            fig.add_trace(go.Scatter(x=[p["step"] for p in ref],
+                                     y=[p["held_out_loss"] for p in ref], mode="lines",
+                                     name=f"reference {arm}", opacity=0.45,
+                                     line=dict(color=color[arm], dash="dash", width=1.5)))
+    for arm, curve in curves.items():
+        fig.add_trace(go.Scatter(x=[p["step"] for p in curve],
+                                 y=[p["held_out_loss"] for p in curve], mode="lines+markers",
+                                 name=ARM_NAMES.get(arm, arm).split(" (")[0],
+                                 line=dict(color=color[arm])))
+    fig.update_layout(title=wrap_title(title), xaxis_title="probe step (only the fresh "
+                      "embeddings and output bias learn)", yaxis_title="held-out MLM loss (nats)",
+                      height=380, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white")
+    return fig

@@ -17,7 +17,7 @@ def client(app_url):
 
 PUBLIC = {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers", "/dna_train",
           "/dna_predict", "/speech_qa_answer", "/speech_qa_units", "/speech_qa_voice",
-          "/speech_qa_train", "/pretrain_samples", "/pretrain_run"}
+          "/speech_qa_train", "/pretrain_samples", "/pretrain_run", "/pretrain_probe"}
 
 
 def test_exactly_the_documented_endpoints_are_public_with_the_readme_argument_names(client):

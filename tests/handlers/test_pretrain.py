@@ -36,6 +36,41 @@ def test_bad_runs_explain_themselves(args, message):
         list(tab.run(*args))
 
 
+def test_probe_says_how_to_make_bodies_while_none_are_shipped(monkeypatch, tmp_path):
+    monkeypatch.setattr(tab.bodies, "BODIES_DIR", tmp_path)  # an empty assets folder
+    with pytest.raises(gr.Error, match="no pretrained bodies are shipped; make them with "
+                                       "`python -m core transfer-sweep`"):
+        list(tab.probe(["scratch", "english"], 20, 0))
+
+
+def test_probe_streams_each_arms_held_out_loss_from_shipped_bodies(monkeypatch, tmp_path):
+    import torch
+
+    from core.pretrain import loop, mlm
+    from core.pretrain.data import tokenizer_for
+
+    size = len(tokenizer_for("lab"))
+    for i, scheme in enumerate(["english", "flat-2"]):  # stand-ins for pretrained bodies
+        (tmp_path / "work" / scheme).mkdir(parents=True)
+        torch.save({"model": mlm.build_mlm("tiny", vocab_size=size, seed=i + 1).state_dict()},
+                   tmp_path / "work" / scheme / loop.CHECKPOINT_NAME)
+    tab.bodies.ship(tmp_path / "work", ["english", "flat-2"],
+                    {"size": "tiny", "vocab": "lab", "steps": 1, "batch_size": 1,
+                     "init_seed": 0}, tmp_path / "bodies")
+    monkeypatch.setattr(tab.bodies, "BODIES_DIR", tmp_path / "bodies")
+    assert tab._probe_choices() == (["scratch", "matched", "english", "flat-2"],
+                                    ["scratch", "english", "flat-2"])
+    outputs = list(tab.probe(["scratch", "english"], 20, 0))
+    fig, metrics = outputs[-1]
+    assert [t.name for t in fig.data] == ["scratch", "english"]
+    runs = metrics["runs"]
+    assert runs["english"]["gain"] == pytest.approx(runs["scratch"]["held_out_loss"]
+                                                    - runs["english"]["held_out_loss"])
+    assert metrics["curves"]["english"][-1]["step"] == 20
+    with pytest.raises(gr.Error, match="unknown arm 'nesting'"):
+        list(tab.probe(["nesting"], 20, 0))
+
+
 def test_samples_and_live_samples():
     ids, text = tab.samples("shuffle-4", 2, 0)
     assert len(ids) == 2 and len(text.split("\n\n")) == 2

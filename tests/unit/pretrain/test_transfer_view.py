@@ -68,3 +68,14 @@ def test_finding_reads_its_numbers_from_the_record(rec):
            "interval clear of zero: none; below: none" in text
     curves, floors = tv.pretrain_curves(rec)
     assert floors == {"english": 6.65, "uniform": 8.99} and curves["english"][0]["loss"] == 5.0
+
+
+def test_a_live_probe_is_drawn_over_the_references_curves_of_the_same_arms(rec):
+    live = {"scratch": [{"step": 100, "held_out_loss": 7.0}, {"step": 200, "held_out_loss": 6.9}],
+            "english": [{"step": 100, "held_out_loss": 6.6}]}
+    fig = tv.probe_curves_figure(live, rec)
+    names = [t.name for t in fig.data]
+    assert names == ["reference scratch", "reference english", "scratch", "english"]
+    assert fig.data[0].line.dash == "dash" and fig.data[0].line.color == fig.data[2].line.color
+    assert list(fig.data[2].y) == [7.0, 6.9]
+    assert [t.name for t in tv.probe_curves_figure(live).data] == ["scratch", "english"]
