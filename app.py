@@ -55,6 +55,7 @@ def warm_up_async() -> None:
             crosslingual.default_map()
         except Exception as exc:  # drawn (and its error shown) on the first page load instead
             print(f"warm-up: the default map was not drawn ({exc})")
+        pretrain.first_samples()  # reads the tokenized prose once (the fake-data samples)
 
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 

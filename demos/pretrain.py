@@ -81,11 +81,12 @@ def live_samples(chosen):
     return "".join(parts) or "<p>Choose a scheme to see what its lines look like.</p>"
 
 
-def _first_samples() -> str:
-    """The default schemes' samples for the page as built; the samples' model missing (paper
-    profile, no hub) is said in the panel, and the page is built all the same."""
+def first_samples(chosen=DEFAULTS.schemes) -> str:
+    """The chosen schemes' samples when a page opens (not while the page is built: drawing
+    ids with English frequencies reads the tokenized prose, which must not delay start-up);
+    the samples' model missing (paper profile, no hub) is said in the panel."""
     try:
-        return live_samples(DEFAULTS.schemes)
+        return live_samples(chosen)
     except gr.Error as exc:
         return f"<p><b>Samples unavailable:</b> {html.escape(exc.message)}</p>"
 
@@ -287,7 +288,7 @@ def populate(page: gr.Blocks) -> None:
                 run_btn = gr.Button("Run", variant="primary")
                 stop_btn = gr.Button("Stop")
         with gr.Column(scale=1):
-            sample_view = gr.HTML(_first_samples(), label="Live samples",
+            sample_view = gr.HTML("<p>Drawing samples…</p>", label="Live samples",
                                   elem_id="pretrain-samples")
     with gr.Row():
         mlm_plot = gr.Plot(label="MLM loss (live)")
@@ -310,6 +311,7 @@ def populate(page: gr.Blocks) -> None:
         ids = gr.JSON(label="Token ids", open=False)
 
     schemes.change(live_samples, schemes, sample_view, api_visibility="private")
+    page.load(first_samples, schemes, sample_view, api_visibility="private")
     run_event = run_btn.click(
         run, [schemes, size, steps, task, seed, seeds, finetune_steps],
         [mlm_plot, gains_plot, metrics],

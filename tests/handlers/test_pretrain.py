@@ -71,6 +71,13 @@ def test_probe_streams_each_arms_held_out_loss_from_shipped_bodies(monkeypatch, 
         list(tab.probe(["nesting"], 20, 0))
 
 
+def test_the_samples_panel_is_filled_when_a_page_opens():
+    html = tab.first_samples()
+    assert all(f"<b>{s}</b>" in html for s in tab.DEFAULTS.schemes)
+    assert "Samples unavailable:</b> unknown fake-data scheme &#x27;banana&#x27;" in \
+        tab.first_samples(["banana"])
+
+
 def test_samples_and_live_samples():
     ids, text = tab.samples("shuffle-4", 2, 0)
     assert len(ids) == 2 and len(text.split("\n\n")) == 2
