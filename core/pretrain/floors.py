@@ -1,16 +1,23 @@
 """Each pretraining stream's no-structure level, and whether a run got clearly below it.
 
-A model that has learned nothing but how often each id occurs predicts a masked token with
-the stream's unigram distribution; its MLM loss is then the unigram entropy H of that stream.
+A model that has learned nothing but how often each id occurs, and that a scored position
+showing a real token holds that very token half the time, reaches this MLM loss with BERT's
+masking (core.pretrain.data: of the scored positions MASK_TOKEN_SHARE show [MASK],
+RANDOM_TOKEN_SHARE a random id, the rest their own token):
+
+    floor = m H + r (H - ln(1 - a)) + k E_x[-ln(a + (1 - a) q(x))],   a = k / (k + r)
+
+with q the stream's unigram distribution and H its entropy: a masked token costs H, a
+replaced one H plus the doubt whether it was replaced, a kept one little (it can be copied).
 That is the level to beat: English, flat-N, shuffle-N and nesting can only go below it by
 using context (the word's neighbours, the masked twin, the block's missing id, the matching
 bracket); uniform and unigram streams have no context to use, so their loss stays there.
 
-    floor = unigram_floor("flat-2", "lab")          # nats, estimated from sampled lines
-    reached(curve_losses, floor)                      # the run's last points are clearly below
+    floor = mlm_floor("flat-2", "lab")             # nats, estimated from sampled lines
+    reached(curve_losses, floor)                     # the run's last points are clearly below
 
-H is estimated from FLOOR_LINES lines of the stream (ids a masked position can hold: special
-tokens are never predicted), with the Miller-Madow correction for the unseen ids.
+q is estimated from FLOOR_LINES lines of the stream (ids a scored position can hold: special
+tokens are never predicted), H with the Miller-Madow correction for the unseen ids.
 """
 from __future__ import annotations
 
@@ -19,7 +26,12 @@ import math
 
 import numpy as np
 
-from core.pretrain.data import line_source, tokenizer_for
+from core.pretrain.data import (
+    MASK_TOKEN_SHARE,
+    RANDOM_TOKEN_SHARE,
+    line_source,
+    tokenizer_for,
+)
 
 FLOOR_LINES = 4_000  # about half a million ids per estimate
 FLOOR_SEED = 12_345  # the lines drawn for the estimate (not any run's seed)
@@ -36,23 +48,50 @@ def entropy_nats(ids: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2 * n))
 
 
+def floor_of_sample(ids: np.ndarray) -> float:
+    """The no-structure MLM loss (module docstring) of a stream sampled as `ids`."""
+    m, r = MASK_TOKEN_SHARE, RANDOM_TOKEN_SHARE
+    k = 1.0 - m - r
+    h = entropy_nats(ids)
+    if k <= 0:  # nothing kept: masked and replaced positions only
+        return (m + r) * h
+    a = k / (k + r)
+    counts = np.bincount(np.asarray(ids, dtype=np.int64).ravel())
+    q = counts[counts > 0] / counts.sum()
+    kept = float(-(q * np.log(a + (1 - a) * q)).sum())
+    return float(m * h + r * (h - np.log(1 - a)) + k * kept)
+
+
+def _stream_sample(scheme: str, vocab: str, lines: int) -> np.ndarray:
+    tok = tokenizer_for(vocab)
+    ids = line_source(scheme, tok)(lines, np.random.default_rng(FLOOR_SEED)).ravel()
+    return ids[~np.isin(ids, np.array(sorted(tok.all_special_ids)))]
+
+
 @functools.lru_cache(maxsize=64)
-def unigram_floor(scheme: str, vocab: str = "bert", *, lines: int = FLOOR_LINES) -> float:
+def unigram_entropy(scheme: str, vocab: str = "bert", *, lines: int = FLOOR_LINES) -> float:
+    """H: the unigram entropy (nats) of `scheme`'s stream.
+
+    Raises:
+        KeyError / InputError: an unknown scheme, or "scratch" (no stream).
+    """
+    return entropy_nats(_stream_sample(scheme, vocab, lines))
+
+
+@functools.lru_cache(maxsize=64)
+def mlm_floor(scheme: str, vocab: str = "bert", *, lines: int = FLOOR_LINES) -> float:
     """The MLM loss of a model that knows only the id frequencies of `scheme`'s stream
     (see the module docstring).
 
     Raises:
         KeyError / InputError: an unknown scheme, or "scratch" (no stream).
     """
-    tok = tokenizer_for(vocab)
-    ids = line_source(scheme, tok)(lines, np.random.default_rng(FLOOR_SEED)).ravel()
-    ids = ids[~np.isin(ids, np.array(sorted(tok.all_special_ids)))]
-    return entropy_nats(ids)
+    return floor_of_sample(_stream_sample(scheme, vocab, lines))
 
 
 def floors(schemes, vocab: str = "bert") -> dict[str, float]:
     """scheme -> its floor, for every scheme that has a stream (scratch has none)."""
-    return {s: round(unigram_floor(s, vocab), 4) for s in schemes if s != "scratch"}
+    return {s: round(float(mlm_floor(s, vocab)), 4) for s in schemes if s != "scratch"}
 
 
 def reached(losses, floor: float, *, margin: float = CLEARLY_BELOW,
@@ -62,4 +101,4 @@ def reached(losses, floor: float, *, margin: float = CLEARLY_BELOW,
     losses = [x for x in (losses or []) if x is not None and math.isfinite(x)]
     if not losses or floor is None:
         return None
-    return float(np.mean(losses[-tail:])) < floor - margin
+    return bool(float(np.mean(losses[-tail:])) < floor - margin)

@@ -67,10 +67,7 @@ def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> ml
                               checkpoint_every=max(1, c["steps"] // 10))
     t0 = time.perf_counter()
     curve = [{"step": e.step, "loss": e.loss} for e in loop.pretrain(model, pcfg, resume=True)]
-    floor = floors.unigram_floor(scheme, c["vocab"])
-    done[scheme] = {"curve": curve, "floor": round(floor, 4),
-                    "learned": floors.reached([p["loss"] for p in curve], floor),
-                    "wall_s": round(time.perf_counter() - t0, 1)}
+    done[scheme] = {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
     save()
     return model
 
@@ -194,5 +191,11 @@ def aggregate(progress: dict) -> dict:
                     gain=paired_difference(vals, base) if arm != SCRATCH else None)
     search = {k.removeprefix("lr/"): v["dev_auc"] for k, v in cells.items()
               if k.startswith("lr/")}
-    return {"pretrain": progress.get("pretrain", {}), "probe": probe_out, "finetune": ft_out,
+    pretrain = {}
+    for scheme, p in progress.get("pretrain", {}).items():  # floors: core.pretrain.floors
+        floor = floors.mlm_floor(scheme, c["vocab"])
+        pretrain[scheme] = dict({k: v for k, v in p.items() if k not in ("floor", "learned")},
+                                floor=round(floor, 4),
+                                learned=floors.reached([q["loss"] for q in p["curve"]], floor))
+    return {"pretrain": pretrain, "probe": probe_out, "finetune": ft_out,
             "lrs": progress.get("lrs", {}), "lr_search": search}

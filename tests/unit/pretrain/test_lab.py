@@ -33,7 +33,7 @@ def test_run_reports_mlm_curves_then_test_accuracy_with_gain(finished):
     assert flat["mlm_steps"][-1] == cfg.steps and all(np.isfinite(flat["mlm_loss"]))
     assert scratch["mlm_loss"] == []  # no pretraining
     # flat-128's floor (frequencies only) is recorded; 6 steps learn no structure
-    assert flat["floor"] == pytest.approx(floors.unigram_floor("flat-128", cfg.vocab), abs=1e-3)
+    assert flat["floor"] == pytest.approx(floors.mlm_floor("flat-128", cfg.vocab), abs=1e-3)
     assert flat["learned"] is False and "floor" not in scratch
     for r in (flat, scratch):
         assert len(r["per_seed"]) == 2 and all(0 <= a <= 1 for a in r["per_seed"])

@@ -67,7 +67,10 @@ def test_finding_reads_its_numbers_from_the_record(rec):
     assert "**sentiment** (closest GLUE task: SST-2): scratch 0.710; above scratch with the " \
            "interval clear of zero: none; below: none" in text
     curves, floors = tv.pretrain_curves(rec)
-    assert floors == {"english": 6.65, "uniform": 8.99} and curves["english"][0]["loss"] == 5.0
+    # floors are the sweep's own (core.pretrain.floors), whatever the progress file held
+    assert floors == {"english": pytest.approx(6.13, abs=0.02),
+                      "uniform": pytest.approx(8.23, abs=0.02)}
+    assert curves["english"][0]["loss"] == 5.0
 
 
 def test_a_live_probe_is_drawn_over_the_references_curves_of_the_same_arms(rec):
