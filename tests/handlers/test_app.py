@@ -11,9 +11,9 @@ from core.common.paths import ROOT
 
 PROBE = """
 import app
-values = [str(getattr(b, "value", "")) for b in app.demo.blocks.values()]
-print("samples-unavailable", any("Samples unavailable" in v and "all-minilm-l6-v2" in v
-                                 for v in values))
+from demos import pretrain
+panel = pretrain.first_samples()  # what the samples panel shows when a page opens
+print("samples-unavailable", "Samples unavailable" in panel and "all-minilm-l6-v2" in panel)
 print("tabs", sum(type(b).__name__ == "Tab" for b in app.demo.blocks.values()))
 print("analytics", app.demo.analytics_enabled)
 """
