@@ -3,6 +3,7 @@
 on, and the held-out verses their alignment is measured on.
 
     bible_languages()                        # ['en', 'de', 'fr', 'es', 'it', 'ru', 'ar', 'fa']
+    verses("fake")["43.3.16"]                # English in fullwidth forms: no shared token
     verses("fr")["43.3.16"]                  # 'Car Dieu a tant aimé le monde ...'
     ids = split_ids("test", ["en", "ru"])    # verses of the test books present in both
     lines = pretraining_lines(["en", "ru"], 2_000, seed=0)   # [(lang, text)], mixed
@@ -26,6 +27,17 @@ from core.text.wordpiece import tokenizer_from_vocab, train_vocab
 
 BIBLE_DIR = ASSETS / "crosslingual" / "bible"
 SPLITS = ("train", "dev", "test")
+# Dufter & Schuetze's control: English written so that it shares no token with English (here
+# every printable ASCII character -> its fullwidth form, U+FF01-FF5E, after lower-casing: the
+# same words, sub-words and punctuation classes, and not one id in common). Whatever aligns it
+# with English was learned, not copied from shared tokens.
+FAKE_ENGLISH = "fake"
+_FULLWIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+
+
+def fake_english(text: str) -> str:
+    """English text as the `fake` language writes it ('God' -> 'ｇｏｄ')."""
+    return text.lower().translate(_FULLWIDTH)
 
 
 @functools.lru_cache(maxsize=1)
@@ -34,8 +46,9 @@ def manifest() -> dict:
     return json.loads((BIBLE_DIR / "bible.json").read_text(encoding="utf-8"))
 
 
-def bible_languages() -> list[str]:
-    return list(manifest()["languages"])
+def bible_languages(*, fake: bool = False) -> list[str]:
+    """The shipped languages (and, with fake, the FAKE_ENGLISH control last)."""
+    return list(manifest()["languages"]) + ([FAKE_ENGLISH] if fake else [])
 
 
 def check_bible_languages(languages) -> tuple[str, ...]:
@@ -45,7 +58,7 @@ def check_bible_languages(languages) -> tuple[str, ...]:
         InputError: fewer than two, or one the corpus does not hold (the message lists them).
     """
     langs = tuple(dict.fromkeys(str(x).strip().lower() for x in languages or ()))
-    known = bible_languages()
+    known = bible_languages(fake=True)
     unknown = [x for x in langs if x not in known]
     if unknown:
         raise InputError(f"no Bible text for {', '.join(unknown)}; choose from "
@@ -58,8 +71,11 @@ def check_bible_languages(languages) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=16)
 def verses(lang: str) -> dict[str, str]:
     """Verse id ('book.chapter.verse') -> text, in canonical order."""
+    if lang == FAKE_ENGLISH:
+        return {v: fake_english(t) for v, t in verses("en").items()}
     if lang not in bible_languages():
-        raise InputError(f"no Bible text for {lang!r}; choose from {', '.join(bible_languages())}")
+        raise InputError(f"no Bible text for {lang!r}; choose from "
+                         f"{', '.join(bible_languages(fake=True))}")
     with gzip.open(BIBLE_DIR / f"{lang}.tsv.gz", "rt", encoding="utf-8") as f:
         return dict(line.rstrip("\n").split("\t", 1) for line in f)
 

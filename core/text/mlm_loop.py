@@ -101,7 +101,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 def run_mlm(model: nn.Module, cfg, batches_for: Callable[[int], Callable], *,
             device: torch.device | str | None = None, resume: bool = False,
-            run_fields: tuple[str, ...] = ()) -> Iterator[TrainEvent]:
+            run_fields: tuple[str, ...] = (),
+            evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+            eval_every: int = 0) -> Iterator[TrainEvent]:
     """Pretrains `model` (a core.text.mlm.MaskedLM) in place through core.common.training.train.
 
     Args:
@@ -116,6 +118,8 @@ def run_mlm(model: nn.Module, cfg, batches_for: Callable[[int], Callable], *,
             the same world size the result equals the uninterrupted run's (exactly on CPU; on
             CUDA up to its non-deterministic kernels).
         run_fields: cfg fields a checkpoint must agree on to be resumed.
+        evaluate, eval_every: model -> {name: value}, called on `model` (not its DDP or
+            compiled wrapper) every eval_every steps and after the last (TrainEvent.metrics).
     Returns:
         a generator of TrainEvents (every rank yields them; loss is the local rank's). Closing
         it stops training (under torchrun, every rank must close it). The checkpoint is read
@@ -134,10 +138,11 @@ def run_mlm(model: nn.Module, cfg, batches_for: Callable[[int], Callable], *,
             raise InputError(f"{path} belongs to another run; differing (saved, now): {differ}")
         model.load_state_dict(saved["model"])
     device = torch.device(device) if device is not None else pick_device()
-    return _run(model, cfg, batches_for, device, path, saved)
+    return _run(model, cfg, batches_for, device, path, saved, evaluate, eval_every)
 
 
-def _run(model, cfg, batches_for, device, path, saved) -> Iterator[TrainEvent]:
+def _run(model, cfg, batches_for, device, path, saved, evaluate, eval_every
+         ) -> Iterator[TrainEvent]:
     with _process_group(device) as (rank, world, device):
         make_batch = batches_for(rank)
         model.to(device)
@@ -166,14 +171,15 @@ def _run(model, cfg, batches_for, device, path, saved) -> Iterator[TrainEvent]:
         rngs = saved["rng"] if saved is not None else []
         tcfg = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                            warmup_steps=cfg.warmup_steps, log_every=cfg.log_every,
-                           seed=cfg.seed + rank, fast=cfg.fast)
+                           seed=cfg.seed + rank, fast=cfg.fast, eval_every=eval_every)
         try:
             yield from train(net, ahead or make_batch, tcfg, device=device,
                              start_step=saved["step"] if saved is not None else 0,
                              optimizer_state=saved["optimizer"] if saved is not None else None,
                              rng_state=rngs[rank] if rank < len(rngs) else None,
                              on_checkpoint=on_checkpoint if path is not None else None,
-                             checkpoint_every=cfg.checkpoint_every)
+                             checkpoint_every=cfg.checkpoint_every,
+                             evaluate=(lambda _net: evaluate(model)) if evaluate else None)
         finally:
             if ahead is not None:
                 ahead.close()
