@@ -25,6 +25,7 @@
                                                (--export-features F: features for a GPU machine)
   python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)
                                                -> assets/speech/hubert-base-layer.json
+  python -m core xling-size-sweep [--resume]   alignment vs corpus size, the lab's own BERTs
 """
 from __future__ import annotations
 
@@ -337,9 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=cmd_probe)
-    from core.tools.cli_speech import add_commands
+    from core.tools import cli_speech, cli_xling
 
-    add_commands(sub)
+    cli_speech.add_commands(sub)
+    cli_xling.add_commands(sub)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -1,0 +1,181 @@
+"""`python -m core xling-size-sweep`: does cross-lingual alignment grow with the pretraining
+corpus? The lab's own multilingual BERT (core.crosslingual.xlm) pretrained on growing numbers
+of Bible verses per language — same model, vocabulary, steps and batch — and measured on
+held-out verses of test books.
+
+Cells, each with seeds 0..n-1 (a seed fixes the verses drawn, the batch order and the initial
+weights; within a seed every corpus size starts from the same weights):
+  - `<size>/<seed>`: languages at `size` verses each (0 = all train verses);
+  - `fake/<seed>`: Dufter & Schuetze's control at the largest size: English and fake English
+    (no token shared), so any alignment between them is learned, not copied;
+and for every seed the untrained model's scores (`untrained/<seed>`, `untrained-fake/<seed>`):
+what the shared position embeddings and verse lengths alone give, the floor every curve starts
+from (an untrained model already finds many a verse by its length).
+
+Each cell records its MLM loss and dev alignment along the run (the probe layer chosen on
+dev), then test alignment at every layer. Every finished cell is saved to the progress file
+at once and a running cell checkpoints into the work folder; --resume continues. The record
+(core.common.records): {"config", "machine", "started", "wall_s", "cells", "summary"}.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.common import records
+from core.common.stats import paired_difference, summary
+from core.crosslingual import bible, xlm
+from core.text.mlm_loop import CHECKPOINT_NAME, load_checkpoint
+
+SIZES = (250, 1_000, 4_000, 0)  # verses per language; 0 = all (~23.9k)
+LANGUAGES = ("en", "de", "fr", "ru", "ar")
+MEASURES = ("p_at_1_raw", "p_at_1_centered", "mrr_raw", "mrr_centered")
+UNTRAINED, FAKE = "untrained", "fake"
+UNTRAINED_FAKE = "untrained-fake"  # the control's own floor (its vocabulary differs)
+
+
+def _test_row(rows: list[dict], layer: int) -> dict:
+    """Test scores at the dev-chosen layer, the per-layer means, and the pairs there."""
+    at = rows[layer]
+    return {"layer": layer, **{k: at[k] for k in MEASURES},
+            "language_ari": at["language_ari"],
+            "language_ari_centered": at["language_ari_centered"],
+            "pairs": at["pairs"],
+            "by_layer": [{k: r[k] for k in ("layer", *MEASURES, "language_ari")} for r in rows]}
+
+
+def _cell(cfg: xlm.XlingConfig, c: dict, prior: list[dict], on_point) -> dict:
+    """One pretraining run and its measures. A checkpoint in cfg.checkpoint_dir is resumed;
+    `prior` holds the curve points saved before it (those up to its step are kept)."""
+    model, tok = xlm.build(cfg)
+    ckpt = Path(cfg.checkpoint_dir or ".") / CHECKPOINT_NAME
+    start = load_checkpoint(ckpt)["step"] if cfg.checkpoint_dir and ckpt.exists() else 0
+    probe = xlm.alignment_probe(tok, cfg.languages, n_verses=c["probe_verses"])
+    t0 = time.perf_counter()
+    curve = [p for p in prior if p["step"] <= start]
+    for e in xlm.pretrain(model, tok, cfg, resume=True, evaluate=probe,
+                          eval_every=max(1, cfg.steps // c["probe_points"])):
+        curve.append({"step": e.step, "loss": e.loss, **(e.metrics or {})})
+        on_point(curve)
+    layer = int(next(p["layer"] for p in reversed(curve) if "layer" in p))
+    rows = xlm.alignment(model, tok, cfg.languages, n_verses=c["test_verses"])
+    return {"curve": curve, "test": _test_row(rows, layer), "tokens": xlm.corpus_tokens(cfg),
+            "wall_s": round(time.perf_counter() - t0, 1), "resumed_at": start or None}
+
+
+def _untrained(cfg: xlm.XlingConfig, c: dict) -> dict:
+    model, tok = xlm.build(cfg)
+    rows = xlm.alignment(model, tok, cfg.languages, n_verses=c["test_verses"])
+    dev = xlm.alignment_probe(tok, cfg.languages, n_verses=c["probe_verses"])(model)
+    return {"test": _test_row(rows, int(dev["layer"]))}
+
+
+def _config(c: dict, languages, size: int, seed: int, workdir: Path | None) -> xlm.XlingConfig:
+    return xlm.XlingConfig(languages=tuple(languages), per_language=size,
+                           vocab_size=c["vocab_size"], size=c["size"], steps=c["steps"],
+                           batch_size=c["batch_size"], line_length=c["line_length"], lr=c["lr"],
+                           seed=seed, log_every=max(1, c["steps"] // 40),
+                           checkpoint_dir=str(workdir) if workdir else None,
+                           checkpoint_every=max(1, c["steps"] // c["probe_points"]))
+
+
+def plan(c: dict) -> list[tuple[str, tuple[str, ...], int, int]]:
+    """(cell key, languages, verses per language, seed) of every trained cell, in run order:
+    seed by seed, so a cut-off sweep has whole seeds; the control last in each seed."""
+    out = []
+    for seed in range(c["seeds"]):
+        for size in c["sizes"]:
+            out.append((f"{size}/{seed}", tuple(c["languages"]), size, seed))
+        if c["fake"]:
+            out.append((f"{FAKE}/{seed}", ("en", bible.FAKE_ENGLISH), c["sizes"][-1], seed))
+    return out
+
+
+def aggregate(c: dict, cells: dict) -> dict:
+    """Per size (and the control, and the untrained floors): each measure over seeds with its
+    95 % interval, and the gain over the untrained model of the same vocabulary, paired by
+    seed."""
+    def by_seed(group: str) -> dict[int, dict]:
+        return {int(k.rsplit("/", 1)[1]): v for k, v in cells.items()
+                if k.rsplit("/", 1)[0] == group}
+
+    out = {}
+    groups = [str(s) for s in c["sizes"]] + ([FAKE, UNTRAINED_FAKE] if c["fake"] else [])
+    for group in groups + [UNTRAINED]:
+        done = by_seed(group)
+        if not done:
+            continue
+        floor = by_seed(UNTRAINED_FAKE if group == FAKE else UNTRAINED)
+        row = {"seeds": sorted(done)}
+        for m in MEASURES + ("language_ari",):
+            vals = {s: v["test"][m] for s, v in sorted(done.items())}
+            row[m] = summary(vals.values())
+            if not group.startswith(UNTRAINED) and floor:
+                row[f"{m}_gain"] = paired_difference(vals, {s: v["test"][m]
+                                                            for s, v in floor.items()})
+        if "tokens" in next(iter(done.values())):
+            row["tokens_per_language"] = next(iter(done.values()))["tokens"]
+        out[group] = row
+    return out
+
+
+def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_000,
+          batch_size: int = 128, lr: float = 2e-3, vocab_size: int = 8_000,
+          size: str = "narrow", line_length: int = xlm.LINE_LENGTH, fake: bool = True,
+          probe_points: int = 8, probe_verses: int = xlm.PROBE_VERSES,
+          test_verses: int = xlm.EVAL_VERSES, workdir=None, progress_path=None,
+          resume: bool = False, on_cell: Callable[[str, dict], None] = lambda k, v: None,
+          on_event: Callable[[str, dict], None] = lambda k, p: None) -> dict:
+    """Runs (or resumes) the sweep; returns the record (see the module docstring).
+
+    Raises:
+        ValueError: --resume with a progress file of other settings.
+        InputError: unknown languages, sizes beyond the corpus.
+    """
+    c = {"languages": list(bible.check_bible_languages(languages)),
+         "sizes": [int(s) for s in sizes], "seeds": seeds, "steps": steps,
+         "batch_size": batch_size, "lr": lr, "vocab_size": vocab_size, "size": size,
+         "line_length": line_length, "fake": fake, "probe_points": probe_points,
+         "probe_verses": probe_verses, "test_verses": test_verses,
+         "vocabulary": "one WordPiece over all the languages' train-book verses, the same "
+                       "for every corpus size"}
+    progress = records.load_progress(progress_path, c) if resume else {}
+    cells = progress.setdefault("cells", {})
+    progress["config"] = c
+    workdir = Path(workdir) if workdir else None
+    t0 = time.perf_counter()
+    record = records.new_record(c)
+
+    def save():
+        if progress_path:
+            records.write(progress_path, progress)
+
+    floors = [(UNTRAINED, c["languages"])] + ([(UNTRAINED_FAKE, ["en", bible.FAKE_ENGLISH])]
+                                              if fake else [])
+    for seed in range(seeds):
+        for group, langs in floors:
+            key = f"{group}/{seed}"
+            if key not in cells:
+                cells[key] = _untrained(_config(c, langs, c["sizes"][-1], seed, None), c)
+                save()
+                on_cell(key, cells[key])
+    running = progress.setdefault("running", {})
+    for key, langs, n, seed in plan(c):
+        if key in cells:
+            continue
+        folder = workdir / key.replace("/", "-") if workdir else None
+
+        def on_point(curve, key=key):
+            if "layer" in curve[-1]:  # a probe point: a checkpoint was written with it
+                running[key] = curve
+                save()
+            on_event(key, curve[-1])
+
+        cells[key] = _cell(_config(c, langs, n, seed, folder), c, running.get(key, []),
+                           on_point)
+        running.pop(key, None)
+        save()
+        on_cell(key, cells[key])
+    record.update(cells=cells, summary=aggregate(c, cells))
+    return records.finish(record, t0)
