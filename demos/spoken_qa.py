@@ -9,7 +9,8 @@ from core.speech import audio, voice
 from core.speech.extractors import CODEBOOK_KS, available_extractors
 from core.spoken_qa import held_out, lab, view
 from core.spoken_qa.data import load_records
-from core.spoken_qa.ship import shipped_meta
+from core.spoken_qa.pipeline import twin_folder
+from core.spoken_qa.ship import RANDOM_SHIP_DIR, shipped_meta
 from demos import spoken_qa_handlers as h
 from demos.common import LAUNCH, MAX_UPLOAD_MB, download_panel, standalone, stop
 
@@ -23,9 +24,10 @@ Textless Spoken Question Answering*).
 """
 
 
-def intro(ref: dict | None, meta: dict | None) -> str:
+def intro(ref: dict | None, meta: dict | None, twin: dict | None = None) -> str:
     """The finding, then what this lab's committed run and model actually show (read from
-    reference.json and qa.json, never typed in)."""
+    reference.json and the shipped models' qa.json, never typed in); twin: qa.json of the
+    shipped random-init model, when there is one."""
     parts = [FINDING.strip()]
     if meta is not None:
         parts.append(f"**Here.** {meta['extractor']} units (k={meta['k']}), DUAL's "
@@ -46,6 +48,11 @@ def intro(ref: dict | None, meta: dict | None) -> str:
         expect.append(f"The model answering your questions is that pretrained run, shipped as "
                       f"a {meta['bytes'] / 1e6:.1f} MB change over the packaged model (test FF1 "
                       f"{meta['shipped_test']['ff1']:.3f}).")
+        if twin is not None and "shipped_test" in twin:
+            expect.append(f"Beside it answers the random-init run of the same settings, "
+                          f"shipped the same way (test FF1 {twin['shipped_test']['ff1']:.3f}): "
+                          "both spans are drawn on every passage, so you can see which start "
+                          "finds answers.")
     expect.append("Your own training run below is the short version (the first "
                   f"{h.UI_RUN['limit_per_split']} passages of each split).")
     return "\n\n".join(parts + [" ".join(expect)])
@@ -100,7 +107,9 @@ def populate(page: gr.Blocks) -> None:
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     voices = voice.available_voices()
     ref = lab.load_reference()  # read once for the intro and the panel
-    gr.Markdown(intro(ref, shipped_meta()))
+    meta = shipped_meta()
+    twin = shipped_meta(RANDOM_SHIP_DIR) if meta and twin_folder(meta) else None
+    gr.Markdown(intro(ref, meta, twin))
     _reference_panel(ref)
     gr.Markdown("### Ask a spoken question")
     can_voice = voice.espeak_available()
@@ -135,6 +144,7 @@ def populate(page: gr.Blocks) -> None:
         clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
     figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
     judged = gr.Markdown(elem_id="sqa-verdict")
+    read = gr.Markdown(elem_id="sqa-read")
     with gr.Accordion("Every stage, from audio to span", open=False):
         stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
         details = gr.JSON(label="Units, tokens and confidence")
@@ -184,6 +194,7 @@ def populate(page: gr.Blocks) -> None:
                          api_name="speech_qa_answer", concurrency_limit=2)
     answered.success(h.stage_rows, details, stages, api_visibility="private")
     answered.success(h.verdict, details, judged, api_visibility="private")
+    answered.success(h.tokens_read, details, read, api_visibility="private")
     # filled on page load (the shipped model loads lazily), not a public endpoint
     page.load(h.unit_map_rows, None, unit_map, api_visibility="private")
     page.load(h.steps_slider, None, steps, api_visibility="private")

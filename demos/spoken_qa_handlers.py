@@ -17,8 +17,8 @@ from core.speech.extractors import runs_of
 from core.spoken_qa import cost, held_out, lab, view
 from core.spoken_qa.data import load_records
 from core.spoken_qa.pipeline import answer as run_answer
-from core.spoken_qa.pipeline import shipped_model
-from core.spoken_qa.ship import shipped_meta
+from core.spoken_qa.pipeline import shipped_model, twin_folder
+from core.spoken_qa.ship import RANDOM_SHIP_DIR, shipped_meta
 from demos.common import STOPS, downloads, gpu, seed_of, stopped_title, user_errors, whole
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
@@ -66,11 +66,20 @@ def answer(context_audio, question_audio, gold=None):
     question = _clip(question_audio, "question")
     res = run_answer(passage, question)
     known = gold if held_out.matches(gold, passage) else None
+    others = {name: (o["start_s"], o["end_s"]) for name, o in res.others.items()}
     fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
                              tokens=res.passage_tokens, k=int(res.meta["k"]),
-                             gold=(known["start_s"], known["end_s"]) if known else None)
+                             gold=(known["start_s"], known["end_s"]) if known else None,
+                             others=others)
+    spans = {res.meta.get("init", "pretrained"): {
+        "start_s": res.start_s, "end_s": res.end_s, "confidence": res.confidence,
+        "first": res.first, "last": res.last}, **res.others}
+    for span in spans.values():
+        span["confidence"] = round(span["confidence"], 4)
+        if known:
+            span.update(held_out.judge((span["start_s"], span["end_s"]), known))
     details = {"confidence": round(res.confidence, 4), "windows": res.windows,
-               "answer_units": [res.first, res.last],
+               "answer_units": [res.first, res.last], "spans": spans,
                "passage_units": res.passage.units.tolist(),
                "question_units": res.question.units.tolist(),
                "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
@@ -82,35 +91,73 @@ def answer(context_audio, question_audio, gold=None):
     return res.start_s, res.end_s, _wav(res.clip), fig, details
 
 
+def _judged(name: str, span: dict) -> str:
+    return (f"**{name}: hit** (frame F1 {span['ff1']:.2f}, AOS {span['aos']:.2f})"
+            if span["hit"] else f"**{name}: miss** (frame F1 0, AOS 0)")
+
+
 def verdict(details) -> str:
-    """What the last answer means: hit or miss against the true span of a built-in example,
-    with the test-set score that says how often to expect a hit; else what confidence is."""
+    """What the last answer means: hit or miss of each model against the true span of a
+    built-in example, with the test-set score that says how often to expect a hit; else
+    what confidence is."""
     if not details:
         return ""
+    spans = details.get("spans") or {}
     conf = (f"Confidence {details['confidence']:.3f} is how sure the model is of this span's "
             "edges (a weighted geometric mean of its start and end probabilities, best "
             "window), not a probability of being right.")
+    other = [n for n in spans if n != "pretrained"]
+    if other:
+        conf += (" The blue span is the same network trained the same way from random init "
+                 "(no English pretraining), answering the same units.")
     gold = details.get("gold")
     if not gold:
         return conf + " No true answer is known for this audio (voice a built-in example to " \
                       "see one)."
-    truth = (f"the true answer \"{gold['answer']}\" ({gold['start_s']:.2f}-"
-             f"{gold['end_s']:.2f} s, dashed frame)")
-    head = (f"**Hit**: the marked span overlaps {truth}: frame F1 {gold['ff1']:.2f}, "
-            f"AOS {gold['aos']:.2f}." if gold["hit"] else
-            f"**Miss**: the marked span does not overlap {truth}: frame F1 0, AOS 0.")
-    return f"{head} {expect_text()} {conf}"
+    truth = (f"The true answer \"{gold['answer']}\" is at {gold['start_s']:.2f}-"
+             f"{gold['end_s']:.2f} s (dashed frame).")
+    names = {"pretrained": "Pretrained start", "random": "Random init"}
+    judged = [_judged(names.get(n, n), s) for n, s in spans.items() if "hit" in s]
+    if not judged:  # details from before spans were judged per model
+        judged = [_judged("Pretrained start", gold)]
+    return f"{'; '.join(judged)}. {truth} {expect_text()} {conf}"
 
 
 @functools.lru_cache(maxsize=1)
 def expect_text() -> str:
-    """How often the shipped model finds an answer on the held-out voices (its test FF1)."""
+    """How often the shipped models find an answer on the held-out voices (their test FF1)."""
     meta = shipped_meta()
     test = (meta or {}).get("shipped_test")
     if not test:
         return ""
-    return (f"Over all held-out test questions this model's mean frame F1 is {test['ff1']:.3f} "
-            f"and AOS {test['aos']:.3f} (1 = every span exact, 0 = none overlaps).")
+    text = (f"Over all held-out test questions the pretrained start's mean frame F1 is "
+            f"{test['ff1']:.3f} and AOS {test['aos']:.3f}")
+    twin = shipped_meta(RANDOM_SHIP_DIR) if twin_folder(meta) else None
+    if twin and twin.get("shipped_test"):
+        text += (f"; random init's {twin['shipped_test']['ff1']:.3f} and "
+                 f"{twin['shipped_test']['aos']:.3f}")
+    return text + " (1 = every span exact, 0 = none overlaps)."
+
+
+READ_TOKENS = 40  # tokens of the question shown; the answer spans are shown whole (<= 60 runs)
+
+
+def tokens_read(details) -> str:
+    """What the text model read: the question's tokens and the tokens of each start's answer
+    span (the unit map's words; they mean nothing as English)."""
+    if not details:
+        return ""
+    q = details["question_tokens"]
+    shown = " ".join(q[:READ_TOKENS]) + (" ..." if len(q) > READ_TOKENS else "")
+    lines = [f"**What the text model read.** Question ({len(q)} tokens, one per unit run): "
+             f"`{shown}`"]
+    names = {"pretrained": "pretrained start's answer", "random": "random init's answer"}
+    p = details["passage_tokens"]
+    for name, span in (details.get("spans") or {}).items():
+        a, b = span["first"], span["last"]
+        lines.append(f"{names.get(name, name)}: passage runs {a}-{b} of {len(p)}: "
+                     f"`{' '.join(p[a:b + 1])}`")
+    return "\n\n".join(lines)
 
 
 def unit_map_rows():

@@ -20,17 +20,34 @@ from core.speech.audio import check_duration, check_speech, cut
 from core.speech.extractors import load_codebook, load_extractor
 from core.speech.units import Runs, speech_units
 from core.spoken_qa import model as sqa
-from core.spoken_qa.ship import SHIP_DIR, load_shipped
+from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped, shipped_meta
 
 _LOCK = threading.Lock()  # one answer at a time per process: the model is shared
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def shipped_model(folder: str = str(SHIP_DIR)):
     """(model, unit map, qa.json, extractor, codebook) of the committed QA model, loaded once."""
     model, unit_map, meta = load_shipped(folder)
     return (model, unit_map, meta, load_extractor(meta["extractor"]),
             load_codebook(meta["extractor"], int(meta["k"])))
+
+
+UNIT_KEYS = ("extractor", "k", "unit_map")  # what two models must share to read the same units
+
+
+def twin_folder(meta: dict, folder: str = str(RANDOM_SHIP_DIR)) -> str | None:
+    """The random-init model's folder when one is shipped that reads the same units as the
+    model with qa.json `meta` (so both answer from one pass of the audio), else None."""
+    twin = shipped_meta(folder)
+    if twin is None or any(twin.get(k) != meta.get(k) for k in UNIT_KEYS):
+        return None
+    return folder
+
+
+def _span(pred) -> dict:
+    return {"start_s": pred.start_s, "end_s": pred.end_s, "confidence": pred.confidence,
+            "first": pred.first, "last": pred.last}
 
 
 @dataclass
@@ -48,11 +65,16 @@ class Answer:
     last: int
     stages: list[dict]  # one row per stage: name, what came out, how long it took
     meta: dict  # qa.json of the model used
+    others: dict  # start -> {start_s, end_s, confidence, first, last}: the same question
+    #              answered by the shipped random-init twin (empty when none is shipped)
 
 
-def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str = str(SHIP_DIR)
-           ) -> Answer:
+def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str = str(SHIP_DIR),
+           twin: str | None = str(RANDOM_SHIP_DIR)) -> Answer:
     """The span of `passage_wave` that answers `question_wave`, with every stage recorded.
+
+    twin: folder of a second shipped model (the random-init one) that answers the same
+        units too, shown beside the first; None or a folder without a matching model: none.
 
     Raises:
         InputError: a clip too short, too long or silent; no shipped model.
@@ -86,8 +108,17 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         stage(f"{meta['model']} span head over [CLS] q [SEP] p [SEP]",
               f"{pred.windows} window(s) of <= {qa_cfg.max_len} tokens; best span = units "
               f"{pred.first}-{pred.last}, confidence {pred.confidence:.3f}")
+        others = {}
+        twin = twin_folder(meta, twin) if twin else None
+        if twin:
+            r_model, _, r_meta = shipped_model(twin)[:3]
+            r_pred = sqa.predict(r_model, unit_map, q_runs.units, p_runs, qa_cfg)
+            others[r_meta.get("init", "random")] = _span(r_pred)
+            stage("the same net from random init, same tokens",
+                  f"best span = units {r_pred.first}-{r_pred.last}, confidence "
+                  f"{r_pred.confidence:.3f}")
     clip = cut(passage_wave, pred.start_s, pred.end_s)
     stage("units -> seconds (cumulative run lengths)",
           f"{pred.start_s:.2f}-{pred.end_s:.2f} s")
     return Answer(pred.start_s, pred.end_s, pred.confidence, clip, p_runs, q_runs, p_tokens,
-                  q_tokens, pred.windows, pred.first, pred.last, stages, meta)
+                  q_tokens, pred.windows, pred.first, pred.last, stages, meta, others)

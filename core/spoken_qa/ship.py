@@ -1,16 +1,20 @@
 """The trained spoken-QA model in a form small enough to commit (each file <= 10 MB).
 
-A fine-tuned MiniLM-L6 is 90 MB in float32, but it is the packaged English model plus a
-change, and the change is what we store (assets/speech/qa/):
+A fine-tuned MiniLM-L6 is 90 MB in float32, but it is its starting weights plus a change,
+and the change is what we store (assets/speech/qa/ for the text-pretrained start,
+assets/speech/qa-random/ for the random one). The starting weights are the packaged English
+model, or for the random start the same network drawn from a seeded generator (rebuilt
+exactly from its seed with the pinned torch):
 
     qa.safetensors   for every weight matrix W of the encoder: the fine-tuning delta
                      W - W_base as two float16 factors A (out, r) and B (r, in), the top r
                      singular directions (A = U S, B = V^T); the few word-embedding rows the
                      units use (full float32); biases, LayerNorms and the span head (float32)
-    qa.json          base model, extractor, k, unit map, rank, and the test FF1 / AOS of the
+    qa.json          base model, start (init, seed), extractor, k, unit map, rank, and the
+                     test FF1 / AOS of the
                      trained model and of this file, measured on the same questions
 
-Loading rebuilds W_base + A @ B on top of the packaged model; nothing else is read.
+Loading rebuilds W_base + A @ B on top of the starting weights; nothing else is read.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ META = "qa.json"
 EMBEDDING = "encoder.embeddings.word_embeddings.weight"
 MAX_FILE_BYTES = 10 * 1024 * 1024  # the house limit for a committed file
 SHIP_DIR = ASSETS / "speech" / "qa"
+RANDOM_SHIP_DIR = ASSETS / "speech" / "qa-random"  # the same net trained from random init
 
 
 def _used_ids(unit_map) -> torch.Tensor:
@@ -78,23 +83,35 @@ def expand(tensors: dict[str, torch.Tensor], base_state: dict) -> dict[str, torc
     return state
 
 
+def start_state(base: torch.nn.Module, init: str, seed: int) -> dict:
+    """The encoder weights a run of this start began from (the base of the deltas): the
+    English model's, or for "random" the same net as build_qa_model draws it with `seed`."""
+    if init == "pretrained":
+        return base.state_dict()
+    return sqa.build_qa_model(init, base=base, seed=seed).encoder.state_dict()
+
+
 def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
-                 test_scores: dict | None = None, rank: int = 64) -> dict:
+                 test_scores: dict | None = None, rank: int = 64,
+                 init: str = "pretrained") -> dict:
     """Writes qa.safetensors + qa.json; with test_items, scores the reloaded file on them
     next to the trained model (the check that the shipped form scores the same).
+
+    init: the start the model was trained from ("pretrained" or "random", drawn with
+    cfg.seed as the run draws it).
 
     Returns the metadata written to qa.json.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model_name = cfg.model or default_model("english")
-    base_state = load_model(model_name).model.state_dict()
+    base_state = start_state(load_model(model_name).model, init, cfg.seed)
     tensors = compress(model, base_state, _used_ids(unit_map), rank)
     save_file(tensors, str(folder / WEIGHTS))
     size = (folder / WEIGHTS).stat().st_size
-    meta = {"model": model_name, "extractor": cfg.extractor, "k": cfg.k,
-            "unit_map": cfg.unit_map, "rank": rank, "bytes": size, "train_config": asdict(cfg),
-            "trained_test": test_scores}
+    meta = {"model": model_name, "init": init, "seed": cfg.seed, "extractor": cfg.extractor,
+            "k": cfg.k, "unit_map": cfg.unit_map, "rank": rank, "bytes": size,
+            "train_config": asdict(cfg), "trained_test": test_scores}
     if test_items is not None:
         shipped, _, _ = _build(tensors, meta)
         qa_cfg = sqa.fit_config(sqa.QAConfig(), shipped.encoder.config)
@@ -111,7 +128,8 @@ def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
 def _build(tensors: dict, meta: dict):
     loaded = load_model(meta["model"])
     model = sqa.build_qa_model("pretrained", base=loaded.model)
-    model.load_state_dict(expand(tensors, loaded.model.state_dict()))
+    start = start_state(loaded.model, meta.get("init", "pretrained"), meta.get("seed", 0))
+    model.load_state_dict(expand(tensors, start))
     unit_map = make_unit_map(meta["unit_map"], loaded.tokenizer, int(meta["k"]))
     return model.eval(), unit_map, meta
 

@@ -22,6 +22,7 @@ from core.spoken_qa.data import TEST_VOICES
 COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
 ENVELOPE_POINTS = 1_500  # min/max pairs drawn for the waveform, whatever its length
 ANSWER_FILL = "rgba(0, 170, 80, 0.25)"
+OTHER_FILL = "rgba(99, 110, 250, 0.35)"  # the random-init twin's span (its curve colour)
 GOLD_LINE = "#B8860B"  # the true answer's frame (dark gold: visible on light and dark pages)
 # DUAL (Lin et al. 2022), NMSQA test, HuBERT-128 units + Longformer, pretrained init.
 DUAL_NMSQA = {"ff1": 0.560, "aos": 0.491}
@@ -45,8 +46,8 @@ def envelope(wave: np.ndarray, points: int = ENVELOPE_POINTS) -> tuple[np.ndarra
 
 def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None = None, *,
                   tokens: list[str] | None = None, k: int | None = None,
-                  title: str = "passage", gold: tuple[float, float] | None = None
-                  ) -> go.Figure:
+                  title: str = "passage", gold: tuple[float, float] | None = None,
+                  others: dict[str, tuple[float, float]] | None = None) -> go.Figure:
     """Waveform (top) and deduplicated units as coloured bars (bottom, one bar per run,
     hover: unit, token, frames), with the answer span shaded across both.
 
@@ -55,6 +56,8 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
         span: the answer's (start_s, end_s), shaded when given.
         tokens, k: the unit map's token of every run, and the codebook size (colour scale).
         gold: the true answer's (start_s, end_s) where it is known, drawn as a dashed frame.
+        others: other models' spans (start -> (start_s, end_s)), shaded in their own colour
+            and labelled below the waveform; `span` is then labelled "pretrained".
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
                         vertical_spacing=0.04)
@@ -69,26 +72,39 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
                                      cmax=max(int(k or 0) - 1, int(runs.units.max(initial=0)))),
                          hovertext=hover, hoverinfo="text", name="units", width=0.9),
                   row=2, col=1)
+    # labels stacked above the waveform: other models, then this span, then the true answer
+    labels = 0
+    for name, (a, b) in (others or {}).items():
+        for row in (1, 2):
+            fig.add_vrect(x0=a, x1=b, fillcolor=OTHER_FILL, line_width=0, row=row, col=1)
+        fig.add_annotation(x=(a + b) / 2, y=1, yref="y domain", showarrow=False,
+                           text=f"{name} init {a:.2f}-{b:.2f} s", yanchor="bottom",
+                           yshift=16 * labels, font=dict(color=COLORS.get(name, "#636EFA")),
+                           row=1, col=1)
+        labels += 1
     if span is not None:
         for row in (1, 2):
             fig.add_vrect(x0=span[0], x1=span[1], fillcolor=ANSWER_FILL, line_width=0,
                           row=row, col=1)
         fig.add_annotation(x=(span[0] + span[1]) / 2, y=1, yref="y domain", showarrow=False,
-                           text=f"answer {span[0]:.2f}-{span[1]:.2f} s", yanchor="bottom",
-                           row=1, col=1)
+                           text=("pretrained " if others else "answer ")
+                           + f"{span[0]:.2f}-{span[1]:.2f} s", yanchor="bottom",
+                           yshift=16 * labels,
+                           font=dict(color="#00873f") if others else None, row=1, col=1)
+        labels += 1
     if gold is not None:
         for row in (1, 2):
             fig.add_vrect(x0=gold[0], x1=gold[1], fillcolor="rgba(0,0,0,0)", line_width=2,
                           line_dash="dash", line_color=GOLD_LINE, row=row, col=1)
         fig.add_annotation(x=(gold[0] + gold[1]) / 2, y=1, yref="y domain", showarrow=False,
                            text=f"true answer {gold[0]:.2f}-{gold[1]:.2f} s", yanchor="bottom",
-                           yshift=16 if span is not None else 0, font=dict(color=GOLD_LINE),
-                           row=1, col=1)
+                           yshift=16 * labels, font=dict(color=GOLD_LINE), row=1, col=1)
+        labels += 1
     fig.update_layout(title=wrap_title(f"{title}: {len(wave) / SAMPLE_RATE:.1f} s, "
                                        f"{int(runs.counts.sum())} frames -> "
                                        f"{len(runs.units)} units"),
                       height=330, showlegend=False, bargap=0, template="plotly_white",
-                      margin=dict(l=10, r=10, t=70 if gold else 50, b=10))
+                      margin=dict(l=10, r=10, t=40 + 16 * labels, b=10))
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
     fig.update_yaxes(showticklabels=False, row=1, col=1)
     return fig

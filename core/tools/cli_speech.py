@@ -88,7 +88,7 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
         init = "pretrained" if "pretrained" in state.models else next(iter(state.models))
         report = save_shipped(state.models[init], state.unit_map, cfg, args.save,
                               test_items=lab.split_items(cfg)[2],
-                              test_scores=state.test[init], rank=args.rank)
+                              test_scores=state.test[init], rank=args.rank, init=init)
         print(json.dumps(report, indent=2))
     return 0
 

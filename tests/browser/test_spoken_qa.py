@@ -33,7 +33,9 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
     page.locator("#sqa-answer-plot text", has_text="true answer").first.wait_for(timeout=30_000)
     verdict = page.locator("#sqa-verdict")
     verdict.get_by_text("mean frame F1").wait_for(timeout=30_000)
-    assert verdict.inner_text().startswith(("Hit", "Miss"))
+    assert verdict.inner_text().startswith(("Pretrained start: hit", "Pretrained start: miss"))
+    assert "Random init: " in verdict.inner_text()  # both starts answer, both are judged
+    page.locator("#sqa-answer-plot text", has_text="random init").first.wait_for(timeout=30_000)
     page.screenshot(path=str(artifacts / "spoken_qa_tab.png"), full_page=True)
 
 

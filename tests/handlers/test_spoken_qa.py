@@ -45,9 +45,25 @@ def test_answer_is_a_span_of_the_passage_with_its_clip_and_stages(clips):
     rows = tab.stage_rows(details)
     assert details["model"]["extractor"] == lab.DEFAULT_EXTRACTOR  # the shipped model's units
     assert [r[0].split()[0] for r in rows] == [lab.DEFAULT_EXTRACTOR, "units", "all-minilm-l6-v2",
-                                               "units"]
+                                               "the", "units"]
     shaded = [s for s in fig.layout.shapes if s.type == "rect"]
-    assert shaded and shaded[0].x0 == pytest.approx(start)
+    assert any(s.x0 == pytest.approx(start) for s in shaded)
+    # the same question answered by the shipped random-init twin, shaded beside it
+    spans = details["spans"]
+    assert set(spans) == {"pretrained", "random"}
+    assert spans["pretrained"]["start_s"] == start and spans["pretrained"]["end_s"] == end
+    other = spans["random"]
+    assert 0 <= other["start_s"] < other["end_s"] <= length + 1e-6
+    assert any(s.x0 == pytest.approx(other["start_s"]) for s in shaded)
+    labels = [a.text for a in fig.layout.annotations]
+    assert any(t.startswith("pretrained ") for t in labels)
+    assert any(t.startswith("random init ") for t in labels)
+    assert "random init" in tab.verdict(details)
+    read = tab.tokens_read(details)  # what the text model read: question and both answers
+    assert " ".join(details["question_tokens"][:5]) in read
+    a, b = details["answer_units"]
+    assert f"runs {a}-{b} of {len(details['passage_tokens'])}" in read
+    assert " ".join(details["passage_tokens"][a:b + 1]) in read and "random init's" in read
 
 
 def test_a_built_in_example_brings_its_true_span_and_the_answer_is_judged_on_it(tmp_path):
@@ -64,7 +80,10 @@ def test_a_built_in_example_brings_its_true_span_and_the_answer_is_judged_on_it(
     frames = [s for s in fig.layout.shapes if s.line.dash == "dash"]
     assert frames and frames[0].x0 == pytest.approx(gold["start_s"])
     text = tab.verdict(details)
-    assert text.startswith("**Hit**" if judged["hit"] else "**Miss**")
+    assert text.startswith("**Pretrained start: hit**" if judged["hit"] else
+                           "**Pretrained start: miss**")
+    mark = details["spans"]["random"]  # random init is judged on the same true span
+    assert ("**Random init: hit**" if mark["hit"] else "**Random init: miss**") in text
     assert f"\"{ex['answer']}\"" in text and "mean frame F1" in text
     # another passage with that gold span: nothing is judged, the verdict says so
     _, _, _, fig, details = tab.answer(str(q), str(q), gold)

@@ -59,6 +59,25 @@ def test_shipped_form_rebuilds_a_low_rank_change_exactly(tiny_model):
     assert torch.linalg.matrix_rank(delta.double(), rtol=1e-3) == 4
 
 
+def test_random_start_is_rebuilt_from_its_seed(tiny_model):
+    """A model trained from random init is stored as a change over the net its seed draws."""
+    from core.speech.unit_tokens import OffsetMap
+
+    base = tiny_model.model
+    start = ship.start_state(base, "random", seed=3)
+    assert not torch.equal(start["encoder.layer.0.attention.self.query.weight"],
+                           base.state_dict()["encoder.layer.0.attention.self.query.weight"])
+    model = _perturbed(sqa.build_qa_model("random", base=base, seed=3), rank=3)
+    used = ship._used_ids(OffsetMap(tiny_model.tokenizer, 4))
+    tensors = ship.compress(model, start, used, rank=4)
+    rebuilt = ship.expand(tensors, ship.start_state(base, "random", seed=3))
+    for name, w in model.state_dict().items():
+        assert torch.allclose(rebuilt[name], w, atol=2e-3), name
+    other = ship.expand(tensors, ship.start_state(base, "random", seed=4))  # wrong seed
+    name = "encoder.encoder.layer.0.attention.self.query.weight"
+    assert not torch.allclose(other[name], model.state_dict()[name], atol=2e-3)
+
+
 def test_missing_shipped_model_says_how_to_train_one(tmp_path):
     with pytest.raises(InputError, match="train-spoken-qa --save"):
         ship.load_shipped(tmp_path)

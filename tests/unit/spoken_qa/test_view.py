@@ -39,6 +39,14 @@ def test_answer_figure_draws_one_bar_per_unit_run_and_shades_the_answer():
     shaded = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(shaded) == 2 and shaded[0].x0 == 0.04 and shaded[0].x1 == 0.10
     assert "8 frames -> 4 units" in fig.layout.title.text
+    # another model's span and the true one: all three shaded or framed, labels stacked
+    fig = view.answer_figure(wave, runs, (0.04, 0.10), others={"random": (0.12, 0.16)},
+                             gold=(0.05, 0.09))
+    shaded = [(s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect"]
+    assert shaded.count((0.12, 0.16)) == 2 and shaded.count((0.04, 0.10)) == 2
+    labels = {a.text.split()[0]: a.yshift for a in fig.layout.annotations}
+    assert labels == {"random": 0, "pretrained": 16, "true": 32}  # none on top of another
+    assert fig.layout.margin.t == 40 + 3 * 16
 
 
 def test_reference_figure_table_and_summary_put_ours_beside_dual():
