@@ -66,14 +66,13 @@ def answer(context_audio, question_audio, gold=None):
     question = _clip(question_audio, "question")
     res = run_answer(passage, question)
     known = gold if held_out.matches(gold, passage) else None
-    others = {name: (o["start_s"], o["end_s"]) for name, o in res.others.items()}
+    primary = res.meta.get("init", "pretrained")
+    others = {name: (o["start_s"], o["end_s"]) for name, o in res.spans.items() if name != primary}
     fig = view.answer_figure(passage, res.passage, (res.start_s, res.end_s),
                              tokens=res.passage_tokens, k=int(res.meta["k"]),
                              gold=(known["start_s"], known["end_s"]) if known else None,
                              others=others)
-    spans = {res.meta.get("init", "pretrained"): {
-        "start_s": res.start_s, "end_s": res.end_s, "confidence": res.confidence,
-        "first": res.first, "last": res.last}, **res.others}
+    spans = {name: dict(span) for name, span in res.spans.items()}
     for span in spans.values():
         span["confidence"] = round(span["confidence"], 4)
         if known:

@@ -96,6 +96,17 @@ def word_translation_scores(
             "mrr": float(np.mean(1.0 / ranks)), "n": int(len(rows))}
 
 
+def paired_retrieval(src: np.ndarray, tgt: np.ndarray) -> dict[str, float]:
+    """P@1 and MRR of finding row i of `tgt` for row i of `src` by cosine similarity.
+
+    Args:
+        src, tgt: (n, H) vectors of the same n units (verses) in two languages.
+    """
+    sim = _unit(src) @ _unit(tgt).T  # (n, n)
+    rank = 1 + (sim > np.diag(sim)[:, None]).sum(axis=1)  # (n,) rank of the true match
+    return {"p_at_1": float(np.mean(rank == 1)), "mrr": float(np.mean(1.0 / rank))}
+
+
 def sentence_retrieval_p1(
     pt: ParallelText, embs: dict[str, LanguageEmbedding], src: str, tgt: str, layer: int,
     center: bool,
@@ -107,9 +118,8 @@ def sentence_retrieval_p1(
         return float("nan")
     s_idx = [s_units.index(u) for u in shared]
     t_idx = [t_units.index(u) for u in shared]
-    s = _unit(sentence_matrix(embs[src], layer, center)[s_idx])
-    t = _unit(sentence_matrix(embs[tgt], layer, center)[t_idx])
-    return float(np.mean(np.argmax(s @ t.T, axis=1) == np.arange(len(shared))))
+    return paired_retrieval(sentence_matrix(embs[src], layer, center)[s_idx],
+                            sentence_matrix(embs[tgt], layer, center)[t_idx])["p_at_1"]
 
 
 def cluster_ari(mats: Sequence[np.ndarray]) -> float:

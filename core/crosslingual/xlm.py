@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from core.common.errors import InputError
-from core.common.training import TrainEvent, warmup_for
+from core.common.training import warmup_for
 from core.crosslingual import bible
-from core.crosslingual.analysis import cluster_ari
+from core.crosslingual.analysis import cluster_ari, paired_retrieval
 from core.text.embeddings import LanguageEmbedding, embed_language
 from core.text.mlm import MAX_POSITIONS, SIZES, MaskedLM, TokenIds, build_mlm, mask_lines
 from core.text.mlm_loop import run_mlm
@@ -167,19 +167,6 @@ def embed_verses(model: MaskedLM, tok, languages, *, n_verses: int = EVAL_VERSES
                                      depth=depth) for lang in languages}
 
 
-def retrieval(src: np.ndarray, tgt: np.ndarray) -> dict[str, float]:
-    """P@1 and MRR of finding row i of `tgt` for row i of `src` by cosine similarity.
-
-    Args:
-        src, tgt: (n, H) vectors of the same n verses in two languages.
-    """
-    s = src / np.maximum(np.linalg.norm(src, axis=1, keepdims=True), 1e-12)
-    t = tgt / np.maximum(np.linalg.norm(tgt, axis=1, keepdims=True), 1e-12)
-    sim = s @ t.T  # (n, n)
-    rank = 1 + (sim > np.diag(sim)[:, None]).sum(axis=1)  # (n,) rank of the true match
-    return {"p_at_1": float(np.mean(rank == 1)), "mrr": float(np.mean(1.0 / rank))}
-
-
 def layer_scores(embs: dict[str, LanguageEmbedding], layer: int) -> dict:
     """At one layer: retrieval for every ordered pair, raw and centered (each language's
     mean vector subtracted), their means, and how strongly verses cluster by language."""
@@ -190,7 +177,7 @@ def layer_scores(embs: dict[str, LanguageEmbedding], layer: int) -> dict:
             va, vb = (embs[x].sentence_vecs[layer] for x in (a, b))
             if mode == "centered":
                 va, vb = va - embs[a].mean[layer], vb - embs[b].mean[layer]
-            for k, v in retrieval(va, vb).items():
+            for k, v in paired_retrieval(va, vb).items():
                 row[f"{k}_{mode}"] = v
         pairs.append(row)
     out = {"layer": int(layer), "pairs": pairs}
@@ -220,10 +207,3 @@ def alignment_probe(tok, languages, *, n_verses: int = PROBE_VERSES, split: str 
                 "p_at_1_centered": best["p_at_1_centered"], "mrr_raw": best["mrr_raw"],
                 "mrr_centered": best["mrr_centered"]}
     return evaluate
-
-
-def run_events(cfg: XlingConfig, **kwargs) -> tuple[MaskedLM, object, list[TrainEvent]]:
-    """Builds, pretrains to the end and returns (model, tokenizer, events) (for scripts)."""
-    model, tok = build(cfg)
-    events = list(pretrain(model, tok, cfg, **kwargs))
-    return model, tok, events

@@ -65,8 +65,8 @@ class Answer:
     last: int
     stages: list[dict]  # one row per stage: name, what came out, how long it took
     meta: dict  # qa.json of the model used
-    others: dict  # start -> {start_s, end_s, confidence, first, last}: the same question
-    #              answered by the shipped random-init twin (empty when none is shipped)
+    spans: dict  # start ("pretrained", "random") -> {start_s, end_s, confidence, first, last}:
+    #             this answer, and the shipped random-init twin's when one is shipped
 
 
 def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str = str(SHIP_DIR),
@@ -108,12 +108,12 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         stage(f"{meta['model']} span head over [CLS] q [SEP] p [SEP]",
               f"{pred.windows} window(s) of <= {qa_cfg.max_len} tokens; best span = units "
               f"{pred.first}-{pred.last}, confidence {pred.confidence:.3f}")
-        others = {}
+        spans = {meta.get("init", "pretrained"): _span(pred)}
         twin = twin_folder(meta, twin) if twin else None
         if twin:
             r_model, _, r_meta = shipped_model(twin)[:3]
             r_pred = sqa.predict(r_model, unit_map, q_runs.units, p_runs, qa_cfg)
-            others[r_meta.get("init", "random")] = _span(r_pred)
+            spans[r_meta.get("init", "random")] = _span(r_pred)
             stage("the same net from random init, same tokens",
                   f"best span = units {r_pred.first}-{r_pred.last}, confidence "
                   f"{r_pred.confidence:.3f}")
@@ -121,4 +121,4 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
     stage("units -> seconds (cumulative run lengths)",
           f"{pred.start_s:.2f}-{pred.end_s:.2f} s")
     return Answer(pred.start_s, pred.end_s, pred.confidence, clip, p_runs, q_runs, p_tokens,
-                  q_tokens, pred.windows, pred.first, pred.last, stages, meta, others)
+                  q_tokens, pred.windows, pred.first, pred.last, stages, meta, spans)
