@@ -29,11 +29,12 @@ TABS = [  # (title, module with populate(page) and build())
 ]
 
 
-def badge() -> str:
-    """The device and model profile in use, shown under the header."""
-    info = device_info()
+def badge(device: str | None = None) -> str:
+    """The device and model profile in use, shown under the header. The page is built with
+    `device` "…" and fills it in when it opens (asking torch costs a second at start-up)."""
+    device = device_info().name if device is None else device
     note = profile_note()
-    text = (f"**Device:** {info.name} &nbsp;·&nbsp; **Profile:** `{current_profile()}` "
+    text = (f"**Device:** {device} &nbsp;·&nbsp; **Profile:** `{current_profile()}` "
             f"(models: `{default_model('multilingual')}`, `{default_model('english')}`)")
     return text + (f"<br>{note}" if note else "")
 
@@ -74,11 +75,12 @@ def _populate_tab(title: str, module, page: gr.Blocks) -> None:
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="SSL Magic Lab", **BLOCKS) as app:
         gr.Markdown(HEADER)
-        gr.Markdown(badge(), elem_id="device-badge")
+        device_badge = gr.Markdown(badge("…"), elem_id="device-badge")
         with gr.Tabs():
             for title, module in TABS:  # each also runs alone: python -m demos.<tab>
                 with gr.Tab(title):
                     _populate_tab(title, module, app)
+        app.load(badge, None, device_badge, api_visibility="private", queue=False)
     return app
 
 

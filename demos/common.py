@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import os
 import threading
@@ -35,6 +36,23 @@ PLOT_CSS = """
 .dark .js-plotly-plot .legend .bg { fill: transparent !important; }
 """
 LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb", css=PLOT_CSS)  # every launch()
+
+
+
+class LazyModule:
+    """Stands for a module that is imported when one of its names is first read: the tabs
+    build (and the port answers) before torch and the models' code load; the warm-up thread
+    or the first click imports them. Importing is thread-safe (Python's module locks)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name}>"
+
 
 # Errors whose message is written for the user; anything else is a bug and shows its type.
 USER_ERRORS = (InputError, ModelUnavailable, KeyError, ValueError)

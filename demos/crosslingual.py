@@ -5,10 +5,27 @@ import threading
 
 import gradio as gr
 
-from core.crosslingual import lab
-from core.crosslingual.data import MAX_LINES, MAX_TEXT_CHARS, builtin_languages, language_label
+from core.crosslingual.data import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_LAYER,
+    MAX_LINES,
+    MAX_TEXT_CHARS,
+    builtin_languages,
+    language_label,
+)
 from core.text.models import available_multilingual, default_model, get_spec
-from demos.common import LAUNCH, downloads, gpu, progress_callback, standalone, user_errors, whole
+from demos.common import (
+    LAUNCH,
+    LazyModule,
+    downloads,
+    gpu,
+    progress_callback,
+    standalone,
+    user_errors,
+    whole,
+)
+
+lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
 INTRO = """
 **Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
@@ -21,7 +38,6 @@ was tuned for cross-lingual search, so language identity is strongest in its **e
 the layer slider matters.
 """
 
-DEFAULT_LAYER = lab.DEFAULT_LAYER
 SAMPLE_TEXT = "\n".join([
     "en: The cat sleeps on the warm roof.", "en: Water is life.",
     "en: Children have the right to education.",
@@ -61,7 +77,7 @@ def default_map():
     global _default_map
     with _default_lock:  # concurrent first visitors wait for one drawing, not one each
         if _default_map is None:
-            req = lab.MapRequest(tuple(lab.DEFAULT_LANGUAGES), default_model("multilingual"),
+            req = lab.MapRequest(tuple(DEFAULT_LANGUAGES), default_model("multilingual"),
                                  DEFAULT_LAYER, False, "umap-2d", "", "sentences", False)
             fig, metrics, _, _ = lab.crosslingual_map(req)
             _default_map = (fig, metrics)
@@ -118,7 +134,7 @@ def populate(page: gr.Blocks) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            languages = gr.Dropdown(_lang_choices(), value=lab.DEFAULT_LANGUAGES,
+            languages = gr.Dropdown(_lang_choices(), value=DEFAULT_LANGUAGES,
                                     multiselect=True, label="Languages (UDHR corpus)",
                                     info="with your own text, its languages are drawn")
             model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
@@ -144,11 +160,11 @@ def populate(page: gr.Blocks) -> None:
             map_inputs = [languages, model, layer, center, projection, text, points,
                           lines]
             map_examples = gr.Examples(
-                [[lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
+                [[DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, False, "umap-2d", "",
                   "sentences", False],
-                 [lab.DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
+                 [DEFAULT_LANGUAGES, models[0], DEFAULT_LAYER, True, "umap-2d", "",
                   "sentences", True],
-                 [lab.DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
+                 [DEFAULT_LANGUAGES, models[0], 12, True, "umap-2d", "", "words", True],
                  [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
                   "sentences", False],
                  [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,

@@ -7,14 +7,14 @@ import gradio as gr
 
 from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
-from core.dna import encode as dna
 from core.dna import finding as dna_finding
-from core.dna import lab as dna_lab
 from core.dna import view as dna_view
+from core.dna.config import INITS, MAX_K, MAX_SEEDS, MAX_STEPS, DnaRunConfig, load_reference
 from core.dna.data import DATASETS, load_dataset
 from demos.common import (
     LAUNCH,
     STOPS,
+    LazyModule,
     Shelf,
     download_panel,
     downloads,
@@ -26,6 +26,9 @@ from demos.common import (
     user_errors,
     whole,
 )
+
+dna = LazyModule("core.dna.encode")  # torch and the models load on first use
+dna_lab = LazyModule("core.dna.lab")
 
 FINDING = """
 **Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
@@ -42,8 +45,8 @@ profile uses that one).
 """
 YOUR_RUN = ("Your own run (Train) is a shorter version on one task; change the bases per "
             "token (k) or the number of labelled sequences to see how the gap moves.")
-DEFAULTS = dna_lab.DnaRunConfig()
-REFERENCE = dna_lab.load_reference()
+DEFAULTS = DnaRunConfig()
+REFERENCE = load_reference()
 # live runs use the reference's body (its first N layers) so their curves compare with its bands
 REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
 INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
@@ -84,11 +87,11 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="",
           request: gr.Request = None, progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
-    cfg = dna_lab.DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, dna.MAX_K),
+    cfg = DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, MAX_K),
                                mapping_seed=seed_of(mapping, "mapping seed"),
                                inits=tuple(inits or ()),
-                               steps=whole(steps, "steps", 1, dna_lab.MAX_STEPS),
-                               seeds=whole(seeds, "seeds", 1, dna_lab.MAX_SEEDS),
+                               steps=whole(steps, "steps", 1, MAX_STEPS),
+                               seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
                                seed=seed_of(seed), train_size=_train_size(train_size),
                                lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
     STOPS.clear(request)
@@ -221,10 +224,10 @@ def populate(page: gr.Blocks) -> None:
             dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label="Task",
                                   info="splice: exon/intron junctions (3 classes); "
                                        "promoters: 5-fold CV; coding: gene vs not")
-            inits = gr.CheckboxGroup(list(dna.INITS), value=list(DEFAULTS.inits),
+            inits = gr.CheckboxGroup(list(INITS), value=list(DEFAULTS.inits),
                                      label="Starting points")
             with gr.Row():
-                k = gr.Slider(1, dna.MAX_K, value=DEFAULTS.k, step=1,
+                k = gr.Slider(1, MAX_K, value=DEFAULTS.k, step=1,
                               label="Bases per token (k)")
                 mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
                                     label="Mapping seed (which words)")
@@ -233,9 +236,9 @@ def populate(page: gr.Blocks) -> None:
                                      allow_custom_value=True,  # 200, "200", "all" in the API
                                      info="a number of sequences, or all")
             with gr.Row():
-                steps = gr.Slider(10, dna_lab.MAX_STEPS, value=DEFAULTS.steps, step=10,
+                steps = gr.Slider(10, MAX_STEPS, value=DEFAULTS.steps, step=10,
                                   label="Steps")
-                seeds = gr.Slider(1, dna_lab.MAX_SEEDS, value=DEFAULTS.seeds, step=1,
+                seeds = gr.Slider(1, MAX_SEEDS, value=DEFAULTS.seeds, step=1,
                                   label="Seeds")
                 seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
             lrs = gr.Textbox("", label="Learning rates (optional)",

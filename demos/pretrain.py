@@ -6,15 +6,13 @@ import html
 import gradio as gr
 
 from core.common.timing import Eta
-from core.pretrain import bodies, fake_data, view
-from core.pretrain import lab as pretrain_lab
+from core.pretrain import config, fake_data, view
 from core.pretrain import transfer_view as tview
-from core.pretrain.data import LINE_LENGTH
-from core.pretrain.mlm import SIZES
 from core.text.tasks import ALL_TASKS
 from demos.common import (
     LAUNCH,
     STOPS,
+    LazyModule,
     download_panel,
     downloads,
     gpu,
@@ -25,6 +23,9 @@ from demos.common import (
     user_errors,
     whole,
 )
+
+pretrain_lab = LazyModule("core.pretrain.lab")  # torch loads on first use
+bodies = LazyModule("core.pretrain.bodies")
 
 FINDING = """
 **Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
@@ -48,14 +49,14 @@ def intro(reference: dict | None) -> str:
     return f"{FINDING.strip()}\n\n{measured}\n\n{TRY_IT}"
 
 
-DEFAULTS = pretrain_lab.PretrainRunConfig()
-PROBE_DEFAULTS = bodies.ProbeRunConfig()
-REFERENCE = pretrain_lab.load_reference()
-TRANSFER = pretrain_lab.load_transfer()
+DEFAULTS = config.PretrainRunConfig()
+PROBE_DEFAULTS = config.ProbeRunConfig()
+REFERENCE = config.load_reference()
+TRANSFER = config.load_transfer()
 INTRO = intro(REFERENCE)
-CHOICES = [pretrain_lab.ENGLISH] + fake_data.available_schemes()
+CHOICES = [config.ENGLISH] + fake_data.available_schemes()
 SAMPLE_TOKENS = 40  # tokens of each line shown in the live samples
-SIZE_INFO = ", ".join(f"{name} {s.layers}L-{s.hidden}H" for name, s in SIZES.items())
+SIZE_INFO = ", ".join(f"{name} {s.layers}L-{s.hidden}H" for name, s in config.SIZES.items())
 
 
 def _parse_schemes(chosen) -> tuple[str, ...]:
@@ -70,7 +71,7 @@ def live_samples(chosen):
     """One line of each chosen scheme, readable, for the panel beside the scheme picker."""
     parts = []
     for name in _parse_schemes(chosen):
-        if name == pretrain_lab.SCRATCH:
+        if name == config.SCRATCH:
             continue
         ids, text = pretrain_lab.samples(name, n=1, seed=0)
         words = text.split()[:SAMPLE_TOKENS]
@@ -92,7 +93,7 @@ def first_samples(chosen=DEFAULTS.schemes) -> str:
 
 
 def _about(name: str) -> str:
-    if name == pretrain_lab.ENGLISH:
+    if name == config.ENGLISH:
         return ("real English text (the upper bound): State of the Union addresses, Moby-Dick "
                 "and Shakespeare, none of it downstream task data")
     return fake_data.about(name)
@@ -106,20 +107,20 @@ def samples(scheme="flat-128", n=3, seed=0):
     return ids, text
 
 
-@gpu(duration=pretrain_lab.UI_BUDGET_S)
+@gpu(duration=config.UI_BUDGET_S)
 @user_errors
 def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         task=DEFAULTS.task, seed=DEFAULTS.seed, seeds=DEFAULTS.seeds,
         finetune_steps=DEFAULTS.finetune_steps, request: gr.Request = None,
         progress=gr.Progress()):
     """Pretrains each scheme, fine-tunes it and scratch on the task; live curves, then gains."""
-    cfg = pretrain_lab.PretrainRunConfig(schemes=_parse_schemes(schemes), size=size,
+    cfg = config.PretrainRunConfig(schemes=_parse_schemes(schemes), size=size,
                                          steps=whole(steps, "steps"), task=task,
                                          seed=seed_of(seed), seeds=whole(seeds, "seeds"),
                                          finetune_steps=whole(finetune_steps,
                                                               "finetune_steps"))
     STOPS.clear(request)
-    for state in pretrain_lab.run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
+    for state in pretrain_lab.run(cfg, budget_s=config.UI_BUDGET_S):
         metrics = dict(state.metrics(), mlm=state.mlm)  # curves too: the download holds them
         mlm_fig = view.mlm_figure(state.mlm, reference=(REFERENCE or {}).get("mlm"),
                                   floors=state.floors)
@@ -134,16 +135,16 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
         yield mlm_fig, gains_fig, metrics
 
 
-@gpu(duration=pretrain_lab.UI_BUDGET_S)
+@gpu(duration=config.UI_BUDGET_S)
 @user_errors
 def probe(arms=PROBE_DEFAULTS.arms, steps=PROBE_DEFAULTS.steps, seed=PROBE_DEFAULTS.seed,
           request: gr.Request = None, progress=gr.Progress()):
     """Probes the shipped pretrained bodies (fresh embeddings learn English on each frozen
     body); live held-out loss per arm over the reference's curves, then the metrics."""
-    cfg = bodies.ProbeRunConfig(arms=_parse_schemes(arms), steps=whole(steps, "steps"),
+    cfg = config.ProbeRunConfig(arms=_parse_schemes(arms), steps=whole(steps, "steps"),
                                 seed=seed_of(seed))
     STOPS.clear(request)
-    for state in bodies.probe_run(cfg, budget_s=pretrain_lab.UI_BUDGET_S):
+    for state in bodies.probe_run(cfg, budget_s=config.UI_BUDGET_S):
         fig = tview.probe_curves_figure(state.curves, TRANSFER,
                                         title=f"Probe, seed {cfg.seed}: held-out English MLM "
                                               f"loss ({state.phase})")
@@ -160,7 +161,7 @@ def probe(arms=PROBE_DEFAULTS.arms, steps=PROBE_DEFAULTS.steps, seed=PROBE_DEFAU
 
 def _probe_choices() -> tuple[list[str], list[str]]:
     """(arms a probe may use, the default ones among them)."""
-    arms = bodies.arms_available()
+    arms = config.arms_available()
     return arms, [a for a in PROBE_DEFAULTS.arms if a in arms]
 
 
@@ -180,7 +181,7 @@ def _reference_panel() -> None:
                         "assets/pretrain/reference.json).")
             return
         m = REFERENCE["metrics"]
-        gr.Markdown(view.reference_summary(REFERENCE, line_length=LINE_LENGTH))
+        gr.Markdown(view.reference_summary(REFERENCE, line_length=config.LINE_LENGTH))
         with gr.Row():
             gr.Plot(view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch"),
                     label="Reference gains", elem_id="pretrain-reference-gains")
@@ -232,7 +233,7 @@ def _probe_section() -> None:
         with gr.Row():
             probe_arms = gr.CheckboxGroup(arms, value=chosen, label="Arms",
                                           elem_id="pretrain-probe-arms")
-            probe_steps = gr.Slider(20, bodies.MAX_PROBE_STEPS, value=PROBE_DEFAULTS.steps,
+            probe_steps = gr.Slider(20, config.MAX_PROBE_STEPS, value=PROBE_DEFAULTS.steps,
                                     step=10, label="Probe steps per arm")
             probe_seed = gr.Number(PROBE_DEFAULTS.seed, precision=0, label="Seed")
         with gr.Row():
@@ -268,7 +269,7 @@ def populate(page: gr.Blocks) -> None:
                                   label="Pretraining data (scratch always runs)",
                                   info="pick, or type e.g. shuffle-12 or zipf-1.5")
             with gr.Row():
-                size = gr.Radio(list(SIZES), value=DEFAULTS.size, label="Size",
+                size = gr.Radio(list(config.SIZES), value=DEFAULTS.size, label="Size",
                                 info=SIZE_INFO)
                 task = gr.Dropdown(list(ALL_TASKS), value=DEFAULTS.task,
                                    label="English task",

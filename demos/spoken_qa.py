@@ -7,10 +7,9 @@ import gradio as gr
 
 from core.speech import audio, voice
 from core.speech.extractors import CODEBOOK_KS, available_extractors
-from core.spoken_qa import held_out, lab, view
+from core.spoken_qa import config, held_out, view
+from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
-from core.spoken_qa.pipeline import twin_folder
-from core.spoken_qa.ship import RANDOM_SHIP_DIR, shipped_meta
 from demos import spoken_qa_handlers as h
 from demos.common import LAUNCH, MAX_UPLOAD_MB, download_panel, standalone, stop
 
@@ -88,7 +87,7 @@ def _reference_panel(ref: dict | None) -> None:
                      interactive=False, label="Reference scores")
         download_panel(ref, "spoken-qa-reference",
                        "Download the reference run (JSON, CSV: scores, curves, config)")
-        runs = lab.load_runs(ref)
+        runs = config.load_runs(ref)
         if len(runs) > 1:
             gr.Dataframe(view.comparison_rows(runs), headers=view.RUN_COLUMNS,
                          interactive=False,
@@ -106,7 +105,7 @@ def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     voices = voice.available_voices()
-    ref = lab.load_reference()  # read once for the intro and the panel
+    ref = config.load_reference()  # read once for the intro and the panel
     meta = shipped_meta()
     twin = shipped_meta(RANDOM_SHIP_DIR) if meta and twin_folder(meta) else None
     gr.Markdown(intro(ref, meta, twin))
@@ -160,9 +159,9 @@ def populate(page: gr.Blocks) -> None:
         with gr.Row():
             u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
                                label="Clip")
-            extractor = gr.Dropdown(available_extractors(), value=lab.DEFAULT_EXTRACTOR,
+            extractor = gr.Dropdown(available_extractors(), value=config.DEFAULT_EXTRACTOR,
                                     label="Extractor")
-            k = gr.Dropdown(list(CODEBOOK_KS), value=lab.DEFAULT_K, label="k",
+            k = gr.Dropdown(list(CODEBOOK_KS), value=config.DEFAULT_K, label="k",
                             allow_custom_value=True,  # "128" and 128 both work in the API
                             info="units in the codebook: "
                                  + ", ".join(map(str, CODEBOOK_KS)))

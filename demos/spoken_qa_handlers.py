@@ -14,12 +14,24 @@ from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
-from core.spoken_qa import cost, held_out, lab, view
+from core.spoken_qa import config, held_out, view
+from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
-from core.spoken_qa.pipeline import answer as run_answer
-from core.spoken_qa.pipeline import shipped_model, twin_folder
-from core.spoken_qa.ship import RANDOM_SHIP_DIR, shipped_meta
-from demos.common import STOPS, downloads, gpu, seed_of, stopped_title, user_errors, whole
+from demos.common import (
+    STOPS,
+    LazyModule,
+    downloads,
+    gpu,
+    seed_of,
+    stopped_title,
+    user_errors,
+    whole,
+)
+
+# torch and the models load on first use (the page builds before them)
+cost = LazyModule("core.spoken_qa.cost")
+lab = LazyModule("core.spoken_qa.lab")
+pipeline = LazyModule("core.spoken_qa.pipeline")
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
@@ -64,7 +76,7 @@ def answer(context_audio, question_audio, gold=None):
                          "or type text and press Voice)")
     passage = _clip(context_audio, "passage")
     question = _clip(question_audio, "question")
-    res = run_answer(passage, question)
+    res = pipeline.answer(passage, question)
     known = gold if held_out.matches(gold, passage) else None
     primary = res.meta.get("init", "pretrained")
     others = {name: (o["start_s"], o["end_s"]) for name, o in res.spans.items() if name != primary}
@@ -161,7 +173,7 @@ def tokens_read(details) -> str:
 
 def unit_map_rows():
     """The shipped model's unit -> token table."""
-    return [list(row) for row in shipped_model()[1].table()]
+    return [list(row) for row in pipeline.shipped_model()[1].table()]
 
 
 def stage_rows(details):
@@ -170,7 +182,7 @@ def stage_rows(details):
 
 
 @user_errors
-def units(audio_in, extractor=lab.DEFAULT_EXTRACTOR, k=lab.DEFAULT_K):
+def units(audio_in, extractor=config.DEFAULT_EXTRACTOR, k=config.DEFAULT_K):
     """Units of any clip with their start / end times (deduplicated runs)."""
     if audio_in is None:
         raise InputError("give a clip to read as units")
@@ -190,7 +202,7 @@ def train(init="both", steps=20, seed=0, request: gr.Request = None,
           progress=gr.Progress()):
     """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
     inits = ("pretrained", "random") if init == "both" else (init,)
-    cfg = lab.SpokenQARunConfig(inits=inits, steps=whole(steps, "steps", 1, lab.MAX_STEPS),
+    cfg = config.SpokenQARunConfig(inits=inits, steps=whole(steps, "steps", 1, config.MAX_STEPS),
                                 seed=seed_of(seed), **UI_RUN)
     STOPS.clear(request)
     state = None
@@ -216,7 +228,7 @@ def _curves(state):
 
 @functools.lru_cache(maxsize=1)
 def _reference() -> dict:
-    return lab.load_reference() or {}
+    return config.load_reference() or {}
 
 
 def _reference_curves(inits) -> dict[str, list[dict]]:

@@ -2,14 +2,17 @@
 
 ZeroGPU (Hugging Face Spaces) attaches a GPU only inside functions decorated with
 `spaces.GPU`; outside them CUDA looks absent. So the device is asked for at call time,
-never frozen at import.
+never frozen at import. torch is imported when a device is first asked for, so a page that
+only describes the lab builds without it.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # Environment override, e.g. SSL_LAB_DEVICE=cpu to force CPU on a GPU machine.
 ENV_DEVICE = "SSL_LAB_DEVICE"
@@ -29,6 +32,8 @@ def on_zero_gpu() -> bool:
 
 def pick_device() -> torch.device:
     """Returns the best available torch device, honouring SSL_LAB_DEVICE."""
+    import torch
+
     forced = os.environ.get(ENV_DEVICE)
     if forced:
         return torch.device(forced)
@@ -41,6 +46,8 @@ def pick_device() -> torch.device:
 
 def device_info() -> DeviceInfo:
     """Describes the device handlers will run on (for the UI badge and benchmarks)."""
+    import torch
+
     dev = pick_device()
     if dev.type == "cuda":
         # bf16 where the hardware has it (Ampere+); fp16 otherwise.
@@ -50,14 +57,17 @@ def device_info() -> DeviceInfo:
         return DeviceInfo("mps", "Apple GPU (MPS)", torch.float16)
     if on_zero_gpu():
         return DeviceInfo("cpu", "ZeroGPU (GPU attached per request)", torch.float32)
-    return DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", torch.float32)
+    threads = torch.get_num_threads()
+    return DeviceInfo("cpu", f"CPU ({threads} thread{'' if threads == 1 else 's'})",
+                      torch.float32)
 
 
 def machine_info() -> dict:
     """Where a run was made, for result and benchmark files: device name, CPU count, torch
     threads, platform, Python and torch versions."""
-    import os
     import platform
+
+    import torch
 
     return {"device": device_info().name, "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "platform": platform.platform(),

@@ -21,6 +21,8 @@ PIVOT = "en"  # the lexicons are English -> X
 
 # Limits for pasted text (stated in the UI): enough for a few paragraphs per language while a
 # 2-core CPU still embeds it in seconds.
+DEFAULT_LANGUAGES = ["en", "de", "fr", "zh", "ja", "ru"]  # the map's defaults
+DEFAULT_LAYER = 3  # e5-small still separates languages perfectly here (ARI 1.0 in layers 0-4)
 MAX_TEXT_CHARS = 20_000
 MAX_LINES = 400
 MAX_LINE_CHARS = 1_000

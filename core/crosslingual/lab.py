@@ -15,7 +15,9 @@ from core.common import projection
 from core.common.errors import InputError
 from core.crosslingual import analysis as xl
 from core.crosslingual import view
-from core.crosslingual.data import (
+from core.crosslingual.data import (  # noqa: F401 - the defaults are part of this API
+    DEFAULT_LANGUAGES,
+    DEFAULT_LAYER,
     ParallelText,
     builtin_text,
     language_label,
@@ -28,8 +30,6 @@ OnProgress = Callable[[float, str], None]
 PROJECTIONS = {"umap-2d": ("umap", 2), "umap-3d": ("umap", 3),
                "pca-2d": ("pca", 2), "pca-3d": ("pca", 3)}
 POINTS = ("sentences", "words")
-DEFAULT_LANGUAGES = ["en", "de", "fr", "zh", "ja", "ru"]
-DEFAULT_LAYER = 3  # e5-small still separates languages perfectly here (ARI 1.0 in layers 0-4)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from core.common.errors import InputError
-from core.dna.model import INIT_ABOUT, INITS, DnaClassifier, available_inits, build_classifier
+from core.dna.config import INIT_ABOUT, INITS, MAX_K
+from core.dna.model import DnaClassifier, available_inits, build_classifier
 
 __all__ = ["BASES", "INITS", "INIT_ABOUT", "KmerMapping", "make_mapping", "encode",
            "encode_batch", "mapping_table", "predict_proba", "predict_proba_many",
@@ -31,7 +32,6 @@ __all__ = ["BASES", "INITS", "INIT_ABOUT", "KmerMapping", "make_mapping", "encod
            "DnaClassifier"]
 
 BASES = "ACGT"
-MAX_K = 6  # 4**6 = 4,096 k-mers; the 30,522-token BERT vocabulary has ~21k usable words
 MIN_WORD_CHARS = 3  # shorter vocabulary entries are mostly letters/abbreviations
 TABLE_ROWS = 64  # mapping_table shows every row up to k=3, the first 64 beyond
 PREDICT_BATCH = 64  # sequences per forward pass in predict_proba_many / importance

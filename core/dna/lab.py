@@ -12,7 +12,6 @@ import functools
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,46 +20,24 @@ from core.common import curves as curve_measures
 from core.common import records
 from core.common.device import pick_device
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.common.stats import paired_difference, summary
 from core.common.timing import check_budget
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.dna import cost
 from core.dna import encode as dna
+from core.dna.config import (  # noqa: F401 - the settings are part of this API
+    BASELINE,
+    CONVERGENCE_SHARE,
+    CONVERGENCE_STEPS,
+    FALLBACK_LRS,
+    MAX_SEEDS,
+    MAX_STEPS,
+    REFERENCE_PATH,
+    DnaRunConfig,
+    load_reference,
+)
 from core.dna.data import DATASETS, clean_sequence, cv_splits, load_dataset
 from core.text.models import default_model, load_model
-
-# Bounds a UI run must respect (the CLI may go beyond): a 2-core CPU does ~1 step/s at k=1.
-MAX_STEPS = 2000
-MAX_SEEDS = 5
-REFERENCE_PATH = ASSETS / "dna" / "reference.json"  # python -m core dna-sweep
-BASELINE = "random"  # paired differences are taken against this start
-# Peak rates used until a reference run has chosen them on dev (its config["lrs"]): a
-# pretrained body wants a smaller step than a random one (BERT fine-tuning vs from scratch).
-FALLBACK_LRS = {"pretrained": 1e-4, "re-emb": 1e-4, "random": 3e-4}
-CONVERGENCE_STEPS = (50, 100, 200)  # dev accuracy reported at these update counts
-CONVERGENCE_SHARE = 0.9  # "updates to 90 % of the final dev accuracy"
-
-
-@dataclass(frozen=True)
-class DnaRunConfig:
-    dataset: str = "splice"  # one of core.dna.data.DATASETS
-    # Defaults: the reference run's regime (k=1, 200 examples), shortened so a UI run on a CPU
-    # stays short. One base per token is the paper's mapping.
-    k: int = 1  # bases per token (1..6); each k-mer -> one arbitrary English word
-    mapping_seed: int = 0  # which arbitrary words
-    inits: tuple[str, ...] = ("pretrained", "random")  # starting points to compare
-    steps: int = 40  # optimizer steps per run (`python -m core bench dna` times them)
-    seeds: int = 1  # runs per starting point (seed, seed+1, ...); promoters: one fold each
-    seed: int = 0  # first seed
-    train_size: int | None = 200  # labelled training examples drawn (None = all)
-    batch_size: int = 32
-    lr: float | None = None  # one peak AdamW rate for every start; None = per start (below)
-    lrs: tuple[tuple[str, float], ...] = ()  # per-start peak rates, e.g. (("random", 3e-4),);
-    #   a start not named here uses the reference run's choice, else FALLBACK_LRS
-    layers: int | None = None  # keep the English model's first N layers (None = all)
-    eval_every: int = 25  # dev accuracy every N steps (the live curve, convergence measures)
-    model: str | None = None  # english role model (default: the profile's)
 
 
 @dataclass
@@ -282,15 +259,6 @@ def run(cfg: DnaRunConfig, *, budget_s: float | None = None) -> Iterator[DnaStat
                 best, state.model = acc, model
             state.elapsed_s = time.perf_counter() - t0
             yield state
-
-
-def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """The reference sweep (core.tools.sweeps.dna), or None when none is committed.
-
-    Raises:
-        records.RecordError: the file is there but is not a run record.
-    """
-    return records.load(path)
 
 
 def predict(model: torch.nn.Module, mapping: dna.KmerMapping, labels: list[str], text: str

@@ -22,17 +22,13 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from core.dna.config import INITS
+
 if TYPE_CHECKING:  # transformers is imported on first use: the page starts without it
     from transformers import BertConfig, BertModel
     from transformers.modeling_outputs import SequenceClassifierOutput
 
 POOLINGS = ("mean", "cls")
-INIT_ABOUT = {  # one line each for the UI
-    "pretrained": "English-pretrained BERT, bases mapped to arbitrary English words",
-    "re-emb": "pretrained body, word embeddings re-initialised (control)",
-    "random": "same network, random initialisation (baseline)",
-}
-INITS = tuple(INIT_ABOUT)  # ("pretrained", "re-emb", "random")
 
 
 class DnaClassifier(nn.Module):

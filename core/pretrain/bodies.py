@@ -22,23 +22,21 @@ from pathlib import Path
 from core.common import timing
 from core.common.device import pick_device
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.pretrain import loop, mlm
+from core.pretrain.config import (  # noqa: F401 - the settings are part of this API
+    BODIES_DIR,
+    MATCHED,
+    MAX_PROBE_STEPS,
+    META,
+    PROBE_STEP_S,
+    SCRATCH,
+    ProbeRunConfig,
+    arms_available,
+    bodies_folder,
+    shipped,
+)
 from core.pretrain.data import tokenizer_for
 from core.pretrain.probe import ProbeConfig, probe
-
-BODIES_DIR = ASSETS / "pretrain" / "bodies"
-META = "bodies.json"
-SCRATCH, MATCHED = "scratch", "matched"
-# Measured probe step of a tiny body with the lab vocabulary on this kind of device (16
-# lines per step, evaluation included): the UI's time estimate.
-PROBE_STEP_S = {"cpu": 0.25, "cuda": 0.02}
-MAX_PROBE_STEPS = 2000
-
-
-def _folder(folder) -> Path:
-    """`folder`, or the shipped bodies' folder (read at call time)."""
-    return Path(folder) if folder is not None else BODIES_DIR
 
 
 def _sha256(path: Path) -> str:
@@ -56,7 +54,7 @@ def ship(workdir, schemes, config: dict, folder=None) -> dict:
     """
     from safetensors.torch import save_file
 
-    folder = _folder(folder)
+    folder = bodies_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {k: config[k] for k in ("size", "vocab", "steps", "batch_size", "init_seed")}
     meta["schemes"] = {}
@@ -69,21 +67,6 @@ def ship(workdir, schemes, config: dict, folder=None) -> dict:
                                    "sha256": _sha256(path)}
     (folder / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
-
-
-def shipped(folder=None) -> dict | None:
-    """bodies.json of the shipped bodies, or None when none are shipped."""
-    path = _folder(folder) / META
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def arms_available(folder=None) -> list[str]:
-    """The arms a probe run can use: scratch, matched (with english), the shipped schemes."""
-    meta = shipped(folder)
-    if meta is None:
-        return []
-    schemes = list(meta["schemes"])
-    return [SCRATCH] + ([MATCHED] if "english" in schemes else []) + schemes
 
 
 def load_body(arm: str, folder=None) -> mlm.MaskedLM:
@@ -106,19 +89,12 @@ def load_body(arm: str, folder=None) -> mlm.MaskedLM:
         return model.eval()
     if arm == MATCHED:
         return mlm.stats_matched(load_body("english", folder), seed=meta["init_seed"]).eval()
-    tensors = load_file(str(_folder(folder) / meta["schemes"][arm]["file"]))
+    tensors = load_file(str(bodies_folder(folder) / meta["schemes"][arm]["file"]))
     missing, unexpected = model.load_state_dict({k: v.float() for k, v in tensors.items()},
                                                 strict=False)
     if unexpected or [k for k in missing if k != "head.decoder.weight"]:
         raise InputError(f"{arm}: the shipped weights do not fit a {meta['size']} model")
     return model.eval()
-
-
-@dataclass(frozen=True)
-class ProbeRunConfig:
-    arms: tuple[str, ...] = ("scratch", "english", "flat-2", "uniform")
-    steps: int = 200  # probe updates per arm
-    seed: int = 0  # fresh embeddings, batches and masks: the same for every arm (paired)
 
 
 @dataclass

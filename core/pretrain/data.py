@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from core.common.errors import InputError
+from core.pretrain.config import LINE_LENGTH
 from core.pretrain.fake_data import Vocab, make_scheme, unigram_from_counts
 from core.text.mlm import (  # noqa: F401  (BERT's masking, shared: core.text.mlm)
     IGNORE_INDEX,
@@ -30,7 +31,6 @@ from core.text.mlm import (  # noqa: F401  (BERT's masking, shared: core.text.ml
     masked_count,
 )
 
-LINE_LENGTH = MAX_POSITIONS - 2  # tokens of data per line
 HELD_OUT_EVERY = 20  # every 20th English paragraph is held out of pretraining (the probe's)
 
 

@@ -16,56 +16,34 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from core.common import records, timing
+from core.common import timing
 from core.common.device import pick_device
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.common.stats import mean_ci95
 from core.common.training import every
 from core.pretrain import fake_data, floors, mlm
+from core.pretrain.config import (  # noqa: F401 - the settings are part of this API
+    DEFAULT_BATCH,
+    DEFAULT_SCHEMES,
+    ENGLISH,
+    FINETUNE_STEP_S,
+    MAX_STEPS,
+    REFERENCE_PATH,
+    SCRATCH,
+    STEP_S,
+    TRANSFER_PATH,
+    UI_BUDGET_S,
+    PretrainRunConfig,
+    load_reference,
+    load_transfer,
+)
 from core.pretrain.data import LINE_LENGTH, VOCABS, line_source, tokenizer_for
 from core.pretrain.loop import pretrain
 from core.text import finetune
 from core.text.tasks import ALL_TASKS
-
-# "english": real English text, the upper bound; "scratch": no pretraining, the baseline that
-# always runs and that gains are measured against.
-ENGLISH, SCRATCH = fake_data.BOUNDS
-DEFAULT_SCHEMES = ("flat-128", "shuffle-64")  # the lecture's "paired" and "shuffle"
-REFERENCE_PATH = ASSETS / "pretrain" / "reference.json"
-TRANSFER_PATH = ASSETS / "pretrain" / "transfer.json"  # python -m core transfer-sweep
-# What one run in the UI may cost: estimated wall seconds (the CLI has no limit).
-UI_BUDGET_S = timing.UI_BUDGET_S
-# Seconds per MLM step at DEFAULT_BATCH lines, by (device type, size), for the UI's estimate
-# (scaled by batch / DEFAULT_BATCH). CPU values were measured on 2 busy cores; the tiny model's
-# step is dominated by the MLM head (19 masked positions a line x 30,522 ids). CUDA values are
-# upper bounds from the FLOP count. A size absent for a device is refused in the UI.
-STEP_S = {("cpu", "tiny"): 0.3, ("cpu", "small"): 0.9,
-          ("cuda", "tiny"): 0.01, ("cuda", "small"): 0.015, ("cuda", "medium"): 0.03}
-# Seconds per fine-tuning step (batch 32, sentences of <= 128 tokens), same keys.
-FINETUNE_STEP_S = {("cpu", "tiny"): 0.13, ("cpu", "small"): 0.35,
-                   ("cuda", "tiny"): 0.01, ("cuda", "small"): 0.01, ("cuda", "medium"): 0.02}
-DEFAULT_BATCH = 16
-MAX_STEPS = 100_000  # hard bound for any run, CLI included (the paper's pretraining length)
-
-
-@dataclass(frozen=True)
-class PretrainRunConfig:
-    schemes: tuple[str, ...] = DEFAULT_SCHEMES  # pretraining data; scratch is added always
-    size: str = "tiny"  # core.pretrain.mlm.SIZES
-    arch: str = "bert"  # core.pretrain.mlm.ARCHS
-    steps: int = 200  # MLM steps per scheme
-    batch_size: int = DEFAULT_BATCH  # lines per MLM step
-    task: str = "sentiment"  # core.text.tasks.ALL_TASKS (paraphrase, qnli: sentence pairs)
-    finetune_steps: int = 150  # fine-tuning steps per (scheme, seed)
-    train_size: int | None = None  # labelled examples drawn for fine-tuning (None = all)
-    seeds: int = 1  # fine-tuning seeds per scheme (seed, seed+1, ...)
-    seed: int = 0  # pretraining seed and first fine-tuning seed
-    vocab: str = "bert"  # core.pretrain.data.VOCABS: pretraining and fine-tuning ids
 
 
 @dataclass
@@ -250,23 +228,3 @@ def run(cfg: PretrainRunConfig, *, budget_s: float | None = None) -> Iterator[Pr
     state.phase = "done"
     state.elapsed_s = time.perf_counter() - t0
     yield state
-
-
-# --- the committed reference run (core.tools.sweeps.pretrain) ---
-
-def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """The committed reference sweep (a run record), or None when there is none.
-
-    Raises:
-        core.common.records.RecordError: the file is not a run record.
-    """
-    return records.load(path)
-
-
-def load_transfer(path: Path = TRANSFER_PATH) -> dict | None:
-    """The committed transfer reference (probe and fine-tune, paired seeds), or None.
-
-    Raises:
-        core.common.records.RecordError: the file is not a run record.
-    """
-    return records.load(path)

@@ -18,33 +18,33 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from core.common import records
 from core.common.device import pick_device
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.common.timing import check_budget
 from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
 from core.speech.extractors import load_codebook
 from core.speech.unit_tokens import MAP_KINDS, make_unit_map
 from core.spoken_qa import cost
 from core.spoken_qa import model as sqa
+from core.spoken_qa.config import (  # noqa: F401 - the settings are part of this API
+    ASSET_DIR,
+    DEFAULT_EXTRACTOR,
+    DEFAULT_K,
+    MAX_STEPS,
+    REFERENCE_PATH,
+    RUNS_DIR,
+    SpokenQARunConfig,
+    load_reference,
+    load_runs,
+)
 from core.spoken_qa.items import unit_items, voiced_entries
 from core.spoken_qa.metrics import span_scores
 from core.text.models import default_model, load_model
 
-ASSET_DIR = ASSETS / "spoken_qa"
-REFERENCE_PATH = ASSET_DIR / "reference.json"  # python -m core train-spoken-qa
-RUNS_DIR = ASSET_DIR / "runs"  # more runs to compare (other extractors, k, maps): --out here
-DEFAULT_K = 128  # DUAL's best (HuBERT-128)
-DEFAULT_EXTRACTOR = "tiny-hubert"  # the lab's own speech model (assets/speech/tiny-hubert)
-# Bounds a UI run respects (the CLI may go beyond): one step of 8 windows x 512 tokens takes
-# ~4.5 s on 2 CPU cores with MiniLM-L6.
-MAX_STEPS = 2000
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
 SCORE_CHUNK = 5  # test questions scored between two progress reports
 
@@ -67,27 +67,6 @@ def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: i
     pick = np.random.default_rng(seed).choice(len(neg), n_neg, replace=False)
     keep = torch.cat([pos, neg[torch.from_numpy(np.sort(pick))]]).sort().values
     return {name: t[keep] for name, t in data.items()}
-
-
-@dataclass(frozen=True)
-class SpokenQARunConfig:
-    """The settings of one run (saved in its record as `config`)."""
-
-    inits: tuple[str, ...] = sqa.INITS  # starting points to compare
-    extractor: str = DEFAULT_EXTRACTOR  # speech features the units come from
-    k: int = DEFAULT_K  # units in the codebook
-    unit_map: str = "offset"  # units -> tokens: DUAL's offset or random whole words
-    steps: int = 40  # optimizer steps per starting point
-    seed: int = 0  # head / random encoder init, window draws, batches
-    batch_size: int = 8  # windows per step
-    lr: float = 1e-4  # peak AdamW rate, same for both starting points
-    negative_ratio: float = 0.5  # windows without the answer per window with it
-    train_questions: int | None = None  # train questions used (None = all), drawn by seed
-    eval_questions: int = 40  # dev questions behind the live FF1 curve
-    eval_every: int = 0  # dev FF1 every N steps (0 = 4 points per curve)
-    test_questions: int | None = None  # held-out test questions scored (None = all)
-    limit_per_split: int | None = None  # voice only the first N passages of each split
-    model: str | None = None  # english role model (default: the profile's)
 
 
 @dataclass
@@ -245,17 +224,3 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
 def _dev_scores(model, unit_map, items, qa_cfg) -> dict[str, float]:
     scores = sqa.evaluate(model, unit_map, items, qa_cfg)
     return {"dev_ff1": scores["ff1"], "dev_aos": scores["aos"]}
-
-
-def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
-    """Args: path of a run record (default: the committed reference, train-spoken-qa).
-    Returns: the record, or None when there is none yet.
-    Raises: RecordError when the file is not a run record."""
-    return records.load(path)
-
-
-def load_runs(ref: dict | None = None) -> list[dict]:
-    """Args: the reference record, when already read (else it is read here).
-    Returns: the reference run first (when there is one), then every run in RUNS_DIR by name."""
-    ref = ref if ref is not None else load_reference()
-    return ([ref] if ref else []) + records.load_all(RUNS_DIR)

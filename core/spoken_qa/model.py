@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # transformers is imported on first use: the page starts with
 from core.common.errors import InputError
 from core.speech.frames import HOP_S
 from core.speech.units import Runs
+from core.spoken_qa.config import INITS
 from core.spoken_qa.metrics import span_scores
 
-INITS = ("pretrained", "random")  # the English model's weights, or the same net re-drawn
 MAX_LEN = 512  # tokens a window holds at most (BERT's positions); capped by the encoder's
 DOC_STRIDE = 128  # passage units shared by neighbouring windows
 # Question units kept (the first ones). Generated questions run 18 words at the median, which

@@ -20,7 +20,8 @@ from core.speech.audio import check_duration, check_speech, cut
 from core.speech.extractors import load_codebook, load_extractor
 from core.speech.units import Runs, speech_units
 from core.spoken_qa import model as sqa
-from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped, shipped_meta
+from core.spoken_qa.config import UNIT_KEYS, twin_folder  # noqa: F401 - part of this API
+from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped
 
 _LOCK = threading.Lock()  # one answer at a time per process: the model is shared
 
@@ -31,18 +32,6 @@ def shipped_model(folder: str = str(SHIP_DIR)):
     model, unit_map, meta = load_shipped(folder)
     return (model, unit_map, meta, load_extractor(meta["extractor"]),
             load_codebook(meta["extractor"], int(meta["k"])))
-
-
-UNIT_KEYS = ("extractor", "k", "unit_map")  # what two models must share to read the same units
-
-
-def twin_folder(meta: dict, folder: str = str(RANDOM_SHIP_DIR)) -> str | None:
-    """The random-init model's folder when one is shipped that reads the same units as the
-    model with qa.json `meta` (so both answer from one pass of the audio), else None."""
-    twin = shipped_meta(folder)
-    if twin is None or any(twin.get(k) != meta.get(k) for k in UNIT_KEYS):
-        return None
-    return folder
 
 
 def _span(pred) -> dict:

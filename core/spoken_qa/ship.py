@@ -26,17 +26,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.speech.unit_tokens import make_unit_map
 from core.spoken_qa import model as sqa
+from core.spoken_qa.config import (  # noqa: F401 - the settings are part of this API
+    EMBEDDING,
+    MAX_FILE_BYTES,
+    META,
+    RANDOM_SHIP_DIR,
+    SHIP_DIR,
+    WEIGHTS,
+    shipped_meta,
+)
 from core.text.models import default_model, load_model
-
-WEIGHTS = "qa.safetensors"
-META = "qa.json"
-EMBEDDING = "encoder.embeddings.word_embeddings.weight"
-MAX_FILE_BYTES = 10 * 1024 * 1024  # the house limit for a committed file
-SHIP_DIR = ASSETS / "speech" / "qa"
-RANDOM_SHIP_DIR = ASSETS / "speech" / "qa-random"  # the same net trained from random init
 
 
 def _used_ids(unit_map) -> torch.Tensor:
@@ -132,12 +133,6 @@ def _build(tensors: dict, meta: dict):
     model.load_state_dict(expand(tensors, start))
     unit_map = make_unit_map(meta["unit_map"], loaded.tokenizer, int(meta["k"]))
     return model.eval(), unit_map, meta
-
-
-def shipped_meta(folder=SHIP_DIR) -> dict | None:
-    """qa.json of the committed model (what it was trained on and how it scores), or None."""
-    path = Path(folder) / META
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def load_shipped(folder=SHIP_DIR):

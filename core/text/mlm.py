@@ -24,47 +24,22 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.common.errors import InputError
+from core.text.mlm_sizes import (  # noqa: F401 - the shapes are part of this API
+    ARCHS,
+    MAX_POSITIONS,
+    SIZES,
+    ModelSize,
+    check_shape,
+)
 
-MAX_POSITIONS = 128  # tokens per input: [CLS] + line + [SEP]
 MASK_PROB = 0.15  # share of a line's tokens chosen for prediction (a fixed count per line)
 MASK_TOKEN_SHARE = 0.8  # of the chosen: replaced by [MASK]
 RANDOM_TOKEN_SHARE = 0.1  # of the chosen: replaced by a random usable id (the rest stay as is)
 IGNORE_INDEX = -100  # label of positions that are not predicted (torch's cross-entropy default)
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """The shape of one model size (see SIZES)."""
-
-    layers: int  # transformer blocks
-    hidden: int  # model width
-    heads: int  # attention heads (hidden / heads = 64 per head for all)
-    ffn: int  # feed-forward inner width (4 x hidden)
-
-
-# Model sizes; "medium" is the fake-data paper's (8 layers, 512 wide); "narrow" is Dufter &
-# Schuetze's multilingual setting (narrow and deep: an over-sized model aligns languages less).
-SIZES = {"tiny": ModelSize(2, 128, 2, 512), "small": ModelSize(4, 256, 4, 1024),
-         "medium": ModelSize(8, 512, 8, 2048), "narrow": ModelSize(6, 64, 1, 256)}
-ARCHS = ("bert", "roberta")
 ROBERTA_POSITION_OFFSET = 2  # RoBERTa numbers positions from padding_idx + 1: two extra rows
 
 
 # --------------------------------------------------------------------------------- model
-def check_shape(size: str, arch: str, sizes: dict[str, ModelSize] | None = None) -> ModelSize:
-    """sizes[size] (default SIZES) after checking size and arch.
-
-    Raises:
-        InputError: an unknown size or architecture (the message lists the choices).
-    """
-    sizes = SIZES if sizes is None else sizes
-    if size not in sizes:
-        raise InputError(f"unknown model size {size!r}; choose one of {', '.join(sizes)}")
-    if arch not in ARCHS:
-        raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
-    return sizes[size]
-
-
 def make_config(size: str, arch: str = "bert", *, vocab_size: int,
                 attn_implementation: str = "sdpa"):
     """A transformers BertConfig / RobertaConfig for SIZES[size].

@@ -16,13 +16,15 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.common import hub
 from core.common.device import pick_device
 from core.common.errors import ModelUnavailable
 from core.common.paths import cache_dir
+
+if TYPE_CHECKING:  # torch loads with the first model, not with the page
+    import torch
 
 ENV_PROFILE = "SSL_LAB_PROFILE"
 PROFILES = ("embedded", "paper")

@@ -30,3 +30,26 @@ def test_import_app_on_spaces_with_no_hub_and_no_cached_paper_model(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "samples-unavailable True" in out.stdout  # the control says what is missing
     assert "tabs 4" in out.stdout and "analytics False" in out.stdout
+
+
+HEAVY = ("torch", "transformers", "sklearn", "umap", "scipy.stats")
+START_PROBE = f"""
+import sys
+import app
+print("loaded", sorted(m for m in {HEAVY!r} if m in sys.modules))
+print("tabs-built", sum(type(b).__name__ == "Tab" for b in app.demo.blocks.values()))
+print("tab-errors", sum(getattr(b, "elem_id", None) == "tab-unavailable"
+                        for b in app.demo.blocks.values()))
+"""
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_page_builds_before_torch_and_the_models_code_load():
+    """The port answers within seconds because building the page imports none of the heavy
+    libraries (torch alone takes a second or two): they load in the warm-up thread or with
+    the first click. Every tab is built, none with an error."""
+    out = subprocess.run([sys.executable, "-c", START_PROBE], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "loaded []" in out.stdout, out.stdout
+    assert "tabs-built 4" in out.stdout and "tab-errors 0" in out.stdout, out.stdout

@@ -37,7 +37,7 @@ def test_the_default_map_is_drawn_once_and_shared():
     first = tab.default_map()
     assert tab.default_map() is first  # every page load gets the same cached map
     fig, metrics = first
-    assert metrics["languages"] == list(tab.lab.DEFAULT_LANGUAGES) and len(fig.data) >= 6
+    assert metrics["languages"] == list(tab.DEFAULT_LANGUAGES) and len(fig.data) >= 6
 
 
 def test_translate_finds_the_gold_word_with_shift():

@@ -37,7 +37,7 @@ def test_bad_runs_explain_themselves(args, message):
 
 
 def test_probe_says_how_to_make_bodies_while_none_are_shipped(monkeypatch, tmp_path):
-    monkeypatch.setattr(tab.bodies, "BODIES_DIR", tmp_path)  # an empty assets folder
+    monkeypatch.setattr(tab.config, "BODIES_DIR", tmp_path)  # an empty assets folder
     with pytest.raises(gr.Error, match="no pretrained bodies are shipped; make them with "
                                        "`python -m core transfer-sweep`"):
         list(tab.probe(["scratch", "english"], 20, 0))
@@ -57,7 +57,7 @@ def test_probe_streams_each_arms_held_out_loss_from_shipped_bodies(monkeypatch, 
     tab.bodies.ship(tmp_path / "work", ["english", "flat-2"],
                     {"size": "tiny", "vocab": "lab", "steps": 1, "batch_size": 1,
                      "init_seed": 0}, tmp_path / "bodies")
-    monkeypatch.setattr(tab.bodies, "BODIES_DIR", tmp_path / "bodies")
+    monkeypatch.setattr(tab.config, "BODIES_DIR", tmp_path / "bodies")
     assert tab._probe_choices() == (["scratch", "matched", "english", "flat-2"],
                                     ["scratch", "english", "flat-2"])
     outputs = list(tab.probe(["scratch", "english"], 20, 0))

@@ -1,0 +1,59 @@
+"""The DNA experiment's settings, starting points and committed reference: what the tab is
+built from. Light on purpose (no torch): the page builds, and the port answers, before the
+models' code loads (core.dna.lab re-exports all of it)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.common import records
+from core.common.paths import ASSETS
+
+INIT_ABOUT = {  # one line each for the UI
+    "pretrained": "English-pretrained BERT, bases mapped to arbitrary English words",
+    "re-emb": "pretrained body, word embeddings re-initialised (control)",
+    "random": "same network, random initialisation (baseline)",
+}
+INITS = tuple(INIT_ABOUT)  # ("pretrained", "re-emb", "random")
+MAX_K = 6  # 4**6 = 4,096 k-mers; the 30,522-token BERT vocabulary has ~21k usable words
+
+# Bounds a UI run must respect (the CLI may go beyond): a 2-core CPU does ~1 step/s at k=1.
+MAX_STEPS = 2000
+MAX_SEEDS = 5
+REFERENCE_PATH = ASSETS / "dna" / "reference.json"  # python -m core dna-sweep
+BASELINE = "random"  # paired differences are taken against this start
+# Peak rates used until a reference run has chosen them on dev (its config["lrs"]): a
+# pretrained body wants a smaller step than a random one (BERT fine-tuning vs from scratch).
+FALLBACK_LRS = {"pretrained": 1e-4, "re-emb": 1e-4, "random": 3e-4}
+CONVERGENCE_STEPS = (50, 100, 200)  # dev accuracy reported at these update counts
+CONVERGENCE_SHARE = 0.9  # "updates to 90 % of the final dev accuracy"
+
+
+@dataclass(frozen=True)
+class DnaRunConfig:
+    dataset: str = "splice"  # one of core.dna.data.DATASETS
+    # Defaults: the reference run's regime (k=1, 200 examples), shortened so a UI run on a CPU
+    # stays short. One base per token is the paper's mapping.
+    k: int = 1  # bases per token (1..6); each k-mer -> one arbitrary English word
+    mapping_seed: int = 0  # which arbitrary words
+    inits: tuple[str, ...] = ("pretrained", "random")  # starting points to compare
+    steps: int = 40  # optimizer steps per run (`python -m core bench dna` times them)
+    seeds: int = 1  # runs per starting point (seed, seed+1, ...); promoters: one fold each
+    seed: int = 0  # first seed
+    train_size: int | None = 200  # labelled training examples drawn (None = all)
+    batch_size: int = 32
+    lr: float | None = None  # one peak AdamW rate for every start; None = per start (below)
+    lrs: tuple[tuple[str, float], ...] = ()  # per-start peak rates, e.g. (("random", 3e-4),);
+    #   a start not named here uses the reference run's choice, else FALLBACK_LRS
+    layers: int | None = None  # keep the English model's first N layers (None = all)
+    eval_every: int = 25  # dev accuracy every N steps (the live curve, convergence measures)
+    model: str | None = None  # english role model (default: the profile's)
+
+
+def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
+    """The reference sweep (core.tools.sweeps.dna), or None when none is committed.
+
+    Raises:
+        records.RecordError: the file is there but is not a run record.
+    """
+    return records.load(path)
