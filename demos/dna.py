@@ -88,12 +88,12 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           request: gr.Request = None, progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
     cfg = DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, MAX_K),
-                               mapping_seed=seed_of(mapping, "mapping seed"),
-                               inits=tuple(inits or ()),
-                               steps=whole(steps, "steps", 1, MAX_STEPS),
-                               seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
-                               seed=seed_of(seed), train_size=_train_size(train_size),
-                               lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
+                       mapping_seed=seed_of(mapping, "mapping seed"),
+                       inits=tuple(inits or ()),
+                       steps=whole(steps, "steps", 1, MAX_STEPS),
+                       seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
+                       seed=seed_of(seed), train_size=_train_size(train_size),
+                       lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
     STOPS.clear(request)
     state = None
     for state in dna_lab.run(cfg, budget_s=UI_BUDGET_S):

@@ -10,8 +10,24 @@ from core.common.stats import ci_text
 BASELINE = "random"  # the start the finding is measured against
 NO_REFERENCE = ("**What to expect here.** No reference run is committed yet: "
                 "`python -m core dna-sweep` makes one (it writes assets/dna/reference.json).")
-MEASURES = {"test_accuracy": "test accuracy", "dev_at_100": "dev accuracy at 100 updates",
-            "auc": "area under the dev curve"}  # paired measures quoted, in this order
+DEV_AT = "dev_at_"  # paired measures "dev_at_<N>": dev accuracy after N updates
+
+
+def measures_of(measures: dict) -> dict[str, str]:
+    """The paired measures a record has, in the order they are quoted: test accuracy, dev
+    accuracy after each number of updates (earliest first), area under the dev curve.
+
+    Returns:
+        key -> words, e.g. {"test_accuracy": "test accuracy", "dev_at_50": "dev accuracy at
+        50 updates", "auc": "area under the dev curve"}.
+    """
+    dev = sorted((k for k in measures if k.startswith(DEV_AT)),
+                 key=lambda k: int(k.removeprefix(DEV_AT)))
+    out = {"test_accuracy": "test accuracy"} if "test_accuracy" in measures else {}
+    out.update({k: f"dev accuracy at {k.removeprefix(DEV_AT)} updates" for k in dev})
+    if "auc" in measures:
+        out["auc"] = "area under the dev curve"
+    return out
 
 
 def accuracy_text(run: dict) -> str:
@@ -101,6 +117,28 @@ def _baseline_text(ref: dict) -> str:
     return ""
 
 
+def early_text(ref: dict) -> str:
+    """Where the pretrained start is ahead of random init early in training: for each task,
+    the updates after which the paired dev-accuracy difference has its interval above zero,
+    and those after which random init is ahead (interval below zero)."""
+    key = f"pretrained - {BASELINE}"
+    parts = []
+    for name, result in ref["datasets"].items():
+        paired = result.get("paired", {}).get(key, {})
+        dev = [k for k in measures_of(paired) if k.startswith(DEV_AT)]
+        ahead = [k.removeprefix(DEV_AT) for k in dev if _where(paired[k]) == "interval above zero"]
+        behind = [k.removeprefix(DEV_AT) for k in dev
+                  if _where(paired[k]) == "interval below zero"]
+        if ahead or behind:
+            said = [f"ahead after {_names(ahead)} updates" if ahead else "",
+                    f"behind after {_names(behind)}" if behind else ""]
+            parts.append(f"{name}: " + ", ".join(t for t in said if t))
+    if not parts:
+        return ""
+    return ("**Early in training** (paired dev accuracy, 95% interval clear of zero), "
+            "pretrained vs random init: " + "; ".join(parts) + ".")
+
+
 def _control_text(ref: dict) -> str:
     """Where re-emb (the pretrained body with fresh word embeddings) is level with pretrained."""
     level, apart = _split(ref, "re-emb", "pretrained", _overlap)
@@ -137,7 +175,7 @@ def reference_finding(ref: dict | None) -> str:
     summary = " ".join(t for t in (_baseline_text(ref), _control_text(ref)) if t)
     if summary:
         lines += ["", summary]
-    for extra in (size_text(ref), lr_text(ref)):
+    for extra in (early_text(ref), size_text(ref), lr_text(ref)):
         if extra:
             lines += ["", extra]
     return "\n".join(lines)
@@ -168,9 +206,10 @@ def paired_text(paired: dict) -> str:
     """
     parts = []
     for name, measures in paired.items():
+        quoted = measures_of(measures)
         shown = [f"{label} {_signed(measures[key])} ({_where(measures[key])})"
-                 for key, label in MEASURES.items() if key in measures]
-        n = next((measures[k]["n"] for k in MEASURES if k in measures), 0)
+                 for key, label in quoted.items()]
+        n = next((measures[k]["n"] for k in quoted), 0)
         if shown:
             parts.append(f"*{name.replace(' - ', ' − ')}*, paired over {n} seeds: "
                          + "; ".join(shown))

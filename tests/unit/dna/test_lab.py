@@ -78,14 +78,17 @@ def test_load_reference_reads_the_committed_file_unchanged(tmp_path):
         dna_lab.load_reference(bad)
 
 
-def test_committed_reference_covers_every_task_start_and_three_seeds():
+def test_committed_reference_covers_its_tasks_every_start_and_five_paired_seeds():
     from core.dna import encode as dna
     from core.dna.data import DATASETS
 
     ref = dna_lab.load_reference()
     assert ref is not None, "assets/dna/reference.json is missing (python -m core dna-sweep)"
     cfg = ref["config"]
-    assert set(ref["datasets"]) == set(DATASETS) and cfg["seeds"] >= 3
+    assert "splice" in ref["datasets"] and set(ref["datasets"]) == set(cfg["datasets"])
+    assert set(cfg["datasets"]) <= set(DATASETS) and cfg["seeds"] >= 5
+    assert isinstance(cfg["lrs"], dict)  # a rate per start, stated with how it was chosen
+    assert cfg.get("lr_search") or cfg.get("lr_note")
     for name, result in ref["datasets"].items():
         assert set(result["runs"]) == set(dna.INITS), name
         for init, r in result["runs"].items():
@@ -95,6 +98,9 @@ def test_committed_reference_covers_every_task_start_and_three_seeds():
         for key, curve in result["curves"].items():
             assert curve[-1]["step"] == cfg["steps"], key
             assert all(np.isfinite(p["loss"]) for p in curve)
+        paired = result["paired"]["pretrained - random"]  # same seeds, same data
+        assert paired["test_accuracy"]["seeds"] == list(range(cfg["seeds"]))
+        assert "dev_at_50" in paired and "auc" in paired
 
 
 def test_every_start_sees_the_same_batches_within_a_seed(tiny_english, monkeypatch):

@@ -210,3 +210,19 @@ def test_finding_quotes_paired_gaps_sizes_and_rates(record):
     assert "pretrained 0.0001, random 0.0003" in text
     assert finding.paired_text({"x - random": {"test_accuracy": _diff(-0.05, 0.02)}}) == \
         "*x − random*, paired over 5 seeds: test accuracy -0.050 ± 0.020 (interval below zero)."
+
+
+def test_finding_quotes_every_dev_checkpoint_and_says_when_pretrained_is_ahead_early():
+    paired = {"test_accuracy": _diff(-0.05, 0.1), "dev_at_100": _diff(-0.12, 0.1),
+              "dev_at_50": _diff(0.08, 0.05), "auc": _diff(-0.04, 0.07)}
+    text = finding.paired_text({"pretrained - random": paired})
+    order = [text.index(w) for w in ("test accuracy", "dev accuracy at 50 updates +0.080",
+                                     "dev accuracy at 100 updates -0.120", "area under")]
+    assert order == sorted(order)  # test, then dev by updates (earliest first), then area
+    ref = {"datasets": {"splice": {"paired": {"pretrained - random": paired}}}}
+    assert finding.early_text(ref) == (
+        "**Early in training** (paired dev accuracy, 95% interval clear of zero), pretrained "
+        "vs random init: splice: ahead after 50 updates, behind after 100.")
+    level = {"dev_at_50": _diff(0.02, 0.05)}  # spans zero: nothing to say
+    assert finding.early_text({"datasets": {"splice": {"paired": {
+        "pretrained - random": level}}}}) == ""
