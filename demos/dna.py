@@ -43,9 +43,12 @@ The embedded English model, `all-minilm-l6-v2`, is a contrastive sentence encode
 from an MLM-pretrained BERT, not the paper's `bert-base-uncased` MLM checkpoint (the `paper`
 profile uses that one).
 """
-YOUR_RUN = ("Your own run (Train) is a shorter version on one task; change the bases per "
-            "token (k) or the number of labelled sequences to see how the gap moves.")
 DEFAULTS = DnaRunConfig()
+YOUR_RUN = (f"Your own run (Train) repeats the start of the reference at its defaults: "
+            f"{DEFAULTS.dataset}, {DEFAULTS.train_size} labelled sequences, the first "
+            f"{DEFAULTS.steps} updates, one seed, drawn over the reference's bands — the early "
+            "phase, where the starting points differ most. Change the bases per token (k), the "
+            "number of labelled sequences or the updates to see how the gap moves.")
 REFERENCE = load_reference()
 # live runs use the reference's body (its first N layers) so their curves compare with its bands
 REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
@@ -54,7 +57,13 @@ INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_R
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
 MODELS = Shelf(MAX_MODELS)
-TRAIN_SIZES = [("64", 64), ("200", 200), ("500", 500), ("all", 0)]
+TRAIN_SIZES = [("64", 64), ("100", 100), ("200", 200), ("400", 400), ("all", 0)]
+
+
+def eval_every(steps: int) -> int:
+    """Dev accuracy every 10 updates in short runs (a curve with points), every 25 (or a
+    multiple, for long runs) beyond 100 updates: the evaluations stay a small share of a run."""
+    return DEFAULTS.eval_every if steps <= 100 else max(25, steps // 200 * 25)
 
 
 def _train_size(value) -> int | None:
@@ -93,7 +102,8 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
                        steps=whole(steps, "steps", 1, MAX_STEPS),
                        seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
                        seed=seed_of(seed), train_size=_train_size(train_size),
-                       lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS)
+                       lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS,
+                       eval_every=eval_every(whole(steps, "steps", 1, MAX_STEPS)))
     STOPS.clear(request)
     state = None
     for state in dna_lab.run(cfg, budget_s=UI_BUDGET_S):
@@ -172,8 +182,10 @@ def reference_curves(dataset):
 
 
 def _reference_panel() -> None:
-    """The reference run (all tasks x starting points x seeds), visible before any training."""
-    with gr.Accordion("Reference run: every task, starting point and seed", open=True):
+    """The reference run (its tasks x starting points x seeds), visible before any training."""
+    tasks = ", ".join((REFERENCE or {}).get("datasets", {}))
+    with gr.Accordion(f"Reference run: {tasks or 'none yet'} × every starting point and seed",
+                      open=True):
         if REFERENCE is None:
             gr.Markdown("No reference run is committed yet: make one with "
                         "`python -m core dna-sweep` (it writes assets/dna/reference.json).")
