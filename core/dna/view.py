@@ -112,10 +112,15 @@ def run_figure(curves: dict[str, list[dict]], config: dict, done_steps: int,
     if task:
         size = task.get("size", (reference["config"].get("train_size") or 0))
         label = f"reference ({size or 'all'} seqs)"
+    bands = None
+    if task:  # the reference over this run's updates (a short run is its early phase)
+        last = config.get("steps") or max(p["step"] for c in task["curves"].values() for p in c)
+        bands = {key: [p for p in curve if p["step"] <= last] for key, curve in
+                 task["curves"].items()}
     return curves_figure(curves, f"{config['dataset']}: {config['train_size'] or 'all'} "
                                  f"training sequences, k={config['k']}, "
                                  f"{done_steps}/{total_steps} steps",
-                         bands=task["curves"] if task else None, band_label=label or "")
+                         bands=bands, band_label=label or "")
 
 
 def results_table(runs: dict[str, dict]) -> list[list]:

@@ -19,12 +19,11 @@ def test_dna_tab_trains_live_and_predicts(page, artifacts):
     page.wait_for_function(
         "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
         ".some(t => t.textContent.includes('Reference, splice'))", timeout=60_000)
-    page.locator("#dna-reference-table").get_by_text("coding").first.wait_for(
+    page.locator("#dna-reference-table").get_by_text("re-emb").first.wait_for(
         state="attached", timeout=30_000)
-    page.locator("#dna-reference-which").get_by_text("promoters").click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#dna-reference-plot .gtitle')]"
-        ".some(t => t.textContent.includes('Reference, promoters'))", timeout=60_000)
+    # the paired differences, early (dev after 50 updates) and at the end, are in a table
+    page.locator("#dna-paired").get_by_text("dev_at_50").first.wait_for(
+        state="attached", timeout=30_000)
     set_sliders(page, {"Bases per token (k)": "3", "Steps": "10"})
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_plot_title(page, "t.textContent.includes('k=3') && "

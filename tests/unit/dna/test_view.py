@@ -56,6 +56,13 @@ def test_run_figure_and_results_table_from_plain_numbers(record):
     fig = view.run_figure(curves, config, 3, 8)
     assert len(fig.data) == 2 * len(curves)  # loss + dev accuracy per run
     assert fig.layout.title.text == "coding: all training sequences, k=3, 3/8 steps"
+    # over the reference's bands, cut to this run's updates (a short run is its early phase)
+    with_bands = view.run_figure(curves, dict(config, steps=1), 1, 8, reference=record)
+    bands = [t for t in with_bands.data if "this run" not in (t.name or "")
+             and t.name not in ("pretrained", "random")]
+    assert bands and max(x for t in bands for x in t.x if x is not None) == 1
+    assert max(x for t in view.run_figure(curves, dict(config, steps=2), 1, 8,
+                                          reference=record).data for x in t.x) == 2
     runs = {"pretrained": _run([0.7, 0.8], 0.6353), "random": _run([0.5], None)}
     assert view.results_table(runs) == [["pretrained", 0.75, "± 0.635", "0.700, 0.800"],
                                         ["random", 0.5, "n/a (1 seed)", "0.500"]]
