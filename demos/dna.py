@@ -46,12 +46,16 @@ profile uses that one).
 DEFAULTS = DnaRunConfig()
 YOUR_RUN = (f"Your own run (Train) repeats the start of the reference at its defaults: "
             f"{DEFAULTS.dataset}, {DEFAULTS.train_size} labelled sequences, the first "
-            f"{DEFAULTS.steps} updates, one seed, drawn over the reference's bands — the early "
-            "phase, where the starting points differ most. Change the bases per token (k), the "
+            f"{DEFAULTS.steps} updates (at the reference's learning rates, step for step), one "
+            "seed, drawn over the reference's bands — the early phase, where the starting "
+            "points differ most. Change the bases per token (k), the "
             "number of labelled sequences or the updates to see how the gap moves.")
 REFERENCE = load_reference()
 # live runs use the reference's body (its first N layers) so their curves compare with its bands
 REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
+# ... and its learning-rate schedule: a shorter run is the reference's first updates
+REFERENCE_SCHEDULE = ((REFERENCE or {}).get("config") or {}).get("steps") or \
+    DEFAULTS.schedule_steps
 INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
 # across all sessions; a session whose model left is told so when it predicts.
@@ -103,6 +107,7 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
                        seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
                        seed=seed_of(seed), train_size=_train_size(train_size),
                        lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS,
+                       schedule_steps=REFERENCE_SCHEDULE,
                        eval_every=eval_every(whole(steps, "steps", 1, MAX_STEPS)))
     STOPS.clear(request)
     state = None

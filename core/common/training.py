@@ -50,6 +50,9 @@ class TrainConfig:
     eval_every: int = 0  # run `evaluate` every N steps; 0 = only after the last step
     log_every: int = 1  # yield a TrainEvent every N steps (and always on eval / last step)
     seed: int = 0  # seeds python, numpy (the batch rng) and torch (dropout, sampling)
+    # length of the learning-rate schedule (None = max_steps); longer: the run is the first
+    # max_steps updates of a longer run (the same rates, step for step)
+    schedule_steps: int | None = None
     # bf16 autocast and fused AdamW: None = on CUDA only (where they pay); True = on any device
     # (CPU has both, so tests run the GPU path there); False = never.
     fast: bool | None = None
@@ -72,7 +75,7 @@ def lr_at(step: int, config: TrainConfig) -> float:
     schedule that starts at 0); decay gives lr*(S-s)/(S-W), so the last step s=S-1 still uses
     lr/(S-W) > 0 and every step does some work.
     """
-    s, w, total = step, config.warmup_steps, config.max_steps
+    s, w, total = step, config.warmup_steps, config.schedule_steps or config.max_steps
     if s < w:
         return config.lr * (s + 1) / w
     return config.lr * max(total - s, 0) / max(total - w, 1)

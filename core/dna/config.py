@@ -32,9 +32,9 @@ CONVERGENCE_SHARE = 0.9  # "updates to 90 % of the final dev accuracy"
 @dataclass(frozen=True)
 class DnaRunConfig:
     dataset: str = "splice"  # one of core.dna.data.DATASETS
-    # Defaults: the reference run's regime (k=1, 400 sequences, rates per start) cut to its
-    # early phase, where the reference shows the pretrained start ahead (dev accuracy after 50
-    # updates, paired); one seed of it takes about 2 minutes on 2 CPU cores. One base per
+    # Defaults: the reference run's regime (k=1, 400 sequences, rates per start, 200-update
+    # schedule) cut to its early phase, where the reference shows the pretrained start ahead
+    # (dev accuracy after 50 updates, paired). One base per
     # token is the paper's mapping.
     k: int = 1  # bases per token (1..6); each k-mer -> one arbitrary English word
     mapping_seed: int = 0  # which arbitrary words
@@ -49,6 +49,10 @@ class DnaRunConfig:
     #   a start not named here uses the reference run's choice, else FALLBACK_LRS
     layers: int | None = None  # keep the English model's first N layers (None = all)
     eval_every: int = 10  # dev accuracy every N steps (the live curve, convergence measures)
+    # the learning-rate schedule's length when longer than `steps` (warm-up and decay as in a
+    # run of that many updates): the default run is the reference's first 50 updates, at the
+    # reference's rates step for step, so its curves continue the reference's bands
+    schedule_steps: int | None = 200
     model: str | None = None  # english role model (default: the profile's)
 
 

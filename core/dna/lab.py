@@ -239,8 +239,10 @@ def run(cfg: DnaRunConfig, *, budget_s: float | None = None) -> Iterator[DnaStat
             model = dna.build_classifier(init, len(load_dataset(cfg.dataset).labels),
                                          model_name=model_name, seed=seed, layers=cfg.layers)
             # same seed for every start: same subsample, batch order, head and dropout draws
+            schedule = max(cfg.steps, cfg.schedule_steps or 0)
             tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=state.lrs[init],
-                             warmup_steps=warmup_for(cfg.steps), eval_every=cfg.eval_every,
+                             warmup_steps=warmup_for(schedule), schedule_steps=schedule,
+                             eval_every=cfg.eval_every,
                              log_every=every(cfg.steps), seed=seed)
             curve = state.curves.setdefault(f"{init}/{seed}", [])
             for event in train(model, batch_sampler(data, cfg.batch_size), tc,

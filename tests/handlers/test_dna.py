@@ -156,4 +156,5 @@ def test_learning_rates_typed_per_start():
 def test_short_runs_evaluate_every_10_updates_and_long_ones_less_often():
     assert tab.DEFAULTS.steps <= 100 and tab.eval_every(tab.DEFAULTS.steps) == 10
     assert [tab.eval_every(s) for s in (100, 200, 450, 2000)] == [10, 25, 50, 250]
-    assert "400 labelled sequences, the first 50 updates" in tab.YOUR_RUN
+    assert "400 labelled sequences, the first 50 updates (at the reference" in tab.YOUR_RUN
+    assert tab.REFERENCE_SCHEDULE == tab.REFERENCE["config"]["steps"] == 200

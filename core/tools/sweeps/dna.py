@@ -54,7 +54,8 @@ def _train_cell(task: str, size: int, seed: int, lrs: dict[str, float], *, inits
     """One seed of every start on one task and size: {"test", "curves"} (plain numbers)."""
     cfg = DnaRunConfig(dataset=task, inits=tuple(inits), steps=steps, seeds=1, seed=seed,
                        train_size=size or None, k=k, lrs=tuple(lrs.items()), layers=layers,
-                       eval_every=eval_every, model=model, batch_size=batch_size)
+                       eval_every=eval_every, model=model, batch_size=batch_size,
+                       schedule_steps=None)  # each cell is a whole run
     state = None
     t0 = time.perf_counter()
     for state in run(cfg):

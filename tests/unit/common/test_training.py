@@ -129,3 +129,11 @@ def test_warmup_and_intervals_derive_from_steps():
     assert [warmup_for(s) for s in (1, 9, 10, 40, 100, 2500)] == [1, 1, 1, 4, 10, 250]
     assert every(100, 50) == 2 and every(40, 50) == 1 and every(2500, 100) == 25
     assert every(500, 4) == 125 and every(0, 50) == 1
+
+
+def test_a_longer_schedule_makes_a_run_the_first_steps_of_a_longer_one():
+    full = TrainConfig(max_steps=10, lr=1.0, warmup_steps=4)
+    first = TrainConfig(max_steps=5, lr=1.0, warmup_steps=4, schedule_steps=10)
+    assert [lr_at(s, first) for s in range(5)] == [lr_at(s, full) for s in range(5)]
+    events = list(train(fresh_toy(), batch_sampler(toy_data(), 8), first, device="cpu"))
+    assert [e.lr for e in events] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0])
