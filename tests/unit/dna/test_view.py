@@ -63,6 +63,11 @@ def test_run_figure_and_results_table_from_plain_numbers(record):
     assert bands and max(x for t in bands for x in t.x if x is not None) == 1
     assert max(x for t in view.run_figure(curves, dict(config, steps=2), 1, 8,
                                           reference=record).data for x in t.x) == 2
+    # a run shorter than the reference's first dev evaluation still gets its bands (and legend)
+    late = {k: [dict(p, step=p["step"] * 10) for p in c] for k, c in curves.items()}
+    ref = dict(record, datasets={"coding": dict(record["datasets"]["coding"], curves=late)})
+    short = view.run_figure(curves, dict(config, steps=1), 1, 8, reference=ref)
+    assert any((t.name or "").startswith("reference") for t in short.data)
     runs = {"pretrained": _run([0.7, 0.8], 0.6353), "random": _run([0.5], None)}
     assert view.results_table(runs) == [["pretrained", 0.75, "± 0.635", "0.700, 0.800"],
                                         ["random", 0.5, "n/a (1 seed)", "0.500"]]
