@@ -38,7 +38,6 @@ PLOT_CSS = """
 LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb", css=PLOT_CSS)  # every launch()
 
 
-
 class LazyModule:
     """Stands for a module that is imported when one of its names is first read: the tabs
     build (and the port answers) before torch and the models' code load; the warm-up thread

@@ -108,19 +108,17 @@ def run_figure(curves: dict[str, list[dict]], config: dict, done_steps: int,
         reference: the reference record (lab.load_reference()) or None.
     """
     task = (reference or {}).get("datasets", {}).get(config["dataset"])
-    label = None
+    label, bands = None, None
     if task:
         size = task.get("size", (reference["config"].get("train_size") or 0))
         label = f"reference ({size or 'all'} seqs)"
-    bands = None
-    if task:  # the reference over this run's updates (a short run is its early phase), and at
-        # least up to its first dev evaluation (so the bands are there for the shortest runs)
-        steps = [p["step"] for c in task["curves"].values() for p in c]
-        first_dev = min((p["step"] for c in task["curves"].values() for p in c
-                         if "dev_accuracy" in p), default=0)
-        last = max(config.get("steps") or max(steps), first_dev)
-        bands = {key: [p for p in curve if p["step"] <= last] for key, curve in
-                 task["curves"].items()}
+        # the reference over this run's updates (a short run is its early phase), and at least
+        # up to its first dev evaluation (so the shortest runs still get their bands)
+        points = [p for c in task["curves"].values() for p in c]
+        first_dev = min((p["step"] for p in points if "dev_accuracy" in p), default=0)
+        last = max(config.get("steps") or max(p["step"] for p in points), first_dev)
+        bands = {key: [p for p in curve if p["step"] <= last]
+                 for key, curve in task["curves"].items()}
     return curves_figure(curves, f"{config['dataset']}: {config['train_size'] or 'all'} "
                                  f"training sequences, k={config['k']}, "
                                  f"{done_steps}/{total_steps} steps",
