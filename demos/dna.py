@@ -9,7 +9,15 @@ from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
 from core.dna import finding as dna_finding
 from core.dna import view as dna_view
-from core.dna.config import INITS, MAX_K, MAX_SEEDS, MAX_STEPS, DnaRunConfig, load_reference
+from core.dna.config import (
+    INITS,
+    MAX_K,
+    MAX_SEEDS,
+    MAX_STEPS,
+    DnaRunConfig,
+    live_config,
+    load_reference,
+)
 from core.dna.data import DATASETS, load_dataset
 from demos.common import (
     LAUNCH,
@@ -51,23 +59,12 @@ YOUR_RUN = (f"Your own run (Train) repeats the start of the reference at its def
             "points differ most. Change the bases per token (k), the "
             "number of labelled sequences or the updates to see how the gap moves.")
 REFERENCE = load_reference()
-# live runs use the reference's body (its first N layers) so their curves compare with its bands
-REFERENCE_LAYERS = ((REFERENCE or {}).get("config") or {}).get("layers")
-# ... and its learning-rate schedule: a shorter run is the reference's first updates
-REFERENCE_SCHEDULE = ((REFERENCE or {}).get("config") or {}).get("steps") or \
-    DEFAULTS.schedule_steps
 INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
 MODELS = Shelf(MAX_MODELS)
 TRAIN_SIZES = [("64", 64), ("100", 100), ("200", 200), ("400", 400), ("all", 0)]
-
-
-def eval_every(steps: int) -> int:
-    """Dev accuracy every 10 updates in short runs (a curve with points), every 25 (or a
-    multiple, for long runs) beyond 100 updates: the evaluations stay a small share of a run."""
-    return DEFAULTS.eval_every if steps <= 100 else max(25, steps // 200 * 25)
 
 
 def _train_size(value) -> int | None:
@@ -100,15 +97,13 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="",
           request: gr.Request = None, progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
-    cfg = DnaRunConfig(dataset=dataset, k=whole(k, "k", 1, MAX_K),
-                       mapping_seed=seed_of(mapping, "mapping seed"),
-                       inits=tuple(inits or ()),
-                       steps=whole(steps, "steps", 1, MAX_STEPS),
-                       seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
-                       seed=seed_of(seed), train_size=_train_size(train_size),
-                       lrs=_parse_lrs(lrs), layers=REFERENCE_LAYERS,
-                       schedule_steps=REFERENCE_SCHEDULE,
-                       eval_every=eval_every(whole(steps, "steps", 1, MAX_STEPS)))
+    cfg = live_config(REFERENCE, dataset=dataset, k=whole(k, "k", 1, MAX_K),
+                      mapping_seed=seed_of(mapping, "mapping seed"),
+                      inits=tuple(inits or ()),
+                      steps=whole(steps, "steps", 1, MAX_STEPS),
+                      seeds=whole(seeds, "seeds", 1, MAX_SEEDS),
+                      seed=seed_of(seed), train_size=_train_size(train_size),
+                      lrs=_parse_lrs(lrs))
     STOPS.clear(request)
     state = None
     for state in dna_lab.run(cfg, budget_s=UI_BUDGET_S):

@@ -63,3 +63,21 @@ def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
         records.RecordError: the file is there but is not a run record.
     """
     return records.load(path)
+
+
+def eval_every(steps: int) -> int:
+    """Dev accuracy every 10 updates in short runs (a curve with points), every 25 (or a
+    multiple, for long runs) beyond 100 updates: the evaluations stay a small share of a run."""
+    return DnaRunConfig.eval_every if steps <= 100 else max(25, steps // 200 * 25)
+
+
+def live_config(reference: dict | None, **settings) -> DnaRunConfig:
+    """A live run's settings (the tab's Train, `python -m core bench dna`): `settings` over
+    the defaults, on the reference's body (its first N layers) and learning-rate schedule, so
+    the run's curves continue the reference's bands; dev evaluated every eval_every(steps)."""
+    ref_cfg = (reference or {}).get("config") or {}
+    settings.setdefault("layers", ref_cfg.get("layers"))
+    settings.setdefault("schedule_steps", ref_cfg.get("steps") or DnaRunConfig.schedule_steps)
+    steps = settings.get("steps", DnaRunConfig.steps)
+    settings.setdefault("eval_every", eval_every(steps) if isinstance(steps, int) else 1)
+    return DnaRunConfig(**settings)

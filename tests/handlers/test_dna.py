@@ -7,6 +7,7 @@ import gradio as gr
 import plotly.graph_objects as go
 import pytest
 
+from core.dna.config import eval_every, live_config
 from demos import dna as tab
 
 pytestmark = pytest.mark.embedded
@@ -154,7 +155,17 @@ def test_learning_rates_typed_per_start():
 
 
 def test_short_runs_evaluate_every_10_updates_and_long_ones_less_often():
-    assert tab.DEFAULTS.steps <= 100 and tab.eval_every(tab.DEFAULTS.steps) == 10
-    assert [tab.eval_every(s) for s in (100, 200, 450, 2000)] == [10, 25, 50, 250]
+    assert tab.DEFAULTS.steps <= 100 and eval_every(tab.DEFAULTS.steps) == 10
+    assert [eval_every(s) for s in (100, 200, 450, 2000)] == [10, 25, 50, 250]
     assert "400 labelled sequences, the first 50 updates (at the reference" in tab.YOUR_RUN
-    assert tab.REFERENCE_SCHEDULE == tab.REFERENCE["config"]["steps"] == 200
+
+
+def test_a_live_run_takes_the_reference_body_and_schedule():
+    ref = tab.REFERENCE
+    cfg = live_config(ref, steps=300)
+    assert cfg.layers == ref["config"]["layers"] and cfg.schedule_steps == ref["config"]["steps"]
+    assert cfg.steps == 300 and cfg.eval_every == 25
+    assert live_config(ref).eval_every == 10
+    bare = live_config(None, train_size=100)  # no reference committed: the full body, defaults
+    assert bare.layers is None and bare.train_size == 100
+    assert bare.schedule_steps == tab.DEFAULTS.schedule_steps

@@ -15,8 +15,8 @@ from core.common.device import machine_info, pick_device
 from core.common.records import started_now
 from core.common.training import TrainConfig, batch_sampler, train
 from core.dna import encode as dna
+from core.dna.config import DnaRunConfig, live_config, load_reference
 from core.dna.data import load_dataset
-from core.dna.lab import DnaRunConfig
 from core.dna.lab import run as run_dna
 from core.text.models import default_model, load_model
 
@@ -29,7 +29,7 @@ def _throughput(cfg: DnaRunConfig) -> dict:
     rows = load_dataset(cfg.dataset).train
     data = dna.encode_batch([s for s, _ in rows], mapping)
     data["labels"] = torch.tensor([y for _, y in rows])
-    model = dna.build_classifier("pretrained", 3)
+    model = dna.build_classifier("pretrained", 3, layers=cfg.layers)
     times = []
     tc = TrainConfig(max_steps=THROUGHPUT_STEPS + 2, batch_size=cfg.batch_size, warmup_steps=1)
     last = time.perf_counter()
@@ -46,8 +46,9 @@ def _throughput(cfg: DnaRunConfig) -> dict:
 
 
 def run() -> dict:
-    """Times the default CPU run and the training throughput; returns a JSON-ready dict."""
-    cfg = DnaRunConfig()
+    """Times the tab's default run (on the reference's body and schedule) and the training
+    throughput; returns a JSON-ready dict."""
+    cfg = live_config(load_reference())
     load_model(default_model("english"))  # loading is the app's start-up, not the run
     t0 = time.perf_counter()
     state = None
