@@ -14,29 +14,29 @@ from core.common.device import device_info
 from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
 from demos.common import BLOCKS, LAUNCH
+from demos.i18n import language_switch, locale_of, t, text
 
-HEADER = """
-# SSL Magic Lab
-Self-supervised models learn more than their training task asks for. Each tab reproduces one
-published finding with real models and real data, on your CPU or a GPU.
-"""
-
-TABS = [  # (title, module with populate(page) and build())
-    ("Cross-lingual", crosslingual),
-    ("DNA", dna),
-    ("Spoken QA", spoken_qa),
-    ("Fake-data pretraining", pretrain),
+TABS = [  # (translation key of the title, module with populate(page) and build())
+    ("tab.crosslingual", crosslingual),
+    ("tab.dna", dna),
+    ("tab.spoken_qa", spoken_qa),
+    ("tab.pretrain", pretrain),
 ]
 
 
-def badge(device: str | None = None) -> str:
+def badge(device: str | None = None, locale: str = "en") -> str:
     """The device and model profile in use, shown under the header. The page is built with
     `device` "…" and fills it in when it opens (asking torch costs a second at start-up)."""
     device = device_info().name if device is None else device
     note = profile_note()
-    text = (f"**Device:** {device} &nbsp;·&nbsp; **Profile:** `{current_profile()}` "
-            f"(models: `{default_model('multilingual')}`, `{default_model('english')}`)")
-    return text + (f"<br>{note}" if note else "")
+    line = text("app.badge", locale, device=device, profile=current_profile(),
+                multilingual=default_model("multilingual"), english=default_model("english"))
+    return line + (f"<br>{note}" if note else "")
+
+
+def badge_for(request: gr.Request) -> str:
+    """The badge in the language of the page that asks."""
+    return badge(locale=locale_of(request))
 
 
 def warm_up_async() -> None:
@@ -68,19 +68,23 @@ def _populate_tab(title: str, module, page: gr.Blocks) -> None:
         module.populate(page)
     except Exception as exc:  # noqa: BLE001 - any failure is shown, the other tabs still work
         message = getattr(exc, "message", None) or str(exc)
-        gr.Markdown(f"**The {title} tab could not be built here:** "
-                    f"{type(exc).__name__}: {message}", elem_id="tab-unavailable")
+        error = f"{type(exc).__name__}: {message}"
+        gr.Markdown(t("app.tab_unavailable", title=title, error=error),
+                    elem_id="tab-unavailable")
 
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="SSL Magic Lab", **BLOCKS) as app:
-        gr.Markdown(HEADER)
+        with gr.Row(equal_height=True):
+            gr.Markdown(t("app.header"), elem_id="header")
+            switch = language_switch()
         device_badge = gr.Markdown(badge("…"), elem_id="device-badge")
         with gr.Tabs():
-            for title, module in TABS:  # each also runs alone: python -m demos.<tab>
-                with gr.Tab(title):
-                    _populate_tab(title, module, app)
-        app.load(badge, None, device_badge, api_visibility="private", queue=False)
+            for key, module in TABS:  # each also runs alone: python -m demos.<tab>
+                with gr.Tab(t(key)):
+                    _populate_tab(text(key), module, app)
+        app.load(badge_for, None, device_badge, api_visibility="private", queue=False)
+        app.load(None, None, switch, js="() => window.labLocale()", api_visibility="private")
     return app
 
 

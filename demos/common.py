@@ -10,10 +10,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from core.common.errors import InputError, ModelUnavailable
 from core.common.export import write_exports
 from core.common.timing import Eta
+from demos.i18n import I18N, LocaleScript
 
 # Uploads larger than this are refused by the server before they reach a handler: a 3-minute
 # passage as 48 kHz 16-bit stereo WAV is ~35 MB.
@@ -35,7 +37,9 @@ PLOT_CSS = """
 .dark .js-plotly-plot :is(.gridlayer, .zerolinelayer) path { stroke: #4b5563 !important; }
 .dark .js-plotly-plot .legend .bg { fill: transparent !important; }
 """
-LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb", css=PLOT_CSS)  # every launch()
+# every launch() (one per process): the page's languages (demos.i18n) come with it
+LAUNCH = dict(max_file_size=f"{MAX_UPLOAD_MB}mb", css=PLOT_CSS, i18n=I18N,
+              app_kwargs={"middleware": [Middleware(LocaleScript)]})
 
 
 class LazyModule:

@@ -24,19 +24,9 @@ from demos.common import (
     user_errors,
     whole,
 )
+from demos.i18n import t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
-
-INTRO = """
-**Finding.** Multilingual BERT's vectors of words with the same meaning in different languages
-lie close together once each language's own mean vector is subtracted; the mean vectors carry
-the language identity, and adding the difference of two means to a word's vector "translates"
-it (Liu et al. 2020, arXiv 2004.09205 / 2010.10938; Libovický et al. 2020).
-**Try it.** Draw the sentence map raw, then tick *subtract language mean*: the language clusters
-dissolve and translations meet (lines join them). The embedded model, multilingual-e5-small,
-was tuned for cross-lingual search, so language identity is strongest in its **early layers**:
-the layer slider matters.
-"""
 
 SAMPLE_TEXT = "\n".join([
     "en: The cat sleeps on the warm roof.", "en: Water is life.",
@@ -131,32 +121,28 @@ def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     models = available_multilingual()
-    gr.Markdown(INTRO)
+    gr.Markdown(t("xl.intro"))
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             languages = gr.Dropdown(_lang_choices(), value=DEFAULT_LANGUAGES,
-                                    multiselect=True, label="Languages (UDHR corpus)",
-                                    info="with your own text, its languages are drawn")
+                                    multiselect=True, label=t("xl.languages"),
+                                    info=t("xl.languages_info"))
             model = gr.Dropdown([(f"{m} ({get_spec(m).profile})", m) for m in models],
-                                value=models[0], label="Model")
+                                value=models[0], label=t("xl.model"))
             layer = gr.Slider(0, 12, value=DEFAULT_LAYER, step=1,
-                              label="Layer (0 = embeddings; e5: language identity is "
-                                    "strongest early)")
-            center = gr.Checkbox(False, label="Subtract language mean (centering)")
+                              label=t("xl.layer"))
+            center = gr.Checkbox(False, label=t("xl.center"))
             projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
                                       ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
-                                     value="umap-2d", label="Projection")
-            points = gr.Radio(["sentences", "words"], value="sentences", label="Points",
-                              info="sentences: one point per UDHR paragraph; words: "
-                                   "lexicon words, averaged over their occurrences")
-            lines = gr.Checkbox(False, label="Join translations with lines")
-            text = gr.Textbox("", lines=4, label="Your own text (optional)",
-                              placeholder="one sentence per line, e.g.\nen: Hello\n"
-                                          "de: Hallo\n(also `en | Hello`); the i-th lines "
-                                          "of each language are translations",
-                              info=f"Empty = built-in corpus. Up to {MAX_LINES} lines, "
-                                   f"{MAX_TEXT_CHARS:,} characters.")
-            run = gr.Button("Draw map", variant="primary")
+                                     value="umap-2d", label=t("xl.projection"))
+            points = gr.Radio(["sentences", "words"], value="sentences", label=t("xl.points"),
+                              info=t("xl.points_info"))
+            lines = gr.Checkbox(False, label=t("xl.lines"))
+            text = gr.Textbox("", lines=4, label=t("xl.text"),
+                              placeholder=t("xl.text_placeholder"),
+                              info=t("xl.text_info", max_lines=MAX_LINES,
+                                     max_chars=MAX_TEXT_CHARS))
+            run = gr.Button(t("xl.draw"), variant="primary")
             map_inputs = [languages, model, layer, center, projection, text, points,
                           lines]
             map_examples = gr.Examples(
@@ -172,36 +158,33 @@ def populate(page: gr.Blocks) -> None:
                 map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
                                             "words, layer 12, centered + lines",
                                             "6 scripts, layer 1", "your own text"],
-                label="Map examples (one click draws them)", api_visibility="private")
+                label=t("xl.examples"), api_visibility="private")
         with gr.Column(scale=2):
-            plot = gr.Plot(label="Map")
-            with gr.Accordion("Metrics at this layer (full precision, as the API returns "
-                              "them)", open=False):
-                metrics = gr.JSON(label="Metrics at this layer", open=False)
+            plot = gr.Plot(label=t("xl.map"))
+            with gr.Accordion(t("xl.metrics_accordion"), open=False):
+                metrics = gr.JSON(label=t("xl.metrics"), open=False)
     with gr.Row():
-        heatmap = gr.Plot(label="Language mean vectors")
-        pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Per language pair",
+        heatmap = gr.Plot(label=t("xl.means"))
+        pairs = gr.Dataframe(headers=PAIR_HEADERS, label=t("xl.pairs"),
                              interactive=False, wrap=True)
-    map_files = gr.File(label="Download this map's metrics (JSON, CSV)",
+    map_files = gr.File(label=t("xl.map_files"),
                         file_count="multiple", interactive=False)
-    with gr.Accordion("Layer sweep: which layer separates languages, which aligns them",
-                      open=False):
-        sweep_btn = gr.Button("Run layer sweep")
-        sweep_plot = gr.Plot(label="Metrics by layer")
-        with gr.Accordion("Per-layer metrics (full precision)", open=False):
-            sweep_json = gr.JSON(label="Per-layer metrics", open=False)
-        sweep_files = gr.File(label="Download the layer sweep (JSON, CSV)",
+    with gr.Accordion(t("xl.sweep_accordion"), open=False):
+        sweep_btn = gr.Button(t("xl.sweep"))
+        sweep_plot = gr.Plot(label=t("xl.sweep_plot"))
+        with gr.Accordion(t("xl.sweep_json_accordion"), open=False):
+            sweep_json = gr.JSON(label=t("xl.sweep_json"), open=False)
+        sweep_files = gr.File(label=t("xl.sweep_files"),
                               file_count="multiple", interactive=False)
-    with gr.Accordion("Translate by shifting: v(word) + mean(target) - mean(source)",
-                      open=True):
+    with gr.Accordion(t("xl.translate_accordion"), open=True):
         with gr.Row():
-            word = gr.Textbox("rights", label="Word")
-            source = gr.Dropdown(_lang_choices(), value="en", label="From")
-            target = gr.Dropdown(_lang_choices(), value="de", label="To")
-            shift = gr.Checkbox(True, label="Shift by the mean difference")
-            tr_btn = gr.Button("Translate")
+            word = gr.Textbox("rights", label=t("xl.word"))
+            source = gr.Dropdown(_lang_choices(), value="en", label=t("xl.from"))
+            target = gr.Dropdown(_lang_choices(), value="de", label=t("xl.to"))
+            shift = gr.Checkbox(True, label=t("xl.shift"))
+            tr_btn = gr.Button(t("xl.translate"))
         tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
-                              label="Top 5", interactive=False)
+                              label=t("xl.top5"), interactive=False)
 
     details = dict(fn=map_details, inputs=[metrics, text],
                    outputs=[heatmap, pairs, map_files], api_name="crosslingual_map_details",
@@ -224,7 +207,7 @@ def populate(page: gr.Blocks) -> None:
     tr_inputs = [word, source, target, shift]
     tr_examples = gr.Examples([["rights", "en", "de", True], ["freedom", "en", "fr", True],
                                ["law", "en", "zh", True], ["law", "en", "zh", False]],
-                              tr_inputs, label="Translate examples",
+                              tr_inputs, label=t("xl.translate_examples"),
                               api_visibility="private")
     tr_examples.load_input_event.then(
         translate, [word, source, target, model, layer, shift, text], tr_out,

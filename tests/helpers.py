@@ -38,15 +38,17 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-quic"]
 
 
-def open_page(url: str):
-    """Yields a Playwright page on `url` in Debian's headless Chromium (never downloads one)."""
+def open_page(url: str, locale: str | None = None):
+    """Yields a Playwright page on `url` in Debian's headless Chromium (never downloads one);
+    `locale` (e.g. "zh-TW") sets the browser's language and its Accept-Language."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS,
                                      headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1400, "height": 1100},
+                                **({"locale": locale} if locale else {}))
         page.goto(url, wait_until="domcontentloaded")
         yield page
         browser.close()

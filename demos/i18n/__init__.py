@@ -1,0 +1,176 @@
+"""The lab in English, 繁體中文 (zh-TW, the lecture's) and 简体中文 (zh-CN).
+
+Two routes, one table per language (demos/i18n/<locale>.json, keys named by what they say):
+  - component text (labels, info lines, buttons, tab names, Markdown) is a key the browser
+    translates: `t("dna.train")` -> gradio's I18n, passed at launch (LAUNCH["i18n"]);
+  - text built on the server for one request (messages, titles) is `text(key, locale,
+    **params)`, with the locale of the request (`locale_of`): the parameters (limits, names,
+    numbers) are the same in every language.
+The page opens in the browser's language (zh-TW / zh-CN / English for the rest); the switch
+in the header stores the choice in a cookie that both the page and the server read. Public
+API names, argument names and JSON keys stay English: an API call without a browser (no
+cookie, no Accept-Language) gets English.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import gradio as gr
+
+LOCALES = ("en", "zh-TW", "zh-CN")
+DEFAULT = "en"
+NAMES = {"en": "English", "zh-TW": "繁體中文", "zh-CN": "简体中文"}
+COOKIE = "lab_locale"
+FOLDER = Path(__file__).parent
+
+
+def _load(locale: str) -> dict[str, str]:
+    return json.loads((FOLDER / f"{locale}.json").read_text(encoding="utf-8"))
+
+
+TABLES: dict[str, dict[str, str]] = {loc: _load(loc) for loc in LOCALES}
+# what the browser gets: the tables, plus the filled-in texts of keys with parameters
+I18N = gr.I18n(**{loc: dict(table) for loc, table in TABLES.items()})
+
+
+def t(key: str, **params):
+    """A key the browser shows in its language (a component's label, info, value...).
+    With params, the text is filled in on the server, once per language (the same numbers
+    in each), and sent under a key of its own."""
+    if key not in TABLES[DEFAULT]:
+        raise KeyError(f"no translation key {key!r} in demos/i18n/en.json")
+    if not params:
+        return I18N(key)
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode())
+    filled = f"{key}~{digest.hexdigest()[:10]}"  # plain characters: the page looks keys up
+    for loc in LOCALES:
+        I18N.translations[loc][filled] = text(key, loc, **params)
+    return I18N(filled)
+
+
+def rendered(key: str, render) -> object:
+    """A text built per language on the server (e.g. a finding read from a run file):
+    render(locale) -> str, sent under `key` (a name for it, not in the tables)."""
+    for loc in LOCALES:
+        I18N.translations[loc][key] = render(loc)
+    return I18N(key)
+
+
+def text(key: str, locale: str = DEFAULT, **params) -> str:
+    """The text of `key` in `locale` (English where that table lacks it), filled with params."""
+    table = TABLES.get(locale, TABLES[DEFAULT])
+    return (table.get(key) or TABLES[DEFAULT][key]).format(**params)
+
+
+def normalize(tag: str | None) -> str | None:
+    """A language tag -> one of LOCALES, or None when it names none of them: zh-TW, zh-HK,
+    zh-MO and zh-Hant* -> zh-TW; zh, zh-CN, zh-SG and zh-Hans* -> zh-CN; en* -> en."""
+    tag = (tag or "").strip().replace("_", "-").lower()
+    if not tag:
+        return None
+    if tag.startswith("zh"):
+        parts = tag.split("-")[1:]
+        return "zh-TW" if ("hant" in parts or {"tw", "hk", "mo"} & set(parts)) else "zh-CN"
+    if tag.split("-")[0] == "en":
+        return "en"
+    return None
+
+
+_COOKIE_RE = re.compile(rf"(?:^|;\s*){COOKIE}=([^;]+)")
+
+
+def locale_of(request: gr.Request | None) -> str:
+    """The locale a request asks for: the switch's cookie, else the browser's language (the
+    first Accept-Language entry, as the page itself takes navigator.language) when it is one
+    of LOCALES, else English (API calls, other languages)."""
+    headers = getattr(request, "headers", None) or {}
+    match = _COOKIE_RE.search(headers.get("cookie", "") or "")
+    if match and normalize(match.group(1)):
+        return normalize(match.group(1))
+    first = (headers.get("accept-language", "") or "").split(",")[0].split(";")[0]
+    return normalize(first) or DEFAULT
+
+
+# Put at the top of the page's <head> (by LocaleScript, before gradio's own scripts run):
+# the page is drawn in the language of the switch's cookie, else in the lab's reading of the
+# browser's language (zh-Hant-TW, zh-HK -> zh-TW; zh, zh-SG, zh-Hans-CN -> zh-CN), through
+# navigator.language, which gradio's i18n reads when it starts. labSetLocale stores a choice
+# and reloads, so that the page and the text the server builds for it follow the choice.
+BOOT_SCRIPT = """<script>
+(function () {
+  function pick(tag) {
+    tag = (tag || "").toLowerCase();
+    if (tag.indexOf("zh") !== 0) return tag.indexOf("en") === 0 ? "en" : null;
+    return /(^|-)(hant|tw|hk|mo)(-|$)/.test(tag) ? "zh-TW" : "zh-CN";
+  }
+  var m = document.cookie.match(/(?:^|;\\s*)%(cookie)s=([^;]+)/);
+  var chosen = (m && pick(decodeURIComponent(m[1]))) || pick(navigator.language);
+  if (chosen && chosen !== navigator.language) {
+    try {
+      Object.defineProperty(navigator, "language", {get: function () { return chosen; }});
+      Object.defineProperty(navigator, "languages", {get: function () { return [chosen]; }});
+    } catch (e) {}
+  }
+  window.labLocale = function () { return chosen || "en"; };
+  window.labSetLocale = function (loc) {
+    document.cookie = "%(cookie)s=" + encodeURIComponent(loc) +
+      "; path=/; max-age=31536000; SameSite=Lax";
+    location.reload();
+  };
+})();
+</script>""" % {"cookie": COOKIE}
+
+
+class LocaleScript:
+    """ASGI middleware: puts BOOT_SCRIPT first in the <head> of every HTML page the app
+    serves (launch(app_kwargs={"middleware": [Middleware(LocaleScript)]}))."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict | None = None
+        passing = False
+        chunks: list[bytes] = []
+
+        async def inject(message):
+            nonlocal start, passing
+            if message["type"] == "http.response.start":
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                html = headers.get(b"content-type", b"").startswith(b"text/html")
+                passing = not html or b"content-encoding" in headers
+                if passing:
+                    await send(message)
+                else:
+                    start = message
+                return
+            if passing or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b"<head>", b"<head>" + BOOT_SCRIPT.encode(), 1)
+            headers = [(k, v) for k, v in start.get("headers", [])
+                       if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send(dict(start, headers=headers))
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, inject)
+
+
+def language_switch() -> gr.Radio:
+    """The header's switch: shows the page's language on load; a choice reloads the page in
+    the chosen one (and tells the server, through the cookie)."""
+    switch = gr.Radio([(NAMES[loc], loc) for loc in LOCALES], value=DEFAULT,
+                      label=t("app.language"), elem_id="language-switch",
+                      container=False, scale=0, min_width=360)
+    switch.input(None, switch, None, js="(loc) => { window.labSetLocale(loc); return []; }")
+    return switch

@@ -1,0 +1,44 @@
+"""The page in the browser's language: zh-TW, zh-CN and English, and the switch between them."""
+from __future__ import annotations
+
+import pytest
+
+from demos.i18n import TABLES
+from tests.helpers import open_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+
+TABS = ("tab.crosslingual", "tab.dna", "tab.spoken_qa", "tab.pretrain")
+
+
+@pytest.mark.parametrize("browser_locale, locale", [("zh-TW", "zh-TW"), ("zh-CN", "zh-CN"),
+                                                    ("en-US", "en")])
+def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_locale, locale):
+    table = TABLES[locale]
+    for page in open_page(app_url, browser_locale):
+        page.get_by_role("tab", name=table["tab.crosslingual"]).wait_for(timeout=60_000)
+        names = [tab.inner_text().strip() for tab in page.get_by_role("tab").all()]
+        assert names == [table[key] for key in TABS]
+        intro = table["xl.intro"].replace("*", "")[:20]  # the first tab's "Finding"
+        page.get_by_text(intro).first.wait_for(timeout=10_000)
+        assert page.get_by_role("button", name=table["xl.draw"], exact=True).count() == 1
+        # the badge is written on the server, in the page's language
+        badge = table["app.badge"].split("{")[0]
+        page.wait_for_function(f"() => document.querySelector('#device-badge').innerText"
+                               f".includes({badge.replace('*', '').strip()!r})",
+                               timeout=30_000)
+        checked = page.locator("#language-switch input:checked")
+        assert checked.evaluate("e => e.value") == locale
+        page.screenshot(path=str(artifacts / f"i18n_{locale}.png"))
+
+
+def test_the_switch_changes_the_language_and_keeps_it(app_url):
+    for page in open_page(app_url, "zh-TW"):
+        page.get_by_role("tab", name="跨語言").wait_for(timeout=60_000)
+        page.locator("#language-switch").get_by_text("简体中文", exact=True).click()
+        page.get_by_role("tab", name="假数据预训练").wait_for(timeout=60_000)  # every tab
+        page.get_by_text(TABLES["zh-CN"]["xl.intro"].replace("*", "")[:12]).first.wait_for(timeout=10_000)
+        page.reload()  # the choice outlives the page
+        page.get_by_role("tab", name="语音问答").wait_for(timeout=60_000)
+        page.locator("#language-switch").get_by_text("English", exact=True).click()
+        page.get_by_role("tab", name="Fake-data pretraining").wait_for(timeout=60_000)

@@ -1,0 +1,116 @@
+"""demos.i18n: three complete tables, every key in use, the request's locale, the boot script."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from demos import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "demos").rglob("*.py"))]
+FIELD = re.compile(r"\{(\w+)[^}]*\}")
+
+
+def _keys_in_code() -> tuple[set[str], set[str]]:
+    """(first arguments of every t("...") / text("...") call with a literal key, every
+    string constant that names a key: e.g. the tab titles, listed before they are used)."""
+    called, named = set(), set()
+    known = set().union(*i18n.TABLES.values())
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("t", "text") and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                called.add(node.args[0].value)
+            if isinstance(node, ast.Constant) and node.value in known:
+                named.add(node.value)
+    return called, named
+
+
+def test_every_key_used_is_in_all_three_tables_and_none_is_unused():
+    called, named = _keys_in_code()
+    assert {"app.header", "xl.intro"} <= called and "tab.crosslingual" in named
+    for locale in i18n.LOCALES:
+        table = i18n.TABLES[locale]
+        assert not called - set(table), f"{locale} lacks {sorted(called - set(table))}"
+        assert not set(table) - named, f"{locale} has unused {sorted(set(table) - named)}"
+
+
+@pytest.mark.parametrize("locale", ["zh-TW", "zh-CN"])
+def test_translations_keep_every_parameter_and_are_not_english(locale):
+    english = i18n.TABLES["en"]
+    for key, value in i18n.TABLES[locale].items():
+        assert sorted(FIELD.findall(value)) == sorted(FIELD.findall(english[key])), key
+    translated = [k for k in english if i18n.TABLES[locale][k] != english[k]]
+    assert len(translated) >= len(english) - 2  # only names (e.g. "DNA") stay the same
+
+
+def test_traditional_and_simplified_differ_where_usage_does():
+    tw, cn = i18n.TABLES["zh-TW"], i18n.TABLES["zh-CN"]
+    assert "資料" in tw["tab.pretrain"] and "数据" in cn["tab.pretrain"]
+    assert "自督導式學習" in tw["app.header"] and "自监督学习" in cn["app.header"]
+
+
+def test_a_message_keeps_its_numbers_in_every_language():
+    filled = {loc: i18n.text("xl.text_info", loc, max_lines=400, max_chars=20000)
+              for loc in i18n.LOCALES}
+    for value in filled.values():
+        assert "400" in value and "20,000" in value
+    assert filled["en"].startswith("Empty = built-in corpus")
+    assert "最多 400 行" in filled["zh-TW"] and "最多 400 行" in filled["zh-CN"]
+    data = i18n.t("xl.text_info", max_lines=400, max_chars=20000)
+    for loc in i18n.LOCALES:  # the browser gets the filled-in text under the data's key
+        assert i18n.I18N.translations[loc][data.key] == filled[loc]
+
+
+@pytest.mark.parametrize("headers, expected", [
+    ({}, "en"),
+    ({"accept-language": "zh-TW,zh;q=0.9,en;q=0.8"}, "zh-TW"),
+    ({"accept-language": "zh-Hant-HK"}, "zh-TW"),
+    ({"accept-language": "zh-CN,zh;q=0.9"}, "zh-CN"),
+    ({"accept-language": "zh"}, "zh-CN"),
+    ({"accept-language": "fr-FR,zh-TW;q=0.5"}, "en"),  # the browser's language is French
+    ({"accept-language": "zh-TW", "cookie": "a=1; lab_locale=zh-CN"}, "zh-CN"),  # the switch
+    ({"accept-language": "zh-TW", "cookie": "lab_locale=klingon"}, "zh-TW"),
+])
+def test_the_locale_of_a_request(headers, expected):
+    class Request:
+        pass
+
+    request = Request()
+    request.headers = headers
+    assert i18n.locale_of(request) == expected
+    assert i18n.locale_of(None) == "en"  # an API call without a request object
+
+
+def test_the_boot_script_goes_first_in_html_pages_only():
+    def page(request):
+        return HTMLResponse("<!doctype html><html><head><title>x</title></head></html>")
+
+    def data(request):
+        return JSONResponse({"head": "<head>"})
+
+    app = Starlette(routes=[Route("/", page), Route("/config", data)],
+                    middleware=[Middleware(i18n.LocaleScript)])
+    client = TestClient(app)
+    html = client.get("/").text
+    assert html.startswith("<!doctype html><html><head><script>") and "labSetLocale" in html
+    assert html.index("labLocale") < html.index("<title>")
+    assert client.get("/config").json() == {"head": "<head>"}  # untouched
+
+
+def test_each_chinese_table_keeps_to_its_own_script():
+    """zh-TW is written in traditional characters, zh-CN in simplified ones (GLOSSARY.md)."""
+    simplified, traditional = "数据语层训练习权这们调", "數據語層訓練習權這們調"
+    for key, value in i18n.TABLES["zh-TW"].items():
+        assert not set(value) & set(simplified), (key, set(value) & set(simplified))
+    for key, value in i18n.TABLES["zh-CN"].items():
+        assert not set(value) & set(traditional), (key, set(value) & set(traditional))
