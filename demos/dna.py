@@ -34,32 +34,29 @@ from demos.common import (
     user_errors,
     whole,
 )
+from demos.i18n import rendered, t, text
 
 dna = LazyModule("core.dna.encode")  # torch and the models load on first use
 dna_lab = LazyModule("core.dna.lab")
 
-FINDING = """
-**Finding.** Map A, C, G, T to arbitrary English words (see the mapping table) and fine-tune an
-English-pretrained BERT on a DNA task: it learns faster and better than the very same network
-from random initialisation, although the "sentences" it reads are nonsense in English
-(Kao & Lee 2021, *Is BERT a Cross-Disciplinary Knowledge Learner?*). *re-emb* keeps the
-pretrained body but re-draws the word embeddings (the paper's control): where it is level
-with pretrained, what transfers is the body, not the words. On promoters each seed is one
-cross-validation fold. Within a seed every starting point sees the same training sequences in
-the same order, so the differences below are *paired*.
-The embedded English model, `all-minilm-l6-v2`, is a contrastive sentence encoder distilled
-from an MLM-pretrained BERT, not the paper's `bert-base-uncased` MLM checkpoint (the `paper`
-profile uses that one).
-"""
 DEFAULTS = DnaRunConfig()
-YOUR_RUN = (f"Your own run (Train) repeats the start of the reference at its defaults: "
-            f"{DEFAULTS.dataset}, {DEFAULTS.train_size} labelled sequences, the first "
-            f"{DEFAULTS.steps} updates (at the reference's learning rates, step for step), one "
-            "seed, drawn over the reference's bands — the early phase, where the starting "
-            "points differ most. Change the bases per token (k), the "
-            "number of labelled sequences or the updates to see how the gap moves.")
 REFERENCE = load_reference()
-INTRO = "\n".join([FINDING, dna_finding.reference_finding(REFERENCE), "", YOUR_RUN])
+
+
+def _your_run(locale: str) -> str:
+    return text("dna.your_run", locale, dataset=DEFAULTS.dataset, size=DEFAULTS.train_size,
+                steps=DEFAULTS.steps)
+
+
+def intro(locale: str = "en") -> str:
+    """The finding, what the committed reference shows (read from its file) and what a live
+    run repeats, in `locale`."""
+    return "\n".join([text("dna.finding", locale), dna_finding.reference_finding(REFERENCE), "",
+                      _your_run(locale)])
+
+
+YOUR_RUN = _your_run("en")
+INTRO = intro()
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
@@ -184,38 +181,37 @@ def reference_curves(dataset):
 def _reference_panel() -> None:
     """The reference run (its tasks x starting points x seeds), visible before any training."""
     tasks = ", ".join((REFERENCE or {}).get("datasets", {}))
-    with gr.Accordion(f"Reference run: {tasks or 'none yet'} × every starting point and seed",
-                      open=True):
+    title = (t("dna.reference_accordion", tasks=tasks) if tasks
+             else t("dna.reference_accordion_none"))
+    with gr.Accordion(title, open=True):
         if REFERENCE is None:
-            gr.Markdown("No reference run is committed yet: make one with "
-                        "`python -m core dna-sweep` (it writes assets/dna/reference.json).")
+            gr.Markdown(t("dna.no_reference"))
             return
         gr.Markdown(dna_view.reference_summary(REFERENCE))
         names = list(REFERENCE["datasets"])
         with gr.Row():
             with gr.Column(scale=2):
-                which = gr.Radio(names, value=names[0], label="Curves of",
+                which = gr.Radio(names, value=names[0], label=t("dna.curves_of"),
                                  elem_id="dna-reference-which")
                 plot = gr.Plot(dna_view.reference_figure(REFERENCE, names[0]),
-                               label="Reference learning curves", elem_id="dna-reference-plot")
+                               label=t("dna.reference_curves"), elem_id="dna-reference-plot")
             gr.Dataframe(dna_view.reference_table(REFERENCE),
                          headers=["task", "starting point", "test accuracy", "95% CI",
                                   "per seed", "paper (splice)"],
-                         label="Reference test accuracy", interactive=False, scale=2,
+                         label=t("dna.reference_accuracy"), interactive=False, scale=2,
                          elem_id="dna-reference-table")
         sizes = dna_view.size_figure(REFERENCE)
         paired = dna_view.paired_table(REFERENCE)
         if sizes is not None or paired:
             with gr.Row():
                 if sizes is not None:
-                    gr.Plot(sizes, label="Gap vs labelled sequences", elem_id="dna-sizes")
+                    gr.Plot(sizes, label=t("dna.sizes"), elem_id="dna-sizes")
                 if paired:
                     gr.Dataframe(paired, headers=["task", "sequences", "comparison", "measure",
                                                   "mean difference", "95% CI", "seeds"],
-                                 label="Paired differences (same seeds, same data)",
+                                 label=t("dna.paired"),
                                  interactive=False, elem_id="dna-paired")
-        download_panel(REFERENCE, "dna-reference",
-                       "Download the reference run (JSON, CSV: tables, curves, config)")
+        download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
 
 
@@ -227,62 +223,56 @@ def build() -> gr.Blocks:
 def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
-    gr.Markdown(INTRO)
+    gr.Markdown(rendered("dna.intro", intro))
     _reference_panel()
-    gr.Markdown("### Your own run")
+    gr.Markdown(t("dna.your_run_title"))
     model_state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label="Task",
-                                  info="splice: exon/intron junctions (3 classes); "
-                                       "promoters: 5-fold CV; coding: gene vs not")
+            dataset = gr.Dropdown(list(DATASETS), value=DEFAULTS.dataset, label=t("dna.task"),
+                                  info=t("dna.task_info"))
             inits = gr.CheckboxGroup(list(INITS), value=list(DEFAULTS.inits),
-                                     label="Starting points")
+                                     label=t("dna.inits"))
             with gr.Row():
                 k = gr.Slider(1, MAX_K, value=DEFAULTS.k, step=1,
-                              label="Bases per token (k)")
+                              label=t("dna.k"))
                 mapping = gr.Number(DEFAULTS.mapping_seed, precision=0,
-                                    label="Mapping seed (which words)")
+                                    label=t("dna.mapping"))
             train_size = gr.Dropdown(TRAIN_SIZES, value=DEFAULTS.train_size,
-                                     label="Labelled training sequences",
+                                     label=t("dna.train_size"),
                                      allow_custom_value=True,  # 200, "200", "all" in the API
-                                     info="a number of sequences, or all")
+                                     info=t("dna.train_size_info"))
             with gr.Row():
                 steps = gr.Slider(10, MAX_STEPS, value=DEFAULTS.steps, step=10,
-                                  label="Steps")
+                                  label=t("dna.steps"))
                 seeds = gr.Slider(1, MAX_SEEDS, value=DEFAULTS.seeds, step=1,
-                                  label="Seeds")
-                seed = gr.Number(DEFAULTS.seed, precision=0, label="First seed")
-            lrs = gr.Textbox("", label="Learning rates (optional)",
-                             placeholder="pretrained=1e-4, random=3e-4",
-                             info="empty: each start's rate chosen on dev by the "
-                                  "reference run")
+                                  label=t("dna.seeds"))
+                seed = gr.Number(DEFAULTS.seed, precision=0, label=t("dna.first_seed"))
+            lrs = gr.Textbox("", label=t("dna.lrs"), placeholder="pretrained=1e-4, random=3e-4",
+                             info=t("dna.lrs_info"))
             with gr.Row():
-                run_btn = gr.Button("Train", variant="primary")
-                stop_btn = gr.Button("Stop")
+                run_btn = gr.Button(t("dna.train"), variant="primary")
+                stop_btn = gr.Button(t("common.stop"))
         with gr.Column(scale=2):
-            curves = gr.Plot(label="Learning curves")
+            curves = gr.Plot(label=t("dna.curves"))
             results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
-                                            "per seed"], label="Test accuracy",
+                                            "per seed"], label=t("dna.accuracy"),
                                    interactive=False)
-            with gr.Accordion("Metrics (full precision, as the API returns them)",
-                              open=False):
-                metrics = gr.JSON(label="Metrics", open=False)
-            files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+            with gr.Accordion(t("common.metrics_accordion"), open=False):
+                metrics = gr.JSON(label=t("common.metrics"), open=False)
+            files = gr.File(label=t("dna.files"),
                             file_count="multiple", interactive=False)
-    with gr.Accordion("Mapping: k-mer -> English word", open=False):
+    with gr.Accordion(t("dna.mapping_accordion"), open=False):
         table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
-    with gr.Accordion("Predict a sequence of your own", open=True):
+    with gr.Accordion(t("dna.predict_accordion"), open=True):
         with gr.Row():
-            sequence = gr.Textbox(lines=3, label="DNA (raw or FASTA; A C G T N)",
+            sequence = gr.Textbox(lines=3, label=t("dna.sequence"),
                                   scale=2)
-            probs = gr.Label(label="Class probabilities", scale=1)
-        predict_btn = gr.Button("Predict")
-        importance = gr.Plot(label="Per-base importance (occlusion)")
-        gr.Markdown("On splice junctions a good model lights up the **GT** right after "
-                    "the junction (positions 31-32, EI) or the **AG** just before it "
-                    "(29-30, IE): the consensus splice sites.")
-        gr.Examples(_example_sequences(), [sequence], label="Test sequences")
+            probs = gr.Label(label=t("dna.probs"), scale=1)
+        predict_btn = gr.Button(t("dna.predict"))
+        importance = gr.Plot(label=t("dna.importance"))
+        gr.Markdown(t("dna.importance_note"))
+        gr.Examples(_example_sequences(), [sequence], label=t("dna.examples"))
 
     train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size, lrs]
     train_event = run_btn.click(

@@ -23,30 +23,18 @@ from demos.common import (
     user_errors,
     whole,
 )
+from demos.i18n import rendered, t, text
 
 pretrain_lab = LazyModule("core.pretrain.lab")  # torch loads on first use
 bodies = LazyModule("core.pretrain.bodies")
 
-FINDING = """
-**Finding.** Pretrain a BERT on *artificial* data (token streams with no meaning, only a
-structure such as paired or shuffled ids), then fine-tune it on a real English task: some kinds
-of fake data help almost as much as real English, others not at all (Chiang & Lee 2022,
-*On the Transferability of Pre-trained Language Models: A Study from Artificial Datasets*).
-Paired tokens (`flat-128`) and shuffled blocks of consecutive ids (`shuffle-64`) transfer; i.i.d.
-tokens (`uniform`, and even `unigram` with English word frequencies) do not. The lecture ends on
-the idea of data whose frequencies follow a power law (`zipf-a`).
-"""
-NO_REFERENCE = ("**What to expect here.** No reference run is committed yet: "
-                "`python -m core pretrain-sweep` makes one.")
-TRY_IT = ("The Run button repeats a small version live; on a GPU, `python -m core "
-          "pretrain-sweep --size medium` runs the paper's setting.")
-
-
-def intro(reference: dict | None) -> str:
-    """The tab's opening text: the finding, then what the committed reference shows (every
-    number read from it), then how to repeat it."""
-    measured = view.reference_finding(reference) if reference else NO_REFERENCE
-    return f"{FINDING.strip()}\n\n{measured}\n\n{TRY_IT}"
+def intro(reference: dict | None, locale: str = "en") -> str:
+    """The tab's opening text in `locale`: the finding, then what the committed reference
+    shows (every number read from it), then how to repeat it."""
+    measured = (view.reference_finding(reference) if reference
+                else text("pre.no_reference_expect", locale))
+    return (f"{text('pre.finding', locale)}\n\n{measured}\n\n"
+            f"{text('pre.try_it', locale)}")
 
 
 DEFAULTS = config.PretrainRunConfig()
@@ -174,76 +162,62 @@ def table(metrics):
 
 
 def _reference_panel() -> None:
-    with gr.Accordion("Reference run: every scheme, with seeds", open=True):
+    with gr.Accordion(t("pre.reference_accordion"), open=True):
         if REFERENCE is None:
-            gr.Markdown("No reference run is committed yet: make one with "
-                        "`python -m core pretrain-sweep` (it writes "
-                        "assets/pretrain/reference.json).")
+            gr.Markdown(t("pre.no_reference"))
             return
         m = REFERENCE["metrics"]
         gr.Markdown(view.reference_summary(REFERENCE, line_length=config.LINE_LENGTH))
         with gr.Row():
             gr.Plot(view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch"),
-                    label="Reference gains", elem_id="pretrain-reference-gains")
+                    label=t("pre.reference_gains"), elem_id="pretrain-reference-gains")
             gr.Plot(view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss",
                                     floors=view.floors_of(REFERENCE["metrics"])),
-                    label="Reference MLM curves")
+                    label=t("pre.reference_mlm"))
         gr.Dataframe(view.results_table(m), headers=view.TABLE_HEADERS,
-                     label="Reference test accuracy", interactive=False,
+                     label=t("pre.reference_accuracy"), interactive=False,
                      elem_id="pretrain-reference-table")
-        download_panel(REFERENCE, "fake-data-reference",
-                       "Download the reference run (JSON, CSV: tables, curves, config)")
+        download_panel(REFERENCE, "fake-data-reference", t("pre.download_reference"))
 
 
 def _transfer_panel() -> None:
-    with gr.Accordion("Reference: probe and fine-tune, paired seeds (sentence-pair tasks)",
-                      open=True):
+    with gr.Accordion(t("pre.transfer_accordion"), open=True):
         if TRANSFER is None:
-            gr.Markdown("No transfer reference is committed yet: `python -m core "
-                        "transfer-sweep --ship assets/pretrain/bodies` makes one (it writes "
-                        "assets/pretrain/transfer.json).")
+            gr.Markdown(t("pre.no_transfer"))
             return
         gr.Markdown(tview.transfer_finding(TRANSFER), elem_id="pretrain-transfer-finding")
         curves, floors = tview.pretrain_curves(TRANSFER)
         with gr.Row():
-            gr.Plot(tview.probe_figure(TRANSFER), label="Probe gains",
+            gr.Plot(tview.probe_figure(TRANSFER), label=t("pre.probe_gains"),
                     elem_id="pretrain-transfer-probe")
             gr.Plot(view.mlm_figure(curves, "Pretraining MLM loss, with each stream's floor",
-                                    floors=floors), label="Pretraining curves")
-        gr.Plot(tview.finetune_figure(TRANSFER), label="Fine-tuning gains",
+                                    floors=floors), label=t("pre.pretraining_curves"))
+        gr.Plot(tview.finetune_figure(TRANSFER), label=t("pre.finetune_gains"),
                 elem_id="pretrain-transfer-finetune")
         gr.Dataframe(tview.transfer_rows(TRANSFER), headers=tview.TRANSFER_HEADERS,
-                     interactive=False, label="Fine-tuning: test accuracy per task and arm")
-        download_panel(TRANSFER, "fake-data-transfer",
-                       "Download the transfer reference (JSON, CSV: tables, curves, config)")
+                     interactive=False, label=t("pre.transfer_table"))
+        download_panel(TRANSFER, "fake-data-transfer", t("pre.download_transfer"))
 
 
 def _probe_section() -> None:
-    gr.Markdown("### Probe the shipped bodies (minutes)\n\nEach body is frozen; only fresh "
-                "word embeddings and the output bias learn English masked-word prediction, "
-                "and the score is the loss on held-out English paragraphs. A body whose "
-                "pretraining left structure English can use gets lower than `scratch` in the "
-                "same steps; `matched` has the English body's weight statistics without its "
-                "structure.")
+    gr.Markdown(t("pre.probe_intro"))
     arms, chosen = _probe_choices()
     if not arms:
-        gr.Markdown("No pretrained bodies are shipped yet: `python -m core transfer-sweep "
-                    "--ship assets/pretrain/bodies` makes them.", elem_id="pretrain-no-bodies")
+        gr.Markdown(t("pre.no_bodies"), elem_id="pretrain-no-bodies")
     with gr.Column(visible=bool(arms)):  # the endpoint stays, and says what is missing
         with gr.Row():
-            probe_arms = gr.CheckboxGroup(arms, value=chosen, label="Arms",
+            probe_arms = gr.CheckboxGroup(arms, value=chosen, label=t("pre.arms"),
                                           elem_id="pretrain-probe-arms")
             probe_steps = gr.Slider(20, config.MAX_PROBE_STEPS, value=PROBE_DEFAULTS.steps,
-                                    step=10, label="Probe steps per arm")
-            probe_seed = gr.Number(PROBE_DEFAULTS.seed, precision=0, label="Seed")
+                                    step=10, label=t("pre.probe_steps"))
+            probe_seed = gr.Number(PROBE_DEFAULTS.seed, precision=0, label=t("common.seed"))
         with gr.Row():
-            probe_btn = gr.Button("Probe", variant="primary")
-            probe_stop = gr.Button("Stop")
-        probe_plot = gr.Plot(label="Held-out English MLM loss (live)",
+            probe_btn = gr.Button(t("pre.probe"), variant="primary")
+            probe_stop = gr.Button(t("common.stop"))
+        probe_plot = gr.Plot(label=t("pre.probe_plot"),
                              elem_id="pretrain-probe-plot")
-        with gr.Accordion("Probe metrics (full precision, as the API returns them)",
-                          open=False):
-            probe_metrics = gr.JSON(label="Metrics", open=False)
+        with gr.Accordion(t("pre.probe_metrics_accordion"), open=False):
+            probe_metrics = gr.JSON(label=t("common.metrics"), open=False)
     probe_btn.click(probe, [probe_arms, probe_steps, probe_seed], [probe_plot, probe_metrics],
                     api_name="pretrain_probe", concurrency_limit=1)
     probe_stop.click(stop, None, None, queue=False, api_visibility="private")
@@ -257,59 +231,55 @@ def build() -> gr.Blocks:
 def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
-    gr.Markdown(INTRO)
+    gr.Markdown(rendered("pre.intro", lambda loc: intro(REFERENCE, loc)))
     _transfer_panel()
     _probe_section()
     _reference_panel()
-    gr.Markdown("### Your own run: pretrain, then fine-tune")
+    gr.Markdown(t("pre.your_run_title"))
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             schemes = gr.Dropdown(CHOICES, value=list(DEFAULTS.schemes), multiselect=True,
                                   allow_custom_value=True,
-                                  label="Pretraining data (scratch always runs)",
-                                  info="pick, or type e.g. shuffle-12 or zipf-1.5")
+                                  label=t("pre.schemes"), info=t("pre.schemes_info"))
             with gr.Row():
-                size = gr.Radio(list(config.SIZES), value=DEFAULTS.size, label="Size",
+                size = gr.Radio(list(config.SIZES), value=DEFAULTS.size, label=t("pre.size"),
                                 info=SIZE_INFO)
                 task = gr.Dropdown(list(ALL_TASKS), value=DEFAULTS.task,
-                                   label="English task",
-                                   info="sentiment, bbc (topics): one text; paraphrase (same "
-                                        "verse in KJV and WEB?), qnli (does the sentence "
-                                        "answer the question?): sentence pairs")
+                                   label=t("pre.task"), info=t("pre.task_info"))
             with gr.Row():
                 steps = gr.Slider(20, 5000, value=DEFAULTS.steps, step=20,
-                                  label="Pretraining steps")
+                                  label=t("pre.steps"))
                 finetune_steps = gr.Slider(20, 2000, value=DEFAULTS.finetune_steps,
-                                           step=10, label="Fine-tuning steps")
+                                           step=10, label=t("pre.finetune_steps"))
             with gr.Row():
                 seeds = gr.Slider(1, 5, value=DEFAULTS.seeds, step=1,
-                                  label="Fine-tuning seeds")
-                seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed")
+                                  label=t("pre.seeds"))
+                seed = gr.Number(DEFAULTS.seed, precision=0, label=t("common.seed"))
             with gr.Row():
-                run_btn = gr.Button("Run", variant="primary")
-                stop_btn = gr.Button("Stop")
+                run_btn = gr.Button(t("pre.run"), variant="primary")
+                stop_btn = gr.Button(t("common.stop"))
         with gr.Column(scale=1):
-            sample_view = gr.HTML("<p>Drawing samples…</p>", label="Live samples",
+            sample_view = gr.HTML("<p>Drawing samples…</p>", label=t("pre.samples"),
                                   elem_id="pretrain-samples")
     with gr.Row():
-        mlm_plot = gr.Plot(label="MLM loss (live)")
-        gains_plot = gr.Plot(label="Downstream gain over scratch")
+        mlm_plot = gr.Plot(label=t("pre.mlm_plot"))
+        gains_plot = gr.Plot(label=t("pre.gains_plot"))
     with gr.Row():
-        results = gr.Dataframe(headers=view.TABLE_HEADERS, label="Test accuracy",
+        results = gr.Dataframe(headers=view.TABLE_HEADERS, label=t("pre.accuracy"),
                                interactive=False, scale=2)
-        files = gr.File(label="Download this run (JSON, CSV: tables, curves, config)",
+        files = gr.File(label=t("pre.files"),
                         file_count="multiple", interactive=False, scale=1)
-    with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
-        metrics = gr.JSON(label="Metrics", open=False)
-    with gr.Accordion("Look at a scheme's lines", open=False):
+    with gr.Accordion(t("common.metrics_accordion"), open=False):
+        metrics = gr.JSON(label=t("common.metrics"), open=False)
+    with gr.Accordion(t("pre.lines_accordion"), open=False):
         with gr.Row():
             one = gr.Dropdown(CHOICES, value="flat-128", allow_custom_value=True,
-                              label="Scheme")
-            n = gr.Slider(1, 32, value=3, step=1, label="Lines")
-            sample_seed = gr.Number(0, precision=0, label="Seed")
-            show_btn = gr.Button("Show")
-        rendering = gr.Textbox(label="Lines (as tokens)", lines=6)
-        ids = gr.JSON(label="Token ids", open=False)
+                              label=t("pre.scheme"))
+            n = gr.Slider(1, 32, value=3, step=1, label=t("pre.lines"))
+            sample_seed = gr.Number(0, precision=0, label=t("common.seed"))
+            show_btn = gr.Button(t("pre.show"))
+        rendering = gr.Textbox(label=t("pre.rendering"), lines=6)
+        ids = gr.JSON(label=t("pre.ids"), open=False)
 
     schemes.change(live_samples, schemes, sample_view, api_visibility="private")
     page.load(first_samples, schemes, sample_view, api_visibility="private")

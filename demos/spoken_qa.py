@@ -12,48 +12,32 @@ from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
 from demos import spoken_qa_handlers as h
 from demos.common import LAUNCH, MAX_UPLOAD_MB, download_panel, standalone, stop
-
-FINDING = """
-**Finding.** Turn speech into discrete units (k-means clusters of 20 ms frames), merge repeats,
-write each unit as a word of a *text* model's vocabulary, and fine-tune that text model to mark
-the answer span: it finds answers in spoken passages without any speech recognition, and it
-works only when the text model starts from its English pretraining; the same network from
-random init barely learns (Lin et al. 2022, *DUAL: Discrete Spoken Unit Adaptive Learning for
-Textless Spoken Question Answering*).
-"""
+from demos.i18n import rendered, t, text
 
 
-def intro(ref: dict | None, meta: dict | None, twin: dict | None = None) -> str:
+def intro(ref: dict | None, meta: dict | None, twin: dict | None = None,
+          locale: str = "en") -> str:
     """The finding, then what this lab's committed run and model actually show (read from
-    reference.json and the shipped models' qa.json, never typed in); twin: qa.json of the
-    shipped random-init model, when there is one."""
-    parts = [FINDING.strip()]
+    reference.json and the shipped models' qa.json, never typed in), in `locale`; twin:
+    qa.json of the shipped random-init model, when there is one."""
+    parts = [text("sqa.finding", locale)]
     if meta is not None:
-        parts.append(f"**Here.** {meta['extractor']} units (k={meta['k']}), DUAL's "
-                     f"{meta['unit_map']} unit -> token map, {meta['model']} (English) and a span "
-                     "head, trained on BBC News passages and generated questions voiced by "
-                     "espeak-ng; the test voices are never heard in training.")
-    expect = ["**What to expect here.**"]
+        parts.append(text("sqa.here", locale, extractor=meta["extractor"], k=meta["k"],
+                          unit_map=meta["unit_map"], model=meta["model"]))
+    expect = [text("sqa.expect_title", locale)]
     if ref is not None and {"pretrained", "random"} <= set(ref["runs"]):
         p, r, cfg = ref["runs"]["pretrained"], ref["runs"]["random"], ref["config"]
         dual = view.DUAL_NMSQA
-        expect.append(f"The reference run below ({cfg['steps']} steps of {cfg['batch_size']} "
-                      f"windows from each start) scores test FF1 {p['ff1']:.3f} / AOS "
-                      f"{p['aos']:.3f} from the pretrained start against {r['ff1']:.3f} / "
-                      f"{r['aos']:.3f} from random init. DUAL reports {dual['ff1']:.3f} / "
-                      f"{dual['aos']:.3f} on NMSQA, with HuBERT units and full fine-tuning on "
-                      f"{view.DUAL_TRAIN_QUESTIONS:,} questions.")
+        expect.append(text("sqa.expect_reference", locale, steps=cfg["steps"],
+                           batch=cfg["batch_size"], p_ff1=p["ff1"], p_aos=p["aos"],
+                           r_ff1=r["ff1"], r_aos=r["aos"], dual_ff1=dual["ff1"],
+                           dual_aos=dual["aos"], dual_questions=view.DUAL_TRAIN_QUESTIONS))
     if meta is not None and "shipped_test" in meta:
-        expect.append(f"The model answering your questions is that pretrained run, shipped as "
-                      f"a {meta['bytes'] / 1e6:.1f} MB change over the packaged model (test FF1 "
-                      f"{meta['shipped_test']['ff1']:.3f}).")
+        expect.append(text("sqa.expect_shipped", locale, mb=meta["bytes"] / 1e6,
+                           ff1=meta["shipped_test"]["ff1"]))
         if twin is not None and "shipped_test" in twin:
-            expect.append(f"Beside it answers the random-init run of the same settings, "
-                          f"shipped the same way (test FF1 {twin['shipped_test']['ff1']:.3f}): "
-                          "both spans are drawn on every passage, so you can see which start "
-                          "finds answers.")
-    expect.append("Your own training run below is the short version (the first "
-                  f"{h.UI_RUN['limit_per_split']} passages of each split).")
+            expect.append(text("sqa.expect_twin", locale, ff1=twin["shipped_test"]["ff1"]))
+    expect.append(text("sqa.expect_own", locale, limit=h.UI_RUN["limit_per_split"]))
     return "\n\n".join(parts + [" ".join(expect)])
 
 
@@ -62,37 +46,34 @@ def _examples() -> list[list[str]]:
     return [[e["text"], e["question"], e["voice"]] for e in h.examples()]
 
 
-def examples_label() -> str:
+def examples_label(locale: str = "en") -> str:
     """How the examples were chosen and how often to expect a hit (read from the shipped
-    model's test score)."""
-    return (f"Held-out test questions: {held_out.rule_text(load_records())}. A click voices "
-            "one as the test set is voiced, so the true answer is known and drawn. "
-            + h.expect_text()).strip()
+    model's test score), in `locale`."""
+    rule = held_out.rule(load_records())
+    return (text("sqa.examples_rule", locale, **rule) + " " + h.expect_text(locale)).strip()
 
 
 def _reference_panel(ref: dict | None) -> None:
-    with gr.Accordion("Reference run: pretrained vs random init on the test voices", open=True):
+    with gr.Accordion(t("sqa.reference_accordion"), open=True):
         if ref is None:
-            gr.Markdown("No reference run is committed yet: `python -m core train-spoken-qa`.")
+            gr.Markdown(t("sqa.no_reference"))
             return
         gr.Markdown(view.reference_summary(ref))
         with gr.Row():
-            gr.Plot(view.reference_figure(ref), label="Test FF1 / AOS",
+            gr.Plot(view.reference_figure(ref), label=t("sqa.reference_scores_plot"),
                     elem_id="sqa-reference-scores")
             gr.Plot(view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
                                        "reference training curves"),
-                    label="Reference curves", elem_id="sqa-reference-curves")
+                    label=t("sqa.reference_curves"), elem_id="sqa-reference-curves")
         gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
                                                           "test AOS", "questions", "dev FF1"],
-                     interactive=False, label="Reference scores")
-        download_panel(ref, "spoken-qa-reference",
-                       "Download the reference run (JSON, CSV: scores, curves, config)")
+                     interactive=False, label=t("sqa.reference_scores"))
+        download_panel(ref, "spoken-qa-reference", t("sqa.download_reference"))
         runs = config.load_runs(ref)
         if len(runs) > 1:
             gr.Dataframe(view.comparison_rows(runs), headers=view.RUN_COLUMNS,
                          interactive=False,
-                         label="Every committed run: units, codebook and test scores "
-                               "(python -m core train-spoken-qa --out assets/spoken_qa/runs/...)",
+                         label=t("sqa.runs"),
                          elem_id="sqa-runs")
 
 
@@ -108,83 +89,76 @@ def populate(page: gr.Blocks) -> None:
     ref = config.load_reference()  # read once for the intro and the panel
     meta = shipped_meta()
     twin = shipped_meta(RANDOM_SHIP_DIR) if meta and twin_folder(meta) else None
-    gr.Markdown(intro(ref, meta, twin))
+    gr.Markdown(rendered("sqa.intro", lambda loc: intro(ref, meta, twin, loc)))
     _reference_panel(ref)
-    gr.Markdown("### Ask a spoken question")
+    gr.Markdown(t("sqa.ask_title"))
     can_voice = voice.espeak_available()
     if not can_voice:
-        gr.Markdown(f"**Voicing is off:** {voice.INSTALL_HINT}. Upload or record the passage "
-                    "and the question instead; answering works without it.",
-                    elem_id="sqa-no-espeak")
+        gr.Markdown(t("sqa.no_espeak", hint=voice.INSTALL_HINT), elem_id="sqa-no-espeak")
     with gr.Row():
         with gr.Column():
             p_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                               label=f"Spoken passage (up to {audio.MAX_PASSAGE_S:.0f} s, "
-                                     f"{MAX_UPLOAD_MB} MB)",
+                               label=t("sqa.passage_audio", seconds=audio.MAX_PASSAGE_S,
+                                       mb=MAX_UPLOAD_MB),
                                elem_id="sqa-passage-audio")
-            p_text = gr.Textbox(lines=3, label="...or type a passage to voice")
-            p_btn = gr.Button("Voice passage", interactive=can_voice)
+            p_text = gr.Textbox(lines=3, label=t("sqa.passage_text"))
+            p_btn = gr.Button(t("sqa.voice_passage"), interactive=can_voice)
         with gr.Column():
             q_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                               label=f"Spoken question (up to {audio.MAX_QUESTION_S:.0f} s, "
-                                     f"{MAX_UPLOAD_MB} MB)",
+                               label=t("sqa.question_audio", seconds=audio.MAX_QUESTION_S,
+                                       mb=MAX_UPLOAD_MB),
                                elem_id="sqa-question-audio")
-            q_text = gr.Textbox(lines=2, label="...or type a question to voice")
-            voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label="Voice")
-            q_btn = gr.Button("Voice question", interactive=can_voice)
+            q_text = gr.Textbox(lines=2, label=t("sqa.question_text"))
+            voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label=t("sqa.voice"))
+            q_btn = gr.Button(t("sqa.voice_question"), interactive=can_voice)
     gold = gr.State(None)  # the true span of a voiced built-in example
     gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio, gold],
                 fn=h.voice_pair, run_on_click=True, cache_examples=False,
-                label=examples_label(), elem_id="sqa-examples")
-    ask = gr.Button("Find the answer", variant="primary")
+                label=rendered("sqa.examples", examples_label), elem_id="sqa-examples")
+    ask = gr.Button(t("sqa.ask"), variant="primary")
     with gr.Row():
-        start = gr.Number(label="answer starts (s)", precision=2)
-        end = gr.Number(label="answer ends (s)", precision=2)
-        clip = gr.Audio(label="The answer, cut from the passage", type="filepath")
-    figure = gr.Plot(label="Passage waveform, units and answer", elem_id="sqa-answer-plot")
+        start = gr.Number(label=t("sqa.start"), precision=2)
+        end = gr.Number(label=t("sqa.end"), precision=2)
+        clip = gr.Audio(label=t("sqa.clip"), type="filepath")
+    figure = gr.Plot(label=t("sqa.answer_plot"), elem_id="sqa-answer-plot")
     judged = gr.Markdown(elem_id="sqa-verdict")
     read = gr.Markdown(elem_id="sqa-read")
-    with gr.Accordion("Every stage, from audio to span", open=False):
+    with gr.Accordion(t("sqa.stages_accordion"), open=False):
         stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
-        details = gr.JSON(label="Units, tokens and confidence")
-    with gr.Accordion("Units -> text tokens: how the text model reads speech", open=False):
-        gr.Markdown("Each unit id u is written as token id u + 1996 (DUAL's offset map: "
-                    "1996 is *the*, where BERT's whole words begin). The words mean nothing "
-                    "here; the pretrained model only brings what it learned about reading "
-                    "token sequences. `python -m core train-spoken-qa --unit-map random` "
-                    "trains with randomly drawn whole words instead.")
+        details = gr.JSON(label=t("sqa.details"))
+    with gr.Accordion(t("sqa.unit_map_accordion"), open=False):
+        gr.Markdown(t("sqa.unit_map_note"))
         unit_map = gr.Dataframe(headers=["unit", "token id", "token", "kind"],
                                 interactive=False, max_height=300, elem_id="sqa-unit-map")
-    with gr.Accordion("Read any clip as units", open=False):
+    with gr.Accordion(t("sqa.units_accordion"), open=False):
         with gr.Row():
             u_audio = gr.Audio(sources=["upload", "microphone"], type="filepath",
-                               label="Clip")
+                               label=t("sqa.clip_in"))
             extractor = gr.Dropdown(available_extractors(), value=config.DEFAULT_EXTRACTOR,
-                                    label="Extractor")
+                                    label=t("sqa.extractor"))
             k = gr.Dropdown(list(CODEBOOK_KS), value=config.DEFAULT_K, label="k",
                             allow_custom_value=True,  # "128" and 128 both work in the API
-                            info="units in the codebook: "
-                                 + ", ".join(map(str, CODEBOOK_KS)))
-        u_btn = gr.Button("Units")
-        u_json = gr.JSON(label="Units with times")
-    gr.Markdown("### Train it yourself")
+                            info=t("sqa.k_info", ks=", ".join(map(str, CODEBOOK_KS))))
+        u_btn = gr.Button(t("sqa.units"))
+        u_json = gr.JSON(label=t("sqa.units_json"))
+    gr.Markdown(t("sqa.train_title"))
     with gr.Row():
-        init = gr.Radio(h.INIT_CHOICES, value="both", label="Starting point")
+        init = gr.Radio(h.INIT_CHOICES, value="both", label=t("sqa.init"))
         steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref),
                           elem_id="sqa-steps")
-        seed = gr.Number(0, precision=0, label="Seed")
+        seed = gr.Number(0, precision=0, label=t("common.seed"))
     with gr.Row():
-        run_btn = gr.Button("Train", variant="primary")
-        stop_btn = gr.Button("Stop")
-    curves = gr.Plot(label="Training curves", elem_id="sqa-train-plot")
+        run_btn = gr.Button(t("sqa.train"), variant="primary")
+        stop_btn = gr.Button(t("common.stop"))
+    curves = gr.Plot(label=t("sqa.curves"), elem_id="sqa-train-plot")
     with gr.Row():
         scores = gr.Dataframe(headers=["starting point", "test FF1", "test AOS",
                                        "questions", "dev FF1"], interactive=False,
-                              label="Scores on the held-out test voices", scale=2)
-        files = gr.File(label="Download this run (JSON, CSV: scores, curves, config)",
+                              label=t("sqa.scores"), scale=2)
+        files = gr.File(label=t("sqa.files"),
                         file_count="multiple", interactive=False, scale=1)
-    with gr.Accordion("Metrics (full precision, as the API returns them)", open=False):
-        metrics = gr.JSON(label="Metrics", open=False)
+    with gr.Accordion(t("common.metrics_accordion"), open=False):
+        metrics = gr.JSON(label=t("common.metrics"), open=False)
 
     p_btn.click(h.voice_text, [p_text, voice_name], p_audio, api_name="speech_qa_voice")
     q_btn.click(h.voice_text, [q_text, voice_name], q_audio, api_visibility="private")

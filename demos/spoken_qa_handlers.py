@@ -27,6 +27,7 @@ from demos.common import (
     user_errors,
     whole,
 )
+from demos.i18n import text
 
 # torch and the models load on first use (the page builds before them)
 cost = LazyModule("core.spoken_qa.cost")
@@ -135,19 +136,19 @@ def verdict(details) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def expect_text() -> str:
-    """How often the shipped models find an answer on the held-out voices (their test FF1)."""
+def expect_text(locale: str = "en") -> str:
+    """How often the shipped models find an answer on the held-out voices (their test FF1),
+    in `locale`."""
     meta = shipped_meta()
     test = (meta or {}).get("shipped_test")
     if not test:
         return ""
-    text = (f"Over all held-out test questions the pretrained start's mean frame F1 is "
-            f"{test['ff1']:.3f} and AOS {test['aos']:.3f}")
+    line = text("sqa.expect_hits", locale, ff1=test["ff1"], aos=test["aos"])
     twin = shipped_meta(RANDOM_SHIP_DIR) if twin_folder(meta) else None
     if twin and twin.get("shipped_test"):
-        text += (f"; random init's {twin['shipped_test']['ff1']:.3f} and "
-                 f"{twin['shipped_test']['aos']:.3f}")
-    return text + " (1 = every span exact, 0 = none overlaps)."
+        line += text("sqa.expect_hits_random", locale, ff1=twin["shipped_test"]["ff1"],
+                     aos=twin["shipped_test"]["aos"])
+    return line + text("sqa.expect_hits_scale", locale)
 
 
 READ_TOKENS = 40  # tokens of the question shown; the answer spans are shown whole (<= 60 runs)

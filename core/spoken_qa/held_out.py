@@ -32,11 +32,9 @@ def pick(records: list[dict], n: int = EXAMPLE_COUNT, seed: int = EXAMPLE_SEED) 
     return random.Random(seed).sample(test, min(n, len(test)))
 
 
-def rule_text(records: list[dict], n: int = EXAMPLE_COUNT, seed: int = EXAMPLE_SEED) -> str:
-    """How the examples were chosen, in words (for the tab)."""
-    total = len(examples(records, "test"))
-    return (f"{n} of the {total:,} held-out test questions, drawn at random (seed {seed}), "
-            "not picked for success")
+def rule(records: list[dict], n: int = EXAMPLE_COUNT, seed: int = EXAMPLE_SEED) -> dict:
+    """How the examples were chosen: {"n", "total" (test questions), "seed"} (for the tab)."""
+    return {"n": n, "total": len(examples(records, "test")), "seed": seed}
 
 
 def signature(wave: np.ndarray, slices: int = SIGNATURE_SLICES) -> list[float]:

@@ -65,6 +65,17 @@ def text(key: str, locale: str = DEFAULT, **params) -> str:
     return (table.get(key) or TABLES[DEFAULT][key]).format(**params)
 
 
+def shown(value, locale: str = DEFAULT):
+    """What a component's text reads in `locale`: a key from t() or rendered() (as the
+    object, or as the string gradio keeps) is looked up; anything else is returned as is."""
+    key = getattr(value, "key", None)
+    if key is None and isinstance(value, str) and value.startswith("__i18n__"):
+        key = json.loads(value[len("__i18n__"):]).get("key")
+    if key is None:
+        return value
+    return I18N.translations[locale].get(key, I18N.translations[DEFAULT][key])
+
+
 def normalize(tag: str | None) -> str | None:
     """A language tag -> one of LOCALES, or None when it names none of them: zh-TW, zh-HK,
     zh-MO and zh-Hant* -> zh-TW; zh, zh-CN, zh-SG and zh-Hans* -> zh-CN; en* -> en."""

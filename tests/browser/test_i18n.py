@@ -21,7 +21,7 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         assert names == [table[key] for key in TABS]
         intro = table["xl.intro"].replace("*", "")[:20]  # the first tab's "Finding"
         page.get_by_text(intro).first.wait_for(timeout=10_000)
-        assert page.get_by_role("button", name=table["xl.draw"], exact=True).count() == 1
+        page.get_by_role("button", name=table["xl.draw"], exact=True).wait_for(timeout=10_000)
         # the badge is written on the server, in the page's language
         badge = table["app.badge"].split("{")[0]
         page.wait_for_function(f"() => document.querySelector('#device-badge').innerText"
@@ -30,6 +30,10 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         checked = page.locator("#language-switch input:checked")
         assert checked.evaluate("e => e.value") == locale
         page.screenshot(path=str(artifacts / f"i18n_{locale}.png"))
+        page.get_by_role("tab", name=table["tab.dna"]).click()  # the next tab: its labels
+        page.get_by_role("button", name=table["dna.train"], exact=True).wait_for(timeout=10_000)
+        page.get_by_text(table["dna.finding"].replace("*", "")[:12]).first.wait_for(
+            timeout=10_000)
 
 
 def test_the_switch_changes_the_language_and_keeps_it(app_url):

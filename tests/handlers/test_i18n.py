@@ -114,3 +114,9 @@ def test_each_chinese_table_keeps_to_its_own_script():
         assert not set(value) & set(simplified), (key, set(value) & set(simplified))
     for key, value in i18n.TABLES["zh-CN"].items():
         assert not set(value) & set(traditional), (key, set(value) & set(traditional))
+
+
+def test_shown_reads_a_components_text_in_a_language():
+    data = i18n.t("xl.draw")
+    assert i18n.shown(data) == "Draw map" and i18n.shown(str(data), "zh-TW") == "畫出分布圖"
+    assert i18n.shown("plain text") == "plain text" and i18n.shown(None) is None

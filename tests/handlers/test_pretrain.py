@@ -7,6 +7,7 @@ import pytest
 
 from core.pretrain import view
 from demos import pretrain as tab
+from demos.i18n import text
 
 pytestmark = pytest.mark.embedded
 
@@ -96,7 +97,8 @@ def test_samples_and_live_samples():
 
 def test_intro_quotes_the_reference_and_the_tab_builds_without_one(monkeypatch):
     assert tab.REFERENCE is not None and tab.INTRO == tab.intro(tab.REFERENCE)
-    assert tab.INTRO.startswith(tab.FINDING.strip())
+    assert tab.INTRO.startswith(text("pre.finding"))
+    assert tab.intro(tab.REFERENCE, "zh-TW").startswith("**發現。** 先用*人造*資料")
     assert view.reference_finding(tab.REFERENCE) in tab.INTRO
     scratch = tab.REFERENCE["metrics"]["runs"]["scratch"]["test_accuracy"]
     assert f"{scratch:.3f}" in tab.INTRO

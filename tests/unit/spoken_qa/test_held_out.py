@@ -17,7 +17,8 @@ def test_examples_are_a_seeded_draw_of_test_questions_only():
     assert all(e["id"] in test_ids for e in picked)
     assert [e["id"] for e in held_out.pick(records)] == [e["id"] for e in picked]  # stable
     assert [e["id"] for e in held_out.pick(records, seed=1)] != [e["id"] for e in picked]
-    assert f"{len(test_ids):,} held-out test questions" in held_out.rule_text(records)
+    assert held_out.rule(records) == {"n": held_out.EXAMPLE_COUNT, "total": len(test_ids),
+                                      "seed": held_out.EXAMPLE_SEED}
 
 
 def test_a_gold_span_matches_its_audio_after_16_bit_rounding_and_nothing_else():
