@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from core.common.errors import InputError, ModelUnavailable
 from core.common.export import write_exports
 from core.common.timing import Eta
-from demos.i18n import I18N, LocaleScript
+from demos.i18n import I18N, LocaleScript, current_locale, localize, localize_figure, text
 
 # Uploads larger than this are refused by the server before they reach a handler: a 3-minute
 # passage as 48 kHz 16-bit stereo WAV is ~35 MB.
@@ -211,27 +211,48 @@ def _message(exc: Exception) -> str:
     return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
+def _localized(value, locale: str):
+    """Return values in the user's language: figures (a copy), in a tuple or alone."""
+    if locale == "en":
+        return value
+    if isinstance(value, tuple):
+        return tuple(localize_figure(v, locale) for v in value)
+    return localize_figure(value, locale)
+
+
+def _user_error(exc: Exception, locale: str) -> gr.Error:
+    return gr.Error(localize(_message(exc), locale), title=text("common.cannot", locale))
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turns the core's input/model errors into gr.Error so the user sees the message."""
+    """Turns the core's input/model errors into gr.Error so the user sees the message, and
+    speaks the user's language: messages and figures built in core are localized to the
+    request's locale (demos.i18n; an API call without a browser gets them unchanged)."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args, **kwargs):
+            locale = current_locale()
+            values = fn(*args, **kwargs)
             try:
-                yield from fn(*args, **kwargs)
+                for value in values:
+                    yield _localized(value, locale)
             except gr.Error:  # already written for the user (gr.Error is a ValueError)
                 raise
             except USER_ERRORS as exc:
-                raise gr.Error(_message(exc), title="Cannot do that") from exc
+                raise _user_error(exc, locale) from exc
+            finally:  # a cancelled run ends its work now
+                values.close()
         return gen_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        locale = current_locale()
         try:
-            return fn(*args, **kwargs)
+            return _localized(fn(*args, **kwargs), locale)
         except gr.Error:  # already written for the user (gr.Error is a ValueError)
             raise
         except USER_ERRORS as exc:
-            raise gr.Error(_message(exc), title="Cannot do that") from exc
+            raise _user_error(exc, locale) from exc
     return wrapper
 
 

@@ -76,6 +76,72 @@ def shown(value, locale: str = DEFAULT):
     return I18N.translations[locale].get(key, I18N.translations[DEFAULT][key])
 
 
+_FIELD = re.compile(r"\{(\w+)(?:[:!][^}]*)?\}")
+
+
+def _pattern(template: str) -> re.Pattern:
+    """An English template ("layer {layer}, {state}") as a regex whose groups are its fields."""
+    out, seen, last = [], set(), 0
+    for m in _FIELD.finditer(template):
+        out.append(re.escape(template[last:m.start()]))
+        name = m.group(1)
+        out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        seen.add(name)
+        last = m.end()
+    out.append(re.escape(template[last:]))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+# Text built in core (messages, titles) is English; `msg.*` keys hold its templates, `term.*`
+# the words that fill them (raw, centered...). localize() finds the template a text was built
+# from and writes it in another language with the same values.
+_MESSAGES = [(key, _pattern(value)) for key, value in TABLES[DEFAULT].items()
+             if key.startswith("msg.")]
+_TERMS = {value: key for key, value in TABLES[DEFAULT].items() if key.startswith("term.")}
+
+
+def localize(message: str, locale: str) -> str:
+    """An English text built in core, in `locale`: the translation of the template it was
+    built from, with the same values (numbers, names, limits); unknown texts stay English."""
+    if locale == DEFAULT or not isinstance(message, str) or not message:
+        return message
+    for key, pattern in _MESSAGES:
+        match = pattern.match(message)
+        if match:
+            values = {name: localize(v, locale) for name, v in match.groupdict().items()}
+            return _FIELD.sub(lambda f: values[f.group(1)], TABLES[locale].get(key) or
+                              TABLES[DEFAULT][key])
+    return text(_TERMS[message], locale) if message in _TERMS else message
+
+
+def localize_figure(fig, locale: str):
+    """A copy of a plotly figure with its title, axis titles and legend names in `locale`
+    (the figure itself, e.g. a cached one, is left as it is)."""
+    if fig is None or locale == DEFAULT or not hasattr(fig, "layout"):
+        return fig
+    fig = type(fig)(fig)
+    if fig.layout.title.text:
+        fig.layout.title.text = localize(fig.layout.title.text, locale)
+    for name in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        axis = getattr(fig.layout, name, None)
+        if axis is not None and axis.title.text:
+            axis.title.text = localize(axis.title.text, locale)
+    for trace in fig.data:
+        if getattr(trace, "name", None):
+            trace.name = localize(trace.name, locale)
+    return fig
+
+
+def current_locale() -> str:
+    """The locale of the request being handled (gradio keeps it for the event), else English."""
+    try:
+        from gradio.context import LocalContext
+
+        return locale_of(LocalContext.request.get(None))
+    except (ImportError, AttributeError, LookupError):
+        return DEFAULT
+
+
 def normalize(tag: str | None) -> str | None:
     """A language tag -> one of LOCALES, or None when it names none of them: zh-TW, zh-HK,
     zh-MO and zh-Hant* -> zh-TW; zh, zh-CN, zh-SG and zh-Hans* -> zh-CN; en* -> en."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from demos.i18n import TABLES
-from tests.helpers import open_page
+from tests.helpers import open_page, wait_for_plot_title
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded]
 
@@ -29,7 +29,12 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
                                timeout=30_000)
         checked = page.locator("#language-switch input:checked")
         assert checked.evaluate("e => e.value") == locale
-        page.screenshot(path=str(artifacts / f"i18n_{locale}.png"))
+        # one example: the map's title is written in the page's language
+        layer = {"en": "layer 1,", "zh-TW": "第 1 層，", "zh-CN": "第 1 层，"}[locale]
+        wait_for_plot_title(page, "t.textContent.includes('ARI')", timeout=240_000)  # drawn
+        page.get_by_text("6 scripts, layer 1", exact=True).click()
+        wait_for_plot_title(page, f"t.textContent.includes({layer!r})", timeout=180_000)
+        page.screenshot(path=str(artifacts / f"i18n_{locale}.png"), full_page=True)
         page.get_by_role("tab", name=table["tab.dna"]).click()  # the next tab: its labels
         page.get_by_role("button", name=table["dna.train"], exact=True).wait_for(timeout=10_000)
         page.get_by_text(table["dna.finding"].replace("*", "")[:12]).first.wait_for(

@@ -35,13 +35,35 @@ def _keys_in_code() -> tuple[set[str], set[str]]:
     return called, named
 
 
+def _built_in_code() -> set[str]:
+    """msg.* / term.* keys (text built in core, localized by its English template) whose
+    template's every literal part, or term's word, is written in the code."""
+    code = "\n".join(p.read_text(encoding="utf-8") for p in
+                     [*sorted((ROOT / "core").rglob("*.py")), *SOURCES])
+    found = set()
+    for key, value in i18n.TABLES["en"].items():
+        if key.startswith("msg."):
+            # the template's words (a literal may be split over two lines in the code)
+            words = [w for part in FIELD.split(value)[::2]
+                     for w in re.findall(r"[A-Za-z]{3,}", part)]
+            if words and all(w in code for w in words):
+                found.add(key)
+        elif key.startswith("term."):
+            word = re.sub(r" \(\w+\)$", "", value)  # "English (en)" is built from "English"
+            if f'"{word}"' in code or f"'{word}'" in code or f" {word}" in code:
+                found.add(key)
+    return found
+
+
 def test_every_key_used_is_in_all_three_tables_and_none_is_unused():
     called, named = _keys_in_code()
     assert {"app.header", "xl.intro"} <= called and "tab.crosslingual" in named
+    used = named | _built_in_code()
+    assert {"msg.xl_map_title", "term.centered", "term.lang_zh"} <= used
     for locale in i18n.LOCALES:
         table = i18n.TABLES[locale]
         assert not called - set(table), f"{locale} lacks {sorted(called - set(table))}"
-        assert not set(table) - named, f"{locale} has unused {sorted(set(table) - named)}"
+        assert not set(table) - used, f"{locale} has unused {sorted(set(table) - used)}"
 
 
 @pytest.mark.parametrize("locale", ["zh-TW", "zh-CN"])
@@ -120,3 +142,29 @@ def test_shown_reads_a_components_text_in_a_language():
     data = i18n.t("xl.draw")
     assert i18n.shown(data) == "Draw map" and i18n.shown(str(data), "zh-TW") == "畫出分布圖"
     assert i18n.shown("plain text") == "plain text" and i18n.shown(None) is None
+
+
+@pytest.mark.parametrize("message, locale, expected", [
+    ("multilingual-e5-small, layer 3, centered: 342 sentences; clustering by language (ARI) "
+     "0.05", "zh-TW", "multilingual-e5-small，第 3 層，置中後：342 個句子；依語言分群（ARI）0.05"),
+    ("'qwertyuiop' does not occur in the en text as a lexicon word; close ones: query",
+     "zh-CN", "“qwertyuiop”不是 en 文本里的词表单词；相近的有：query"),
+    ("English (en)", "zh-TW", "英文 (en)"),
+    ("something no table knows", "zh-TW", "something no table knows"),
+    ("word P@1 raw", "en", "word P@1 raw"),
+])
+def test_text_built_in_core_is_localized_with_the_same_values(message, locale, expected):
+    assert i18n.localize(message, locale) == expected
+
+
+def test_a_figure_is_localized_as_a_copy():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="Chinese (zh)"))
+    fig.update_layout(title="Language mean vectors: cosine similarity (layer 3)",
+                      xaxis_title="layer (0 = embeddings)", yaxis_title="score")
+    out = i18n.localize_figure(fig, "zh-CN")
+    assert out.layout.title.text == "语言均值向量：余弦相似度（第 3 层）"
+    assert out.layout.xaxis.title.text == "层（0 = 嵌入层）" and out.data[0].name == "中文 (zh)"
+    assert fig.layout.title.text.startswith("Language mean")  # a cached figure stays English
+    assert i18n.localize_figure(fig, "en") is fig
