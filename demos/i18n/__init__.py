@@ -105,13 +105,15 @@ def localize(message: str, locale: str) -> str:
     built from, with the same values (numbers, names, limits); unknown texts stay English."""
     if locale == DEFAULT or not isinstance(message, str) or not message:
         return message
+    if message in _TERMS:
+        return text(_TERMS[message], locale)
     for key, pattern in _MESSAGES:
         match = pattern.match(message)
         if match:
             values = {name: localize(v, locale) for name, v in match.groupdict().items()}
             return _FIELD.sub(lambda f: values[f.group(1)], TABLES[locale].get(key) or
                               TABLES[DEFAULT][key])
-    return text(_TERMS[message], locale) if message in _TERMS else message
+    return message
 
 
 def localize_figure(fig, locale: str):

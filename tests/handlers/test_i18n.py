@@ -168,3 +168,32 @@ def test_a_figure_is_localized_as_a_copy():
     assert out.layout.xaxis.title.text == "层（0 = 嵌入层）" and out.data[0].name == "中文 (zh)"
     assert fig.layout.title.text.startswith("Language mean")  # a cached figure stays English
     assert i18n.localize_figure(fig, "en") is fig
+
+
+def test_an_error_in_chinese_keeps_its_numbers_and_the_api_error_is_unchanged(tmp_path):
+    """The passage limit, refused from a 200-s file's header: in Chinese for a zh-TW page,
+    in English (as before) for an API call, which carries no browser language."""
+    import gradio as gr
+    import numpy as np
+    import soundfile as sf
+    from gradio.context import LocalContext
+
+    from demos import spoken_qa_handlers as h
+
+    long = tmp_path / "long.wav"
+    sf.write(long, np.zeros(200 * 16_000, dtype=np.float32), 16_000)
+
+    class Browser:
+        headers = {"accept-language": "zh-TW,zh;q=0.9"}
+
+    token = LocalContext.request.set(Browser())
+    try:
+        with pytest.raises(gr.Error) as chinese:
+            h.answer(str(long), str(long))
+    finally:
+        LocalContext.request.reset(token)
+    with pytest.raises(gr.Error) as api:
+        h.answer(str(long), str(long))
+    assert api.value.message == "the passage (long.wav) is 200.0 s long; the limit is 180 s"
+    assert chinese.value.message == "這段文章（long.wav）長 200.0 秒；上限是 180 秒"
+    assert chinese.value.title == "無法執行" and api.value.title == "Cannot do that"
