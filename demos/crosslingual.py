@@ -24,7 +24,7 @@ from demos.common import (
     user_errors,
     whole,
 )
-from demos.i18n import t
+from demos.i18n import TABLES, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
@@ -40,8 +40,10 @@ SAMPLE_TEXT = "\n".join([
 SAMPLE_LANGUAGES = ["en", "de", "fr", "zh"]  # the languages of SAMPLE_TEXT, in its order
 
 
-def _lang_choices() -> list[tuple[str, str]]:
-    return [(language_label(c), c) for c in builtin_languages()]
+def _lang_choices() -> list[tuple[object, str]]:
+    """(name shown in the page's language, code) for every built-in language."""
+    return [(t(f"term.lang_{c}") if f"term.lang_{c}" in TABLES["en"] else language_label(c), c)
+            for c in builtin_languages()]
 
 
 @gpu
@@ -135,8 +137,9 @@ def populate(page: gr.Blocks) -> None:
             projection = gr.Dropdown([("UMAP 2-D", "umap-2d"), ("UMAP 3-D", "umap-3d"),
                                       ("PCA 2-D", "pca-2d"), ("PCA 3-D", "pca-3d")],
                                      value="umap-2d", label=t("xl.projection"))
-            points = gr.Radio(["sentences", "words"], value="sentences", label=t("xl.points"),
-                              info=t("xl.points_info"))
+            points = gr.Radio([(t("xl.points_sentences"), "sentences"),
+                               (t("xl.points_words"), "words")], value="sentences",
+                              label=t("xl.points"), info=t("xl.points_info"))
             lines = gr.Checkbox(False, label=t("xl.lines"))
             text = gr.Textbox("", lines=4, label=t("xl.text"),
                               placeholder=t("xl.text_placeholder"),

@@ -61,7 +61,7 @@ INTRO = intro()
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
 MODELS = Shelf(MAX_MODELS)
-TRAIN_SIZES = [("64", 64), ("100", 100), ("200", 200), ("400", 400), ("all", 0)]
+TRAIN_SIZES = [("64", 64), ("100", 100), ("200", 200), ("400", 400), (t("dna.size_all"), 0)]
 
 
 def _train_size(value) -> int | None:

@@ -143,7 +143,9 @@ def populate(page: gr.Blocks) -> None:
         u_json = gr.JSON(label=t("sqa.units_json"))
     gr.Markdown(t("sqa.train_title"))
     with gr.Row():
-        init = gr.Radio(h.INIT_CHOICES, value="both", label=t("sqa.init"))
+        init = gr.Radio(list(zip([t("sqa.init_pretrained"), t("sqa.init_random"),
+                                   t("sqa.init_both")], h.INIT_CHOICES)),
+                        value="both", label=t("sqa.init"))
         steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref),
                           elem_id="sqa-steps")
         seed = gr.Number(0, precision=0, label=t("common.seed"))
