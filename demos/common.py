@@ -220,6 +220,16 @@ def _localized(value, locale: str):
     return localize_figure(value, locale)
 
 
+def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
+    """A figure drawn when the page is built (a reference run's) is redrawn in the language
+    of each page that opens (nothing is sent to an English page)."""
+    def redraw():
+        locale = current_locale()
+        return gr.skip() if locale == "en" else localize_figure(fig, locale)
+
+    page.load(redraw, None, plot, api_visibility="private", queue=False)
+
+
 def _user_error(exc: Exception, locale: str) -> gr.Error:
     return gr.Error(localize(_message(exc), locale), title=text("common.cannot", locale))
 

@@ -27,6 +27,7 @@ from demos.common import (
     download_panel,
     downloads,
     gpu,
+    localized_plot,
     seed_of,
     standalone,
     stop,
@@ -178,7 +179,7 @@ def reference_curves(dataset):
     return dna_view.reference_figure(REFERENCE, dataset)
 
 
-def _reference_panel() -> None:
+def _reference_panel(page: gr.Blocks) -> None:
     """The reference run (its tasks x starting points x seeds), visible before any training."""
     tasks = ", ".join((REFERENCE or {}).get("datasets", {}))
     title = (t("dna.reference_accordion", tasks=tasks) if tasks
@@ -193,7 +194,8 @@ def _reference_panel() -> None:
             with gr.Column(scale=2):
                 which = gr.Radio(names, value=names[0], label=t("dna.curves_of"),
                                  elem_id="dna-reference-which")
-                plot = gr.Plot(dna_view.reference_figure(REFERENCE, names[0]),
+                first = dna_view.reference_figure(REFERENCE, names[0])
+                plot = gr.Plot(first,
                                label=t("dna.reference_curves"), elem_id="dna-reference-plot")
             gr.Dataframe(dna_view.reference_table(REFERENCE),
                          headers=["task", "starting point", "test accuracy", "95% CI",
@@ -205,7 +207,8 @@ def _reference_panel() -> None:
         if sizes is not None or paired:
             with gr.Row():
                 if sizes is not None:
-                    gr.Plot(sizes, label=t("dna.sizes"), elem_id="dna-sizes")
+                    localized_plot(page, gr.Plot(sizes, label=t("dna.sizes"),
+                                                 elem_id="dna-sizes"), sizes)
                 if paired:
                     gr.Dataframe(paired, headers=["task", "sequences", "comparison", "measure",
                                                   "mean difference", "95% CI", "seeds"],
@@ -213,6 +216,7 @@ def _reference_panel() -> None:
                                  interactive=False, elem_id="dna-paired")
         download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
+        localized_plot(page, plot, first)
 
 
 def build() -> gr.Blocks:
@@ -224,7 +228,7 @@ def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     gr.Markdown(rendered("dna.intro", intro))
-    _reference_panel()
+    _reference_panel(page)
     gr.Markdown(t("dna.your_run_title"))
     model_state = gr.State(None)
     with gr.Row():

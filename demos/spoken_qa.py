@@ -11,7 +11,14 @@ from core.spoken_qa import config, held_out, view
 from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
 from demos import spoken_qa_handlers as h
-from demos.common import LAUNCH, MAX_UPLOAD_MB, download_panel, standalone, stop
+from demos.common import (
+    LAUNCH,
+    MAX_UPLOAD_MB,
+    download_panel,
+    localized_plot,
+    standalone,
+    stop,
+)
 from demos.i18n import rendered, t, text
 
 
@@ -53,18 +60,20 @@ def examples_label(locale: str = "en") -> str:
     return (text("sqa.examples_rule", locale, **rule) + " " + h.expect_text(locale)).strip()
 
 
-def _reference_panel(ref: dict | None) -> None:
+def _reference_panel(ref: dict | None, page: gr.Blocks) -> None:
     with gr.Accordion(t("sqa.reference_accordion"), open=True):
         if ref is None:
             gr.Markdown(t("sqa.no_reference"))
             return
         gr.Markdown(view.reference_summary(ref))
         with gr.Row():
-            gr.Plot(view.reference_figure(ref), label=t("sqa.reference_scores_plot"),
-                    elem_id="sqa-reference-scores")
-            gr.Plot(view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
-                                       "reference training curves"),
-                    label=t("sqa.reference_curves"), elem_id="sqa-reference-curves")
+            scores = view.reference_figure(ref)
+            localized_plot(page, gr.Plot(scores, label=t("sqa.reference_scores_plot"),
+                                         elem_id="sqa-reference-scores"), scores)
+            curves = view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
+                                        "reference training curves")
+            localized_plot(page, gr.Plot(curves, label=t("sqa.reference_curves"),
+                                         elem_id="sqa-reference-curves"), curves)
         gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
                                                           "test AOS", "questions", "dev FF1"],
                      interactive=False, label=t("sqa.reference_scores"))
@@ -90,7 +99,7 @@ def populate(page: gr.Blocks) -> None:
     meta = shipped_meta()
     twin = shipped_meta(RANDOM_SHIP_DIR) if meta and twin_folder(meta) else None
     gr.Markdown(rendered("sqa.intro", lambda loc: intro(ref, meta, twin, loc)))
-    _reference_panel(ref)
+    _reference_panel(ref, page)
     gr.Markdown(t("sqa.ask_title"))
     can_voice = voice.espeak_available()
     if not can_voice:

@@ -116,18 +116,34 @@ def localize(message: str, locale: str) -> str:
     return message
 
 
+def _localize_title(title: str, locale: str) -> str:
+    """A title, also when core broke it into lines (core.common.titles.wrap_title): the
+    lines are joined to find its template (a translation needs no English line breaks)."""
+    out = localize(title, locale)
+    if out == title and "<br>" in title:
+        flat = title.replace("<br>", " ")
+        joined = localize(flat, locale)
+        if joined != flat:
+            return joined
+    return out
+
+
 def localize_figure(fig, locale: str):
-    """A copy of a plotly figure with its title, axis titles and legend names in `locale`
-    (the figure itself, e.g. a cached one, is left as it is)."""
+    """A copy of a plotly figure with its title, axis titles, legend names and text
+    annotations (subplot titles, span labels) in `locale`; the figure itself (e.g. a cached
+    one) is left as it is."""
     if fig is None or locale == DEFAULT or not hasattr(fig, "layout"):
         return fig
     fig = type(fig)(fig)
     if fig.layout.title.text:
-        fig.layout.title.text = localize(fig.layout.title.text, locale)
+        fig.layout.title.text = _localize_title(fig.layout.title.text, locale)
     for name in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
         axis = getattr(fig.layout, name, None)
         if axis is not None and axis.title.text:
             axis.title.text = localize(axis.title.text, locale)
+    for note in fig.layout.annotations or ():
+        if note.text:
+            note.text = _localize_title(note.text, locale)
     for trace in fig.data:
         if getattr(trace, "name", None):
             trace.name = localize(trace.name, locale)

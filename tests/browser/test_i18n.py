@@ -39,6 +39,10 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         page.get_by_role("button", name=table["dna.train"], exact=True).wait_for(timeout=10_000)
         page.get_by_text(table["dna.finding"].replace("*", "")[:12]).first.wait_for(
             timeout=10_000)
+        # the reference figure, drawn when the page was built, is redrawn in this language
+        reference = {"en": "Reference, splice", "zh-TW": "參考實驗，splice",
+                     "zh-CN": "参考实验，splice"}[locale]
+        wait_for_plot_title(page, f"t.textContent.includes({reference!r})", timeout=30_000)
 
 
 def test_the_switch_changes_the_language_and_keeps_it(app_url):

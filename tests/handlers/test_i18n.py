@@ -197,3 +197,20 @@ def test_an_error_in_chinese_keeps_its_numbers_and_the_api_error_is_unchanged(tm
     assert api.value.message == "the passage (long.wav) is 200.0 s long; the limit is 180 s"
     assert chinese.value.message == "這段文章（long.wav）長 200.0 秒；上限是 180 秒"
     assert chinese.value.title == "無法執行" and api.value.title == "Cannot do that"
+
+
+def test_wrapped_titles_and_span_labels_are_localized():
+    from core.common.titles import wrap_title
+    from core.spoken_qa import view as sqa_view
+
+    title = wrap_title("Where pretraining helps: pretrained − random (test accuracy, paired, "
+                       "95% CI)")
+    assert "<br>" in title
+    assert i18n._localize_title(title, "zh-TW") == (
+        "預訓練在哪裡有幫助：預訓練 − 隨機初始化（測試正確率，成對，95% 信賴區間）")
+    ref = {"runs": {"pretrained": {"curve": [{"step": 1, "loss": 2.0}]}}}
+    fig = sqa_view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
+                                 "reference training curves")
+    out = i18n.localize_figure(fig, "zh-CN")
+    assert out.layout.title.text == "参考实验的训练曲线"
+    assert [a.text for a in out.layout.annotations][:2] == ["训练损失", "验证 FF1"]
