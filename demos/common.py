@@ -230,6 +230,25 @@ def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
     page.load(redraw, None, plot, api_visibility="private", queue=False)
 
 
+def table_value(rows: list, headers: list[str]):
+    """A gr.Dataframe value in the page's language: the rows as they are for English (what
+    the API returns), with translated headers otherwise (the numbers are the same)."""
+    locale = current_locale()
+    if locale == "en":
+        return rows
+    return {"data": rows, "headers": [localize(h, locale) for h in headers]}
+
+
+def localized_frame(page: gr.Blocks, frame: gr.Dataframe, rows: list, headers: list[str]
+                    ) -> None:
+    """A table filled when the page is built gets its headers in the language of each page
+    that opens (nothing is sent to an English page)."""
+    def redraw():
+        return gr.skip() if current_locale() == "en" else table_value(rows, headers)
+
+    page.load(redraw, None, frame, api_visibility="private", queue=False)
+
+
 def _user_error(exc: Exception, locale: str) -> gr.Error:
     return gr.Error(localize(_message(exc), locale), title=text("common.cannot", locale))
 

@@ -21,6 +21,7 @@ from demos.common import (
     gpu,
     progress_callback,
     standalone,
+    table_value,
     user_errors,
     whole,
 )
@@ -88,7 +89,7 @@ def map_details(metrics, text=""):
     rows = [[p["source"], p["target"], p["word_pairs"]]
             + [None if p[k] is None else round(p[k], 3) for k in keys]
             for p in metrics["pairs"]]
-    return (lab.means_heatmap(embs, metrics["layer"]), rows,
+    return (lab.means_heatmap(embs, metrics["layer"]), table_value(rows, PAIR_HEADERS),
             downloads(metrics, "crosslingual-map"))
 
 
@@ -107,9 +108,11 @@ def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, s
     """Top-5 nearest target words, with or without the mean-difference shift."""
     rows = lab.translate(word or "", source, target, model or default_model("multilingual"),
                          whole(layer, "layer", 0), bool(shift), text or "")
-    return [[r["rank"], r["word"], r["similarity"], "yes" if r["gold"] else ""] for r in rows]
+    return table_value([[r["rank"], r["word"], r["similarity"], "yes" if r["gold"] else ""]
+                        for r in rows], TOP_HEADERS)
 
 
+TOP_HEADERS = ["rank", "word", "cosine", "gold"]
 PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
                 "word P@1 shifted", "sentence P@1 raw", "sentence P@1 centered"]
 
@@ -186,7 +189,7 @@ def populate(page: gr.Blocks) -> None:
             target = gr.Dropdown(_lang_choices(), value="de", label=t("xl.to"))
             shift = gr.Checkbox(True, label=t("xl.shift"))
             tr_btn = gr.Button(t("xl.translate"))
-        tr_out = gr.Dataframe(headers=["rank", "word", "cosine", "gold"],
+        tr_out = gr.Dataframe(headers=TOP_HEADERS,
                               label=t("xl.top5"), interactive=False)
 
     details = dict(fn=map_details, inputs=[metrics, text],

@@ -27,11 +27,13 @@ from demos.common import (
     download_panel,
     downloads,
     gpu,
+    localized_frame,
     localized_plot,
     seed_of,
     standalone,
     stop,
     stopped_title,
+    table_value,
     user_errors,
     whole,
 )
@@ -62,6 +64,12 @@ INTRO = intro()
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
 MODELS = Shelf(MAX_MODELS)
+REFERENCE_HEADERS = ["task", "starting point", "test accuracy", "95% CI", "per seed",
+                     "paper (splice)"]
+PAIRED_HEADERS = ["task", "sequences", "comparison", "measure", "mean difference", "95% CI",
+                  "seeds"]
+RESULT_HEADERS = ["starting point", "test accuracy", "95% CI", "per seed"]
+MAPPING_HEADERS = ["k-mer", "word", "token id"]
 TRAIN_SIZES = [("64", 64), ("100", 100), ("200", 200), ("400", 400), (t("dna.size_all"), 0)]
 
 
@@ -144,7 +152,8 @@ def tables(metrics, key=None):
         return [], [], None
     state = MODELS.get(key)
     mapping = dna.mapping_table(state.mapping) if state is not None else []
-    return (dna_view.results_table(metrics["runs"]), mapping, downloads(metrics, "dna-run"))
+    return (table_value(dna_view.results_table(metrics["runs"]), RESULT_HEADERS),
+            table_value(mapping, MAPPING_HEADERS), downloads(metrics, "dna-run"))
 
 
 @gpu
@@ -197,11 +206,11 @@ def _reference_panel(page: gr.Blocks) -> None:
                 first = dna_view.reference_figure(REFERENCE, names[0])
                 plot = gr.Plot(first,
                                label=t("dna.reference_curves"), elem_id="dna-reference-plot")
-            gr.Dataframe(dna_view.reference_table(REFERENCE),
-                         headers=["task", "starting point", "test accuracy", "95% CI",
-                                  "per seed", "paper (splice)"],
-                         label=t("dna.reference_accuracy"), interactive=False, scale=2,
-                         elem_id="dna-reference-table")
+            rows = dna_view.reference_table(REFERENCE)
+            localized_frame(page, gr.Dataframe(
+                rows, headers=REFERENCE_HEADERS, label=t("dna.reference_accuracy"),
+                interactive=False, scale=2, elem_id="dna-reference-table"),
+                rows, REFERENCE_HEADERS)
         sizes = dna_view.size_figure(REFERENCE)
         paired = dna_view.paired_table(REFERENCE)
         if sizes is not None or paired:
@@ -210,10 +219,9 @@ def _reference_panel(page: gr.Blocks) -> None:
                     localized_plot(page, gr.Plot(sizes, label=t("dna.sizes"),
                                                  elem_id="dna-sizes"), sizes)
                 if paired:
-                    gr.Dataframe(paired, headers=["task", "sequences", "comparison", "measure",
-                                                  "mean difference", "95% CI", "seeds"],
-                                 label=t("dna.paired"),
-                                 interactive=False, elem_id="dna-paired")
+                    localized_frame(page, gr.Dataframe(
+                        paired, headers=PAIRED_HEADERS, label=t("dna.paired"),
+                        interactive=False, elem_id="dna-paired"), paired, PAIRED_HEADERS)
         download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
         localized_plot(page, plot, first)
@@ -259,15 +267,14 @@ def populate(page: gr.Blocks) -> None:
                 stop_btn = gr.Button(t("common.stop"))
         with gr.Column(scale=2):
             curves = gr.Plot(label=t("dna.curves"))
-            results = gr.Dataframe(headers=["starting point", "test accuracy", "95% CI",
-                                            "per seed"], label=t("dna.accuracy"),
+            results = gr.Dataframe(headers=RESULT_HEADERS, label=t("dna.accuracy"),
                                    interactive=False)
             with gr.Accordion(t("common.metrics_accordion"), open=False):
                 metrics = gr.JSON(label=t("common.metrics"), open=False)
             files = gr.File(label=t("dna.files"),
                             file_count="multiple", interactive=False)
     with gr.Accordion(t("dna.mapping_accordion"), open=False):
-        table = gr.Dataframe(headers=["k-mer", "word", "token id"], interactive=False)
+        table = gr.Dataframe(headers=MAPPING_HEADERS, interactive=False)
     with gr.Accordion(t("dna.predict_accordion"), open=True):
         with gr.Row():
             sequence = gr.Textbox(lines=3, label=t("dna.sequence"),

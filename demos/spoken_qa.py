@@ -15,6 +15,7 @@ from demos.common import (
     LAUNCH,
     MAX_UPLOAD_MB,
     download_panel,
+    localized_frame,
     localized_plot,
     standalone,
     stop,
@@ -74,16 +75,17 @@ def _reference_panel(ref: dict | None, page: gr.Blocks) -> None:
                                         "reference training curves")
             localized_plot(page, gr.Plot(curves, label=t("sqa.reference_curves"),
                                          elem_id="sqa-reference-curves"), curves)
-        gr.Dataframe(view.reference_table(ref), headers=["starting point", "test FF1",
-                                                          "test AOS", "questions", "dev FF1"],
-                     interactive=False, label=t("sqa.reference_scores"))
+        rows = view.reference_table(ref)
+        localized_frame(page, gr.Dataframe(rows, headers=h.SCORE_HEADERS, interactive=False,
+                                           label=t("sqa.reference_scores")),
+                        rows, h.SCORE_HEADERS)
         download_panel(ref, "spoken-qa-reference", t("sqa.download_reference"))
         runs = config.load_runs(ref)
         if len(runs) > 1:
-            gr.Dataframe(view.comparison_rows(runs), headers=view.RUN_COLUMNS,
-                         interactive=False,
-                         label=t("sqa.runs"),
-                         elem_id="sqa-runs")
+            rows = view.comparison_rows(runs)
+            localized_frame(page, gr.Dataframe(rows, headers=view.RUN_COLUMNS,
+                                               interactive=False, label=t("sqa.runs"),
+                                               elem_id="sqa-runs"), rows, view.RUN_COLUMNS)
 
 
 def build() -> gr.Blocks:
@@ -133,11 +135,11 @@ def populate(page: gr.Blocks) -> None:
     judged = gr.Markdown(elem_id="sqa-verdict")
     read = gr.Markdown(elem_id="sqa-read")
     with gr.Accordion(t("sqa.stages_accordion"), open=False):
-        stages = gr.Dataframe(headers=["stage", "output", "ms"], interactive=False)
+        stages = gr.Dataframe(headers=h.STAGE_HEADERS, interactive=False)
         details = gr.JSON(label=t("sqa.details"))
     with gr.Accordion(t("sqa.unit_map_accordion"), open=False):
         gr.Markdown(t("sqa.unit_map_note"))
-        unit_map = gr.Dataframe(headers=["unit", "token id", "token", "kind"],
+        unit_map = gr.Dataframe(headers=h.UNIT_MAP_HEADERS,
                                 interactive=False, max_height=300, elem_id="sqa-unit-map")
     with gr.Accordion(t("sqa.units_accordion"), open=False):
         with gr.Row():
@@ -163,8 +165,7 @@ def populate(page: gr.Blocks) -> None:
         stop_btn = gr.Button(t("common.stop"))
     curves = gr.Plot(label=t("sqa.curves"), elem_id="sqa-train-plot")
     with gr.Row():
-        scores = gr.Dataframe(headers=["starting point", "test FF1", "test AOS",
-                                       "questions", "dev FF1"], interactive=False,
+        scores = gr.Dataframe(headers=h.SCORE_HEADERS, interactive=False,
                               label=t("sqa.scores"), scale=2)
         files = gr.File(label=t("sqa.files"),
                         file_count="multiple", interactive=False, scale=1)

@@ -24,6 +24,7 @@ from demos.common import (
     gpu,
     seed_of,
     stopped_title,
+    table_value,
     user_errors,
     whole,
 )
@@ -38,6 +39,9 @@ pipeline = LazyModule("core.spoken_qa.pipeline")
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
 UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
 INIT_CHOICES = ["pretrained", "random", "both"]
+SCORE_HEADERS = ["starting point", "test FF1", "test AOS", "questions", "dev FF1"]
+STAGE_HEADERS = ["stage", "output", "ms"]
+UNIT_MAP_HEADERS = ["unit", "token id", "token", "kind"]
 
 
 def _wav(wave) -> tuple[int, np.ndarray]:
@@ -174,12 +178,14 @@ def tokens_read(details) -> str:
 
 def unit_map_rows():
     """The shipped model's unit -> token table."""
-    return [list(row) for row in pipeline.shipped_model()[1].table()]
+    return table_value([list(row) for row in pipeline.shipped_model()[1].table()],
+                       UNIT_MAP_HEADERS)
 
 
 def stage_rows(details):
     """The stages of the last answer as table rows."""
-    return [[s["stage"], s["output"], s["ms"]] for s in (details or {}).get("stages", [])]
+    return table_value([[s["stage"], s["output"], s["ms"]]
+                        for s in (details or {}).get("stages", [])], STAGE_HEADERS)
 
 
 @user_errors
@@ -261,7 +267,8 @@ def run_tables(metrics):
     if not metrics:
         return [], None
     scored = {i: r for i, r in metrics["runs"].items() if "ff1" in r}
-    return view.reference_table({"runs": scored}), downloads(metrics, "spoken-qa-run")
+    return (table_value(view.reference_table({"runs": scored}), SCORE_HEADERS),
+            downloads(metrics, "spoken-qa-run"))
 
 
 @functools.lru_cache(maxsize=1)

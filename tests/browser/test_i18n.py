@@ -43,6 +43,10 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         reference = {"en": "Reference, splice", "zh-TW": "參考實驗，splice",
                      "zh-CN": "参考实验，splice"}[locale]
         wait_for_plot_title(page, f"t.textContent.includes({reference!r})", timeout=30_000)
+        header = {"en": "starting point", "zh-TW": "起點", "zh-CN": "起点"}[locale]
+        page.locator("#dna-reference-table").get_by_text(header, exact=True).first.wait_for(
+            timeout=30_000)
+        page.screenshot(path=str(artifacts / f"i18n_{locale}_dna.png"), full_page=True)
 
 
 def test_the_switch_changes_the_language_and_keeps_it(app_url):

@@ -46,7 +46,8 @@ def _built_in_code() -> set[str]:
             # the template's words (a literal may be split over two lines in the code)
             words = [w for part in FIELD.split(value)[::2]
                      for w in re.findall(r"[A-Za-z]{3,}", part)]
-            if words and all(w in code for w in words):
+            if (all(w in code for w in words) if words
+                    else f'"{value}"' in code):  # a short header: "ms", "to", "95% CI"
                 found.add(key)
         elif key.startswith("term."):
             word = re.sub(r" \(\w+\)$", "", value)  # "English (en)" is built from "English"
@@ -59,7 +60,7 @@ def test_every_key_used_is_in_all_three_tables_and_none_is_unused():
     called, named = _keys_in_code()
     assert {"app.header", "xl.intro"} <= called and "tab.crosslingual" in named
     used = named | _built_in_code()
-    assert {"msg.xl_map_title", "term.centered", "term.lang_zh"} <= used
+    assert {"msg.xl_map_title_words", "term.centered", "term.lang_zh"} <= used
     for locale in i18n.LOCALES:
         table = i18n.TABLES[locale]
         assert not called - set(table), f"{locale} lacks {sorted(called - set(table))}"
@@ -214,3 +215,23 @@ def test_wrapped_titles_and_span_labels_are_localized():
     out = i18n.localize_figure(fig, "zh-CN")
     assert out.layout.title.text == "参考实验的训练曲线"
     assert [a.text for a in out.layout.annotations][:2] == ["训练损失", "验证 FF1"]
+
+
+def test_a_table_gets_headers_in_the_pages_language_and_the_same_numbers():
+    from gradio.context import LocalContext
+
+    from demos.common import table_value
+    from demos.spoken_qa_handlers import STAGE_HEADERS
+
+    rows = [["units", "87 runs", 12.5]]
+    assert table_value(rows, STAGE_HEADERS) is rows  # English (an API call): as before
+
+    class Browser:
+        headers = {"cookie": "lab_locale=zh-CN"}
+
+    token = LocalContext.request.set(Browser())
+    try:
+        value = table_value(rows, STAGE_HEADERS)
+    finally:
+        LocalContext.request.reset(token)
+    assert value == {"data": rows, "headers": ["阶段", "输出", "毫秒"]}
