@@ -28,8 +28,9 @@ from core.dna.lab import DnaRunConfig, run, summarise
 from core.text.models import default_model
 
 # Rates tried per start: BERT fine-tuning rates for a pretrained body, larger ones for a
-# random one (the grids overlap at 1e-4 and 3e-4 so either may win).
-LR_GRID = {"pretrained": (3e-5, 1e-4, 3e-4), "random": (1e-4, 3e-4, 1e-3)}
+# random one (the grids overlap at 1e-4 to 1e-3 so either may win). Each grid reaches one
+# step past the rate a 3-layer body chose from the earlier 3-point grids (the top of both).
+LR_GRID = {"pretrained": (3e-5, 1e-4, 3e-4, 1e-3), "random": (1e-4, 3e-4, 1e-3, 3e-3)}
 LR_SEARCH_TASK = "splice"
 LR_SEARCH_SIZE = 400  # training sequences in the rate search
 LR_SEARCH_SEEDS = (100, 101)  # disjoint from the main seeds (0, 1, ...)
