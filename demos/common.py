@@ -249,6 +249,17 @@ def localized_frame(page: gr.Blocks, frame: gr.Dataframe, rows: list, headers: l
     page.load(redraw, None, frame, api_visibility="private", queue=False)
 
 
+def localized_examples(page: gr.Blocks, examples: gr.Examples, keys: list[str]) -> None:
+    """gr.Examples buttons labelled by translation keys: English when built, relabelled in
+    the language of each page that opens (gradio does not translate example labels)."""
+    def relabel():
+        locale = current_locale()
+        return (gr.skip() if locale == "en" else
+                gr.update(sample_labels=[text(key, locale) for key in keys]))
+
+    page.load(relabel, None, examples.dataset, api_visibility="private", queue=False)
+
+
 def _user_error(exc: Exception, locale: str) -> gr.Error:
     return gr.Error(localize(_message(exc), locale), title=text("common.cannot", locale))
 

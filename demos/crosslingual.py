@@ -19,6 +19,7 @@ from demos.common import (
     LazyModule,
     downloads,
     gpu,
+    localized_examples,
     progress_callback,
     standalone,
     table_value,
@@ -113,6 +114,8 @@ def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, s
 
 
 TOP_HEADERS = ["rank", "word", "cosine", "gold"]
+# the map examples' labels (translation keys), in the order of their rows
+MAP_EXAMPLES = ["xl.ex_raw", "xl.ex_centered", "xl.ex_words", "xl.ex_scripts", "xl.ex_own"]
 PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
                 "word P@1 shifted", "sentence P@1 raw", "sentence P@1 centered"]
 
@@ -161,10 +164,9 @@ def populate(page: gr.Blocks) -> None:
                   "sentences", False],
                  [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
                   "sentences", True]],
-                map_inputs, example_labels=["sentences, raw", "sentences, centered + lines",
-                                            "words, layer 12, centered + lines",
-                                            "6 scripts, layer 1", "your own text"],
+                map_inputs, example_labels=[TABLES["en"][key] for key in MAP_EXAMPLES],
                 label=t("xl.examples"), api_visibility="private")
+            localized_examples(page, map_examples, MAP_EXAMPLES)
         with gr.Column(scale=2):
             plot = gr.Plot(label=t("xl.map"))
             with gr.Accordion(t("xl.metrics_accordion"), open=False):

@@ -32,7 +32,7 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         # one example: the map's title is written in the page's language
         layer = {"en": "layer 1,", "zh-TW": "第 1 層，", "zh-CN": "第 1 层，"}[locale]
         wait_for_plot_title(page, "t.textContent.includes('ARI')", timeout=240_000)  # drawn
-        page.get_by_text("6 scripts, layer 1", exact=True).click()
+        page.get_by_text(table["xl.ex_scripts"], exact=True).click()  # relabelled
         wait_for_plot_title(page, f"t.textContent.includes({layer!r})", timeout=180_000)
         page.screenshot(path=str(artifacts / f"i18n_{locale}.png"), full_page=True)
         page.get_by_role("tab", name=table["tab.dna"]).click()  # the next tab: its labels
