@@ -95,8 +95,11 @@ def _pattern(template: str) -> re.Pattern:
 # Text built in core (messages, titles) is English; `msg.*` keys hold its templates, `term.*`
 # the words that fill them (raw, centered...). localize() finds the template a text was built
 # from and writes it in another language with the same values.
-_MESSAGES = [(key, _pattern(value)) for key, value in TABLES[DEFAULT].items()
-             if key.startswith("msg.")]
+# Tried most specific first (fewest fields, then the most fixed text), so that "reference
+# training curves" is its own template before it is "reference {scheme}".
+_MESSAGES = [(key, _pattern(value)) for key, value in sorted(
+    ((k, v) for k, v in TABLES[DEFAULT].items() if k.startswith("msg.")),
+    key=lambda kv: (len(_FIELD.findall(kv[1])), -len(_FIELD.sub("", kv[1]))))]
 _TERMS = {value: key for key, value in TABLES[DEFAULT].items() if key.startswith("term.")}
 
 

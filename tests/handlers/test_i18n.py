@@ -152,6 +152,8 @@ def test_shown_reads_a_components_text_in_a_language():
      "zh-CN", "“qwertyuiop”不是 en 文本里的词表单词；相近的有：query"),
     ("English (en)", "zh-TW", "英文 (en)"),
     ("something no table knows", "zh-TW", "something no table knows"),
+    ("reference training curves", "zh-TW", "參考實驗的訓練曲線"),  # not "reference {scheme}"
+    ("reference flat-128", "zh-CN", "参考实验 flat-128"),
     ("word P@1 raw", "en", "word P@1 raw"),
 ])
 def test_text_built_in_core_is_localized_with_the_same_values(message, locale, expected):
