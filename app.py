@@ -14,7 +14,7 @@ from core.common.device import device_info
 from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
 from demos.common import BLOCKS, LAUNCH
-from demos.i18n import language_switch, locale_of, t, text
+from demos.i18n import language_switch, locale_of, rendered, t, text
 
 TABS = [  # (translation key of the title, module with populate(page) and build())
     ("tab.crosslingual", crosslingual),
@@ -61,7 +61,7 @@ def warm_up_async() -> None:
     threading.Thread(target=load, name="model-warm-up", daemon=True).start()
 
 
-def _populate_tab(title: str, module, page: gr.Blocks) -> None:
+def _populate_tab(key: str, module, page: gr.Blocks) -> None:
     """The tab's page, built into the lab's own (one web app, not one per tab); a tab that
     cannot be built says why: one missing model or file must not take the whole lab down."""
     try:
@@ -69,7 +69,8 @@ def _populate_tab(title: str, module, page: gr.Blocks) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure is shown, the other tabs still work
         message = getattr(exc, "message", None) or str(exc)
         error = f"{type(exc).__name__}: {message}"
-        gr.Markdown(t("app.tab_unavailable", title=title, error=error),
+        gr.Markdown(rendered(f"app.tab_unavailable.{key}", lambda locale: text(
+            "app.tab_unavailable", locale, title=text(key, locale), error=error)),
                     elem_id="tab-unavailable")
 
 
@@ -82,7 +83,7 @@ def build_app() -> gr.Blocks:
         with gr.Tabs():
             for key, module in TABS:  # each also runs alone: python -m demos.<tab>
                 with gr.Tab(t(key)):
-                    _populate_tab(text(key), module, app)
+                    _populate_tab(key, module, app)
         app.load(badge_for, None, device_badge, api_visibility="private", queue=False)
         app.load(None, None, switch, js="() => window.labLocale()", api_visibility="private")
     return app

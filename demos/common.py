@@ -15,7 +15,15 @@ from starlette.middleware import Middleware
 from core.common.errors import InputError, ModelUnavailable
 from core.common.export import write_exports
 from core.common.timing import Eta
-from demos.i18n import I18N, LocaleScript, current_locale, localize, localize_figure, text
+from demos.i18n import (
+    I18N,
+    LocaleScript,
+    current_locale,
+    in_locale,
+    localize,
+    localize_figure,
+    text,
+)
 
 # Uploads larger than this are refused by the server before they reach a handler: a 3-minute
 # passage as 48 kHz 16-bit stereo WAV is ~35 MB.
@@ -220,20 +228,26 @@ def _localized(value, locale: str):
     return localize_figure(value, locale)
 
 
-def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
-    """A figure drawn when the page is built (a reference run's) is redrawn in the language
-    of each page that opens (nothing is sent to an English page)."""
+def on_open_in_language(page: gr.Blocks, component, render: Callable[[str], object]) -> None:
+    """A component filled when the page is built (English) gets render(locale) when a page
+    in another language opens (nothing is sent to an English page)."""
     def redraw():
         locale = current_locale()
-        return gr.skip() if locale == "en" else localize_figure(fig, locale)
+        return gr.skip() if locale == "en" else render(locale)
 
-    page.load(redraw, None, plot, api_visibility="private", queue=False)
+    page.load(redraw, None, component, api_visibility="private", queue=False)
 
 
-def table_value(rows: list, headers: list[str]):
-    """A gr.Dataframe value in the page's language: the rows as they are for English (what
-    the API returns), with translated headers otherwise (the numbers are the same)."""
-    locale = current_locale()
+def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
+    """A figure drawn when the page is built (a reference run's), in each page's language."""
+    on_open_in_language(page, plot, lambda locale: localize_figure(fig, locale))
+
+
+def table_value(rows: list, headers: list[str], locale: str | None = None):
+    """A gr.Dataframe value in the page's language (default: the request's): the rows as
+    they are for English (what the API returns), with translated headers otherwise (the
+    numbers are the same)."""
+    locale = locale or current_locale()
     if locale == "en":
         return rows
     return {"data": rows, "headers": [localize(h, locale) for h in headers]}
@@ -241,23 +255,22 @@ def table_value(rows: list, headers: list[str]):
 
 def localized_frame(page: gr.Blocks, frame: gr.Dataframe, rows: list, headers: list[str]
                     ) -> None:
-    """A table filled when the page is built gets its headers in the language of each page
-    that opens (nothing is sent to an English page)."""
-    def redraw():
-        return gr.skip() if current_locale() == "en" else table_value(rows, headers)
-
-    page.load(redraw, None, frame, api_visibility="private", queue=False)
+    """A table filled when the page is built, with its headers in each page's language."""
+    on_open_in_language(page, frame, lambda locale: table_value(rows, headers, locale))
 
 
-def localized_examples(page: gr.Blocks, examples: gr.Examples, keys: list[str]) -> None:
-    """gr.Examples buttons labelled by translation keys: English when built, relabelled in
-    the language of each page that opens (gradio does not translate example labels)."""
-    def relabel():
-        locale = current_locale()
-        return (gr.skip() if locale == "en" else
-                gr.update(sample_labels=[text(key, locale) for key in keys]))
+def localized_examples(page: gr.Blocks, examples: gr.Examples,
+                       keys: list[str] | None = None) -> None:
+    """gr.Examples in each page's language: its table's headers (the inputs' labels, which
+    gradio does not translate there) and, when given, the buttons' labels (translation keys);
+    English when built."""
+    def headers(locale: str) -> list:
+        return [in_locale(component.label, locale) for component in examples.inputs]
 
-    page.load(relabel, None, examples.dataset, api_visibility="private", queue=False)
+    examples.dataset.headers = headers("en")
+    on_open_in_language(page, examples.dataset, lambda locale: gr.update(
+        headers=headers(locale),
+        **({"sample_labels": [text(key, locale) for key in keys]} if keys else {})))
 
 
 def _user_error(exc: Exception, locale: str) -> gr.Error:

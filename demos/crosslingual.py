@@ -20,13 +20,14 @@ from demos.common import (
     downloads,
     gpu,
     localized_examples,
+    on_open_in_language,
     progress_callback,
     standalone,
     table_value,
     user_errors,
     whole,
 )
-from demos.i18n import TABLES, t
+from demos.i18n import TABLES, localize, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
@@ -42,10 +43,17 @@ SAMPLE_TEXT = "\n".join([
 SAMPLE_LANGUAGES = ["en", "de", "fr", "zh"]  # the languages of SAMPLE_TEXT, in its order
 
 
-def _lang_choices() -> list[tuple[object, str]]:
-    """(name shown in the page's language, code) for every built-in language."""
-    return [(t(f"term.lang_{c}") if f"term.lang_{c}" in TABLES["en"] else language_label(c), c)
-            for c in builtin_languages()]
+def _lang_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """(name in `locale`, code) for every built-in language. Plain text, not a translation
+    key: the examples table shows a choice's name as it was built, and gradio does not
+    translate it there; a page in another language gets its names when it opens."""
+    return [(localize(language_label(c), locale), c) for c in builtin_languages()]
+
+
+def _localized_languages(page: gr.Blocks, *dropdowns: gr.Dropdown) -> None:
+    for dropdown in dropdowns:
+        on_open_in_language(page, dropdown,
+                            lambda locale: gr.update(choices=_lang_choices(locale)))
 
 
 @gpu
@@ -190,6 +198,7 @@ def populate(page: gr.Blocks) -> None:
             source = gr.Dropdown(_lang_choices(), value="en", label=t("xl.from"))
             target = gr.Dropdown(_lang_choices(), value="de", label=t("xl.to"))
             shift = gr.Checkbox(True, label=t("xl.shift"))
+            _localized_languages(page, languages, source, target)
             tr_btn = gr.Button(t("xl.translate"))
         tr_out = gr.Dataframe(headers=TOP_HEADERS,
                               label=t("xl.top5"), interactive=False)
@@ -217,6 +226,7 @@ def populate(page: gr.Blocks) -> None:
                                ["law", "en", "zh", True], ["law", "en", "zh", False]],
                               tr_inputs, label=t("xl.translate_examples"),
                               api_visibility="private")
+    localized_examples(page, tr_examples)
     tr_examples.load_input_event.then(
         translate, [word, source, target, model, layer, shift, text], tr_out,
         api_visibility="private", concurrency_limit=2)

@@ -27,6 +27,7 @@ from demos.common import (
     download_panel,
     downloads,
     gpu,
+    localized_examples,
     localized_frame,
     localized_plot,
     seed_of,
@@ -57,9 +58,6 @@ def intro(locale: str = "en") -> str:
     return "\n".join([text("dna.finding", locale), dna_finding.reference_finding(REFERENCE), "",
                       _your_run(locale)])
 
-
-YOUR_RUN = _your_run("en")
-INTRO = intro()
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
 # across all sessions; a session whose model left is told so when it predicts.
 MAX_MODELS = 4
@@ -283,7 +281,8 @@ def populate(page: gr.Blocks) -> None:
         predict_btn = gr.Button(t("dna.predict"))
         importance = gr.Plot(label=t("dna.importance"))
         gr.Markdown(t("dna.importance_note"))
-        gr.Examples(_example_sequences(), [sequence], label=t("dna.examples"))
+        localized_examples(page, gr.Examples(_example_sequences(), [sequence],
+                                             label=t("dna.examples")))
 
     train_inputs = [dataset, mapping, k, inits, steps, seeds, seed, train_size, lrs]
     train_event = run_btn.click(

@@ -41,7 +41,6 @@ DEFAULTS = config.PretrainRunConfig()
 PROBE_DEFAULTS = config.ProbeRunConfig()
 REFERENCE = config.load_reference()
 TRANSFER = config.load_transfer()
-INTRO = intro(REFERENCE)
 CHOICES = [config.ENGLISH] + fake_data.available_schemes()
 SAMPLE_TOKENS = 40  # tokens of each line shown in the live samples
 SIZE_INFO = ", ".join(f"{name} {s.layers}L-{s.hidden}H" for name, s in config.SIZES.items())

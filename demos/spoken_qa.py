@@ -15,6 +15,7 @@ from demos.common import (
     LAUNCH,
     MAX_UPLOAD_MB,
     download_panel,
+    localized_examples,
     localized_frame,
     localized_plot,
     standalone,
@@ -123,9 +124,10 @@ def populate(page: gr.Blocks) -> None:
             voice_name = gr.Dropdown(voices, value=voice.DEFAULT_VOICE, label=t("sqa.voice"))
             q_btn = gr.Button(t("sqa.voice_question"), interactive=can_voice)
     gold = gr.State(None)  # the true span of a voiced built-in example
-    gr.Examples(_examples(), [p_text, q_text, voice_name], [p_audio, q_audio, gold],
-                fn=h.voice_pair, run_on_click=True, cache_examples=False,
-                label=rendered("sqa.examples", examples_label), elem_id="sqa-examples")
+    localized_examples(page, gr.Examples(
+        _examples(), [p_text, q_text, voice_name], [p_audio, q_audio, gold],
+        fn=h.voice_pair, run_on_click=True, cache_examples=False,
+        label=rendered("sqa.examples", examples_label), elem_id="sqa-examples"))
     ask = gr.Button(t("sqa.ask"), variant="primary")
     with gr.Row():
         start = gr.Number(label=t("sqa.start"), precision=2)

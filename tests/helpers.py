@@ -67,3 +67,4 @@ def wait_for_plot_title(page, condition_js: str, timeout: int) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
         f".some(t => {condition_js})", timeout=timeout)
+

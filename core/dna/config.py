@@ -78,6 +78,5 @@ def live_config(reference: dict | None, **settings) -> DnaRunConfig:
     ref_cfg = (reference or {}).get("config") or {}
     settings.setdefault("layers", ref_cfg.get("layers"))
     settings.setdefault("schedule_steps", ref_cfg.get("steps") or DnaRunConfig.schedule_steps)
-    steps = settings.get("steps", DnaRunConfig.steps)
-    settings.setdefault("eval_every", eval_every(steps) if isinstance(steps, int) else 1)
+    settings.setdefault("eval_every", eval_every(settings.get("steps", DnaRunConfig.steps)))
     return DnaRunConfig(**settings)

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 import gradio as gr
+from gradio.context import LocalContext
 
 LOCALES = ("en", "zh-TW", "zh-CN")
 DEFAULT = "en"
@@ -65,7 +66,7 @@ def text(key: str, locale: str = DEFAULT, **params) -> str:
     return (table.get(key) or TABLES[DEFAULT][key]).format(**params)
 
 
-def shown(value, locale: str = DEFAULT):
+def in_locale(value, locale: str = DEFAULT):
     """What a component's text reads in `locale`: a key from t() or rendered() (as the
     object, or as the string gradio keeps) is looked up; anything else is returned as is."""
     key = getattr(value, "key", None)
@@ -155,12 +156,7 @@ def localize_figure(fig, locale: str):
 
 def current_locale() -> str:
     """The locale of the request being handled (gradio keeps it for the event), else English."""
-    try:
-        from gradio.context import LocalContext
-
-        return locale_of(LocalContext.request.get(None))
-    except (ImportError, AttributeError, LookupError):
-        return DEFAULT
+    return locale_of(LocalContext.request.get(None))
 
 
 def normalize(tag: str | None) -> str | None:

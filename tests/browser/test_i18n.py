@@ -47,6 +47,11 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         page.locator("#dna-reference-table").get_by_text(header, exact=True).first.wait_for(
             timeout=30_000)
         page.screenshot(path=str(artifacts / f"i18n_{locale}_dna.png"), full_page=True)
+        # no text anywhere shows a translation key (e.g. an examples table's headers)
+        for key in TABS:
+            page.get_by_role("tab", name=table[key]).click()
+            page.wait_for_timeout(1_000)
+            assert "__i18n__" not in page.locator("body").inner_text(), key
 
 
 def test_the_switch_changes_the_language_and_keeps_it(app_url):

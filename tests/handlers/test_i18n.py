@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from demos import i18n
+from demos.i18n import in_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "demos").rglob("*.py"))]
@@ -139,10 +140,10 @@ def test_each_chinese_table_keeps_to_its_own_script():
         assert not set(value) & set(traditional), (key, set(value) & set(traditional))
 
 
-def test_shown_reads_a_components_text_in_a_language():
+def test_in_locale_reads_a_components_text_in_a_language():
     data = i18n.t("xl.draw")
-    assert i18n.shown(data) == "Draw map" and i18n.shown(str(data), "zh-TW") == "畫出分布圖"
-    assert i18n.shown("plain text") == "plain text" and i18n.shown(None) is None
+    assert in_locale(data) == "Draw map" and in_locale(str(data), "zh-TW") == "畫出分布圖"
+    assert in_locale("plain text") == "plain text" and in_locale(None) is None
 
 
 @pytest.mark.parametrize("message, locale, expected", [

@@ -12,7 +12,7 @@ from core.spoken_qa import lab
 from core.spoken_qa.data import examples, load_records
 from demos import spoken_qa
 from demos import spoken_qa_handlers as tab
-from demos.i18n import shown
+from demos.i18n import in_locale
 
 pytestmark = [pytest.mark.embedded, pytest.mark.usefixtures("one_thread"),
               pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
@@ -196,9 +196,9 @@ def test_runs_past_the_time_budget_or_with_bad_seeds_are_refused_at_once(monkeyp
 def test_without_espeak_the_tab_turns_voicing_off_and_still_builds(monkeypatch):
     monkeypatch.setattr(voice, "espeak_available", lambda: False)
     page = spoken_qa.build()
-    notes = [shown(b.value) for b in page.blocks.values() if isinstance(b, gr.Markdown)]
+    notes = [in_locale(b.value) for b in page.blocks.values() if isinstance(b, gr.Markdown)]
     assert any("Voicing is off" in (n or "") for n in notes)
-    buttons = {shown(b.value): b.interactive for b in page.blocks.values()
+    buttons = {in_locale(b.value): b.interactive for b in page.blocks.values()
                if isinstance(b, gr.Button)}
     assert buttons["Voice passage"] is False and buttons["Voice question"] is False
     assert buttons["Find the answer"] is not False
