@@ -22,6 +22,8 @@ from demos.i18n import (
     in_locale,
     localize,
     localize_figure,
+    speaker,
+    term_in,
     text,
 )
 
@@ -245,18 +247,23 @@ def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
 
 def table_value(rows: list, headers: list[str], locale: str | None = None):
     """A gr.Dataframe value in the page's language (default: the request's): the rows as
-    they are for English (what the API returns), with translated headers otherwise (the
+    they are for English (what the API returns); otherwise translated headers, and cells
+    that are a word of the tables (a starting point: "pretrained") translated too (the
     numbers are the same)."""
     locale = locale or current_locale()
     if locale == "en":
         return rows
-    return {"data": rows, "headers": [localize(h, locale) for h in headers]}
+    return {"data": [[term_in(cell, locale) for cell in row] for row in rows],
+            "headers": [localize(h, locale) for h in headers]}
 
 
-def localized_frame(page: gr.Blocks, frame: gr.Dataframe, rows: list, headers: list[str]
-                    ) -> None:
-    """A table filled when the page is built, with its headers in each page's language."""
-    on_open_in_language(page, frame, lambda locale: table_value(rows, headers, locale))
+def localized_frame(page: gr.Blocks, frame: gr.Dataframe, rows: list, headers: list[str],
+                    rows_in: Callable[[str], list] | None = None) -> gr.Dataframe:
+    """A table filled when the page is built (`rows`, or none), with its headers in each
+    page's language; rows_in(locale), when given, writes the rows in that language."""
+    on_open_in_language(page, frame, lambda locale: table_value(
+        rows_in(locale) if rows_in else rows, headers, locale))
+    return frame
 
 
 def localized_examples(page: gr.Blocks, examples: gr.Examples,
@@ -309,6 +316,15 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def progress_text(phase: str, eta: Eta | None = None, done: int = 0,
+                  elapsed_s: float | None = None) -> str:
+    """A progress bar's text in the page's language: what the run is doing (a phase core
+    wrote in English) and, with `eta`, the time left at the pace kept so far."""
+    locale = current_locale()
+    phase = localize(phase, locale)
+    return phase if eta is None else f"{phase} · {eta.text(done, elapsed_s, speaker(locale))}"
+
+
 def progress_callback(progress: gr.Progress) -> Callable[[float, str], None]:
     """Adapts core's on_progress(fraction, message) to a gr.Progress bar whose text ends with
     the time left at the pace kept so far."""
@@ -316,6 +332,6 @@ def progress_callback(progress: gr.Progress) -> Callable[[float, str], None]:
 
     def on_progress(fraction: float, message: str) -> None:
         fraction = min(max(fraction, 0.0), 1.0)
-        left = eta.text(round(fraction * 1000)) if fraction >= 0.05 else ""
-        progress(fraction, desc=f"{message} · {left}" if left else message)
+        progress(fraction, desc=progress_text(message, eta if fraction >= 0.05 else None,
+                                              round(fraction * 1000)))
     return on_progress

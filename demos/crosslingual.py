@@ -20,6 +20,7 @@ from demos.common import (
     downloads,
     gpu,
     localized_examples,
+    localized_frame,
     on_open_in_language,
     progress_callback,
     standalone,
@@ -181,8 +182,9 @@ def populate(page: gr.Blocks) -> None:
                 metrics = gr.JSON(label=t("xl.metrics"), open=False)
     with gr.Row():
         heatmap = gr.Plot(label=t("xl.means"))
-        pairs = gr.Dataframe(headers=PAIR_HEADERS, label=t("xl.pairs"),
-                             interactive=False, wrap=True)
+        pairs = localized_frame(page, gr.Dataframe(headers=PAIR_HEADERS, label=t("xl.pairs"),
+                                                   interactive=False, wrap=True),
+                                [], PAIR_HEADERS)
     map_files = gr.File(label=t("xl.map_files"),
                         file_count="multiple", interactive=False)
     with gr.Accordion(t("xl.sweep_accordion"), open=False):
@@ -200,8 +202,8 @@ def populate(page: gr.Blocks) -> None:
             shift = gr.Checkbox(True, label=t("xl.shift"))
             _localized_languages(page, languages, source, target)
             tr_btn = gr.Button(t("xl.translate"))
-        tr_out = gr.Dataframe(headers=TOP_HEADERS,
-                              label=t("xl.top5"), interactive=False)
+        tr_out = localized_frame(page, gr.Dataframe(headers=TOP_HEADERS, label=t("xl.top5"),
+                                                    interactive=False), [], TOP_HEADERS)
 
     details = dict(fn=map_details, inputs=[metrics, text],
                    outputs=[heatmap, pairs, map_files], api_name="crosslingual_map_details",

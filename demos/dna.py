@@ -30,6 +30,7 @@ from demos.common import (
     localized_examples,
     localized_frame,
     localized_plot,
+    progress_text,
     seed_of,
     standalone,
     stop,
@@ -38,7 +39,7 @@ from demos.common import (
     user_errors,
     whole,
 )
-from demos.i18n import rendered, t, text
+from demos.i18n import current_locale, rendered, speaker, t, text
 
 dna = LazyModule("core.dna.encode")  # torch and the models load on first use
 dna_lab = LazyModule("core.dna.lab")
@@ -55,7 +56,7 @@ def _your_run(locale: str) -> str:
 def intro(locale: str = "en") -> str:
     """The finding, what the committed reference shows (read from its file) and what a live
     run repeats, in `locale`."""
-    return "\n".join([text("dna.finding", locale), dna_finding.reference_finding(REFERENCE), "",
+    return "\n".join([text("dna.finding", locale), dna_finding.reference_finding(REFERENCE, speaker(locale)), "",
                       _your_run(locale)])
 
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
@@ -116,8 +117,9 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
             yield (stopped_title(fig, state.done_steps),
                    dict(metrics, stopped_at=state.done_steps), gr.skip())
             return
-        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
-        progress((state.done_steps, state.total_steps), desc=f"fine-tuning · {left}",
+        progress((state.done_steps, state.total_steps),
+                 desc=progress_text("fine-tuning", Eta(total=state.total_steps),
+                                    state.done_steps, state.elapsed_s),
                  unit="steps")
         # the model trained before stays in the session until this run finishes
         yield (*_live(state), gr.skip())
@@ -158,14 +160,12 @@ def tables(metrics, key=None):
 @user_errors
 def predict(sequence, key=None):
     """Class probabilities and per-base importance from this session's last trained model."""
-    state = MODELS.get(key)
+    state, locale = MODELS.get(key), current_locale()
     if key and state is None:
-        raise gr.Error(f"This session's model was released to free memory: the server keeps "
-                       f"the {MODELS.capacity} most recently trained models. Press Train "
-                       f"again.", title="Model released")
+        raise gr.Error(text("dna.model_released", locale, n=MODELS.capacity),
+                       title=text("dna.model_released_title", locale))
     if state is None or state.model is None:
-        raise gr.Error("Train a model first (press Train above): prediction uses the model "
-                       "most recently trained in this session.", title="No model yet")
+        raise gr.Error(text("dna.no_model", locale), title=text("dna.no_model_title", locale))
     prediction = dna_lab.predict(state.model, state.mapping, state.metrics()["labels"],
                                  sequence or "")
     return prediction["probs"], dna_view.importance_figure(prediction)
@@ -195,7 +195,8 @@ def _reference_panel(page: gr.Blocks) -> None:
         if REFERENCE is None:
             gr.Markdown(t("dna.no_reference"))
             return
-        gr.Markdown(dna_view.reference_summary(REFERENCE))
+        gr.Markdown(rendered("dna.reference_summary",
+                             lambda loc: dna_view.reference_summary(REFERENCE, speaker(loc))))
         names = list(REFERENCE["datasets"])
         with gr.Row():
             with gr.Column(scale=2):
@@ -219,7 +220,8 @@ def _reference_panel(page: gr.Blocks) -> None:
                 if paired:
                     localized_frame(page, gr.Dataframe(
                         paired, headers=PAIRED_HEADERS, label=t("dna.paired"),
-                        interactive=False, elem_id="dna-paired"), paired, PAIRED_HEADERS)
+                        interactive=False, elem_id="dna-paired"), paired, PAIRED_HEADERS,
+                        lambda locale: dna_view.paired_table(REFERENCE, speaker(locale)))
         download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
         localized_plot(page, plot, first)
@@ -265,14 +267,16 @@ def populate(page: gr.Blocks) -> None:
                 stop_btn = gr.Button(t("common.stop"))
         with gr.Column(scale=2):
             curves = gr.Plot(label=t("dna.curves"))
-            results = gr.Dataframe(headers=RESULT_HEADERS, label=t("dna.accuracy"),
-                                   interactive=False)
+            results = localized_frame(page, gr.Dataframe(
+                headers=RESULT_HEADERS, label=t("dna.accuracy"), interactive=False),
+                [], RESULT_HEADERS)
             with gr.Accordion(t("common.metrics_accordion"), open=False):
                 metrics = gr.JSON(label=t("common.metrics"), open=False)
             files = gr.File(label=t("dna.files"),
                             file_count="multiple", interactive=False)
     with gr.Accordion(t("dna.mapping_accordion"), open=False):
-        table = gr.Dataframe(headers=MAPPING_HEADERS, interactive=False)
+        table = localized_frame(page, gr.Dataframe(headers=MAPPING_HEADERS, interactive=False),
+                                [], MAPPING_HEADERS)
     with gr.Accordion(t("dna.predict_accordion"), open=True):
         with gr.Row():
             sequence = gr.Textbox(lines=3, label=t("dna.sequence"),

@@ -16,14 +16,18 @@ from demos.common import (
     download_panel,
     downloads,
     gpu,
+    localized_frame,
+    localized_plot,
+    progress_text,
     seed_of,
     standalone,
     stop,
     stopped_title,
+    table_value,
     user_errors,
     whole,
 )
-from demos.i18n import rendered, t, text
+from demos.i18n import current_locale, localize, rendered, speaker, t, text
 
 pretrain_lab = LazyModule("core.pretrain.lab")  # torch loads on first use
 bodies = LazyModule("core.pretrain.bodies")
@@ -31,7 +35,7 @@ bodies = LazyModule("core.pretrain.bodies")
 def intro(reference: dict | None, locale: str = "en") -> str:
     """The tab's opening text in `locale`: the finding, then what the committed reference
     shows (every number read from it), then how to repeat it."""
-    measured = (view.reference_finding(reference) if reference
+    measured = (view.reference_finding(reference, speaker(locale)) if reference
                 else text("pre.no_reference_expect", locale))
     return (f"{text('pre.finding', locale)}\n\n{measured}\n\n"
             f"{text('pre.try_it', locale)}")
@@ -62,11 +66,11 @@ def live_samples(chosen):
             continue
         ids, text = pretrain_lab.samples(name, n=1, seed=0)
         words = text.split()[:SAMPLE_TOKENS]
-        about = _about(name)
+        about = localize(_about(name), current_locale())
         parts.append(f"<p><b>{html.escape(name)}</b> <i>{html.escape(about)}</i><br>"
                      f"<code>{html.escape(' '.join(words))} …</code><br>"
                      f"<small>ids: {' '.join(map(str, ids[0][:SAMPLE_TOKENS]))} …</small></p>")
-    return "".join(parts) or "<p>Choose a scheme to see what its lines look like.</p>"
+    return "".join(parts) or text("pre.choose_scheme", current_locale())
 
 
 def first_samples(chosen=DEFAULTS.schemes) -> str:
@@ -76,7 +80,8 @@ def first_samples(chosen=DEFAULTS.schemes) -> str:
     try:
         return live_samples(chosen)
     except gr.Error as exc:
-        return f"<p><b>Samples unavailable:</b> {html.escape(exc.message)}</p>"
+        return text("pre.samples_unavailable", current_locale(),
+                    message=html.escape(exc.message))
 
 
 def _about(name: str) -> str:
@@ -116,9 +121,9 @@ def run(schemes=DEFAULTS.schemes, size=DEFAULTS.size, steps=DEFAULTS.steps,
             yield (stopped_title(mlm_fig, state.done_steps), gains_fig,
                    dict(metrics, stopped_at=state.done_steps))
             return
-        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
-        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
-                 unit="steps")
+        progress((state.done_steps, state.total_steps),
+                 desc=progress_text(state.phase, Eta(total=state.total_steps),
+                                    state.done_steps, state.elapsed_s), unit="steps")
         yield mlm_fig, gains_fig, metrics
 
 
@@ -140,9 +145,9 @@ def probe(arms=PROBE_DEFAULTS.arms, steps=PROBE_DEFAULTS.steps, seed=PROBE_DEFAU
             yield stopped_title(fig, state.done_steps), dict(metrics,
                                                              stopped_at=state.done_steps)
             return
-        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
-        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
-                 unit="steps")
+        progress((state.done_steps, state.total_steps),
+                 desc=progress_text(state.phase, Eta(total=state.total_steps),
+                                    state.done_steps, state.elapsed_s), unit="steps")
         yield fig, metrics
 
 
@@ -157,44 +162,55 @@ def table(metrics):
     """The final results table of a run, rounded, and its downloads."""
     if not metrics:
         return [], None
-    return view.results_table(metrics), downloads(metrics, "fake-data-run")
+    return (table_value(view.results_table(metrics), view.TABLE_HEADERS),
+            downloads(metrics, "fake-data-run"))
 
 
-def _reference_panel() -> None:
+def _reference_panel(page: gr.Blocks) -> None:
     with gr.Accordion(t("pre.reference_accordion"), open=True):
         if REFERENCE is None:
             gr.Markdown(t("pre.no_reference"))
             return
         m = REFERENCE["metrics"]
-        gr.Markdown(view.reference_summary(REFERENCE, line_length=config.LINE_LENGTH))
+        gr.Markdown(rendered("pre.reference_summary", lambda loc: view.reference_summary(
+            REFERENCE, line_length=config.LINE_LENGTH, say=speaker(loc))))
+        gains = view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch")
+        mlm = view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss",
+                              floors=view.floors_of(REFERENCE["metrics"]))
         with gr.Row():
-            gr.Plot(view.gains_figure(m, f"Reference, {m['config']['task']}: gain over scratch"),
-                    label=t("pre.reference_gains"), elem_id="pretrain-reference-gains")
-            gr.Plot(view.mlm_figure(REFERENCE["mlm"], "Reference MLM loss",
-                                    floors=view.floors_of(REFERENCE["metrics"])),
-                    label=t("pre.reference_mlm"))
-        gr.Dataframe(view.results_table(m), headers=view.TABLE_HEADERS,
-                     label=t("pre.reference_accuracy"), interactive=False,
-                     elem_id="pretrain-reference-table")
+            localized_plot(page, gr.Plot(gains, label=t("pre.reference_gains"),
+                                         elem_id="pretrain-reference-gains"), gains)
+            localized_plot(page, gr.Plot(mlm, label=t("pre.reference_mlm")), mlm)
+        rows = view.results_table(m)
+        localized_frame(page, gr.Dataframe(rows, headers=view.TABLE_HEADERS,
+                                           label=t("pre.reference_accuracy"), interactive=False,
+                                           elem_id="pretrain-reference-table"),
+                        rows, view.TABLE_HEADERS)
         download_panel(REFERENCE, "fake-data-reference", t("pre.download_reference"))
 
 
-def _transfer_panel() -> None:
+def _transfer_panel(page: gr.Blocks) -> None:
     with gr.Accordion(t("pre.transfer_accordion"), open=True):
         if TRANSFER is None:
             gr.Markdown(t("pre.no_transfer"))
             return
-        gr.Markdown(tview.transfer_finding(TRANSFER), elem_id="pretrain-transfer-finding")
+        gr.Markdown(rendered("pre.transfer_finding",
+                             lambda loc: tview.transfer_finding(TRANSFER, speaker(loc))),
+                    elem_id="pretrain-transfer-finding")
         curves, floors = tview.pretrain_curves(TRANSFER)
+        probe_fig, finetune_fig = tview.probe_figure(TRANSFER), tview.finetune_figure(TRANSFER)
+        mlm = view.mlm_figure(curves, "Pretraining MLM loss, with each stream's floor",
+                              floors=floors)
         with gr.Row():
-            gr.Plot(tview.probe_figure(TRANSFER), label=t("pre.probe_gains"),
-                    elem_id="pretrain-transfer-probe")
-            gr.Plot(view.mlm_figure(curves, "Pretraining MLM loss, with each stream's floor",
-                                    floors=floors), label=t("pre.pretraining_curves"))
-        gr.Plot(tview.finetune_figure(TRANSFER), label=t("pre.finetune_gains"),
-                elem_id="pretrain-transfer-finetune")
-        gr.Dataframe(tview.transfer_rows(TRANSFER), headers=tview.TRANSFER_HEADERS,
-                     interactive=False, label=t("pre.transfer_table"))
+            localized_plot(page, gr.Plot(probe_fig, label=t("pre.probe_gains"),
+                                         elem_id="pretrain-transfer-probe"), probe_fig)
+            localized_plot(page, gr.Plot(mlm, label=t("pre.pretraining_curves")), mlm)
+        localized_plot(page, gr.Plot(finetune_fig, label=t("pre.finetune_gains"),
+                                     elem_id="pretrain-transfer-finetune"), finetune_fig)
+        rows = tview.transfer_rows(TRANSFER)
+        localized_frame(page, gr.Dataframe(rows, headers=tview.TRANSFER_HEADERS,
+                                           interactive=False, label=t("pre.transfer_table")),
+                        rows, tview.TRANSFER_HEADERS)
         download_panel(TRANSFER, "fake-data-transfer", t("pre.download_transfer"))
 
 
@@ -231,9 +247,9 @@ def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
     gr.Markdown(rendered("pre.intro", lambda loc: intro(REFERENCE, loc)))
-    _transfer_panel()
+    _transfer_panel(page)
     _probe_section()
-    _reference_panel()
+    _reference_panel(page)
     gr.Markdown(t("pre.your_run_title"))
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -258,14 +274,15 @@ def populate(page: gr.Blocks) -> None:
                 run_btn = gr.Button(t("pre.run"), variant="primary")
                 stop_btn = gr.Button(t("common.stop"))
         with gr.Column(scale=1):
-            sample_view = gr.HTML("<p>Drawing samples…</p>", label=t("pre.samples"),
+            sample_view = gr.HTML(t("pre.drawing_samples"), label=t("pre.samples"),
                                   elem_id="pretrain-samples")
     with gr.Row():
         mlm_plot = gr.Plot(label=t("pre.mlm_plot"))
         gains_plot = gr.Plot(label=t("pre.gains_plot"))
     with gr.Row():
-        results = gr.Dataframe(headers=view.TABLE_HEADERS, label=t("pre.accuracy"),
-                               interactive=False, scale=2)
+        results = localized_frame(page, gr.Dataframe(
+            headers=view.TABLE_HEADERS, label=t("pre.accuracy"), interactive=False, scale=2),
+            [], view.TABLE_HEADERS)
         files = gr.File(label=t("pre.files"),
                         file_count="multiple", interactive=False, scale=1)
     with gr.Accordion(t("common.metrics_accordion"), open=False):

@@ -21,7 +21,7 @@ from demos.common import (
     standalone,
     stop,
 )
-from demos.i18n import rendered, t, text
+from demos.i18n import rendered, speaker, t, text
 
 
 def intro(ref: dict | None, meta: dict | None, twin: dict | None = None,
@@ -67,7 +67,8 @@ def _reference_panel(ref: dict | None, page: gr.Blocks) -> None:
         if ref is None:
             gr.Markdown(t("sqa.no_reference"))
             return
-        gr.Markdown(view.reference_summary(ref))
+        gr.Markdown(rendered("sqa.reference_summary",
+                             lambda loc: view.reference_summary(ref, speaker(loc))))
         with gr.Row():
             scores = view.reference_figure(ref)
             localized_plot(page, gr.Plot(scores, label=t("sqa.reference_scores_plot"),
@@ -137,11 +138,12 @@ def populate(page: gr.Blocks) -> None:
     judged = gr.Markdown(elem_id="sqa-verdict")
     read = gr.Markdown(elem_id="sqa-read")
     with gr.Accordion(t("sqa.stages_accordion"), open=False):
-        stages = gr.Dataframe(headers=h.STAGE_HEADERS, interactive=False)
+        stages = localized_frame(page, gr.Dataframe(headers=h.STAGE_HEADERS, interactive=False),
+                                 [], h.STAGE_HEADERS)
         details = gr.JSON(label=t("sqa.details"))
     with gr.Accordion(t("sqa.unit_map_accordion"), open=False):
         gr.Markdown(t("sqa.unit_map_note"))
-        unit_map = gr.Dataframe(headers=h.UNIT_MAP_HEADERS,
+        unit_map = gr.Dataframe(headers=h.UNIT_MAP_HEADERS,  # filled on load, in its language
                                 interactive=False, max_height=300, elem_id="sqa-unit-map")
     with gr.Accordion(t("sqa.units_accordion"), open=False):
         with gr.Row():
@@ -159,16 +161,17 @@ def populate(page: gr.Blocks) -> None:
         init = gr.Radio(list(zip([t("sqa.init_pretrained"), t("sqa.init_random"),
                                    t("sqa.init_both")], h.INIT_CHOICES)),
                         value="both", label=t("sqa.init"))
-        steps = gr.Slider(5, 200, value=20, step=5, label=view.steps_label(ref),
-                          elem_id="sqa-steps")
+        steps = gr.Slider(5, 200, value=20, step=5, elem_id="sqa-steps", label=rendered(
+            "sqa.steps_label", lambda loc: view.steps_label(ref, speaker(loc))))
         seed = gr.Number(0, precision=0, label=t("common.seed"))
     with gr.Row():
         run_btn = gr.Button(t("sqa.train"), variant="primary")
         stop_btn = gr.Button(t("common.stop"))
     curves = gr.Plot(label=t("sqa.curves"), elem_id="sqa-train-plot")
     with gr.Row():
-        scores = gr.Dataframe(headers=h.SCORE_HEADERS, interactive=False,
-                              label=t("sqa.scores"), scale=2)
+        scores = localized_frame(page, gr.Dataframe(headers=h.SCORE_HEADERS, interactive=False,
+                                                    label=t("sqa.scores"), scale=2),
+                                 [], h.SCORE_HEADERS)
         files = gr.File(label=t("sqa.files"),
                         file_count="multiple", interactive=False, scale=1)
     with gr.Accordion(t("common.metrics_accordion"), open=False):

@@ -22,13 +22,14 @@ from demos.common import (
     LazyModule,
     downloads,
     gpu,
+    progress_text,
     seed_of,
     stopped_title,
     table_value,
     user_errors,
     whole,
 )
-from demos.i18n import text
+from demos.i18n import current_locale, speaker, text
 
 # torch and the models load on first use (the page builds before them)
 cost = LazyModule("core.spoken_qa.cost")
@@ -218,9 +219,9 @@ def train(init="both", steps=20, seed=0, request: gr.Request = None,
             yield (stopped_title(_curves(state), state.done_steps),
                    dict(_train_metrics(state), stopped_at=state.done_steps))
             return
-        left = Eta(total=state.total_steps).text(state.done_steps, state.elapsed_s)
-        progress((state.done_steps, state.total_steps), desc=f"{state.phase} · {left}",
-                 unit="steps")
+        progress((state.done_steps, state.total_steps),
+                 desc=progress_text(state.phase, Eta(total=state.total_steps),
+                                    state.done_steps, state.elapsed_s), unit="steps")
         yield _curves(state), _train_metrics(state)
     yield _curves(state), _train_metrics(state)
 
@@ -254,11 +255,11 @@ def _train_metrics(state) -> dict:
 def steps_slider(ref=None):
     """The step slider's label: the cost of a step measured on this server (at its first
     run), else the reference run's."""
-    step = cost.measured(pick_device().type)
+    step, locale = cost.measured(pick_device().type), current_locale()
     if step is None:
-        return gr.Slider(label=view.steps_label(ref or _reference()))
-    return gr.Slider(label=f"Steps (~{step:.0f} s each on this server's "
-                           f"{pick_device().type.upper()}, measured at its first run)")
+        return gr.Slider(label=view.steps_label(ref or _reference(), speaker(locale)))
+    return gr.Slider(label=text("sqa.steps_measured", locale, seconds=step,
+                                device=pick_device().type.upper()))
 
 
 @user_errors

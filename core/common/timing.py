@@ -10,19 +10,21 @@ import time
 from dataclasses import dataclass, field
 
 from core.common.errors import InputError
+from core.common.words import Say, english
 
 # What one run started from the web UI may cost, in estimated wall seconds.
 UI_BUDGET_S = 600.0
 
 
-def duration_text(seconds: float) -> str:
-    """12.3 -> "12 s", 125 -> "2 min 05 s", 7300 -> "2 h 02 min"."""
+def duration_text(seconds: float, say: Say = english) -> str:
+    """12.3 -> "12 s", 125 -> "2 min 05 s", 7300 -> "2 h 02 min" (in the language of `say`,
+    core.common.words)."""
     s = max(0, round(seconds))
     if s < 60:
-        return f"{s} s"
+        return say("{s} s", s=s)
     if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+        return say("{m} min {s:02d} s", m=s // 60, s=s % 60)
+    return say("{h} h {m:02d} min", h=s // 3600, m=s % 3600 // 60)
 
 
 def check_budget(estimate_s: float, budget_s: float, *, device: str, advice: str) -> None:
@@ -54,6 +56,10 @@ class Eta:
         elapsed = time.perf_counter() - self.t0 if elapsed_s is None else elapsed_s
         return None if done <= 0 else max(0.0, (self.total - done) * elapsed / done)
 
-    def text(self, done: int, elapsed_s: float | None = None) -> str:
+    def text(self, done: int, elapsed_s: float | None = None, say: Say = english) -> str:
+        """"about 4 min 30 s left" ("starting" before the first unit), in the language of
+        `say` (core.common.words)."""
         left = self.left_s(done, elapsed_s)
-        return "starting" if left is None else f"about {duration_text(left)} left"
+        if left is None:
+            return say("starting")
+        return say("about {duration} left", duration=duration_text(left, say))

@@ -6,14 +6,15 @@ and the learning rates chosen on dev. Plain numbers in, Markdown out; no plotly,
 from __future__ import annotations
 
 from core.common.stats import ci_text
+from core.common.words import Say, english, listing
 
 BASELINE = "random"  # the start the finding is measured against
-NO_REFERENCE = ("**What to expect here.** No reference run is committed yet: "
-                "`python -m core dna-sweep` makes one (it writes assets/dna/reference.json).")
+# Every sentence goes through `say` (core.common.words): English by default, the page's
+# language in the UI.
 DEV_AT = "dev_at_"  # paired measures "dev_at_<N>": dev accuracy after N updates
 
 
-def measures_of(measures: dict) -> dict[str, str]:
+def measures_of(measures: dict, say: Say = english) -> dict[str, str]:
     """The paired measures a record has, in the order they are quoted: test accuracy, dev
     accuracy after each number of updates (earliest first), area under the dev curve.
 
@@ -23,10 +24,10 @@ def measures_of(measures: dict) -> dict[str, str]:
     """
     dev = sorted((k for k in measures if k.startswith(DEV_AT)),
                  key=lambda k: int(k.removeprefix(DEV_AT)))
-    out = {"test_accuracy": "test accuracy"} if "test_accuracy" in measures else {}
-    out.update({k: f"dev accuracy at {k.removeprefix(DEV_AT)} updates" for k in dev})
+    out = {"test_accuracy": say("test accuracy")} if "test_accuracy" in measures else {}
+    out.update({k: say("dev accuracy at {n} updates", n=k.removeprefix(DEV_AT)) for k in dev})
     if "auc" in measures:
-        out["auc"] = "area under the dev curve"
+        out["auc"] = say("area under the dev curve")
     return out
 
 
@@ -42,11 +43,7 @@ def _overlap(a: dict, b: dict) -> bool | None:
     return abs(a["test_accuracy"] - b["test_accuracy"]) <= a["ci95"] + b["ci95"]
 
 
-def _names(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def task_verdict(runs: dict[str, dict]) -> str:
+def task_verdict(runs: dict[str, dict], say: Say = english) -> str:
     """Which start leads one task, by how much, and whether the seeds separate it.
 
     Args:
@@ -60,35 +57,45 @@ def task_verdict(runs: dict[str, dict]) -> str:
     leaders = [i for i in order if runs[i]["test_accuracy"] == top]
     rest = [i for i in order if i not in leaders]
     if not rest:
-        return f"{_names(leaders)} {'tie' if len(leaders) > 1 else 'is the only start'}."
+        if len(leaders) > 1:
+            return say("{names} tie.", names=listing(leaders, say))
+        return say("{name} is the only start.", name=leaders[0])
     runner = rest[0]
-    lead = (f"{_names(leaders)} tie for the lead" if len(leaders) > 1
-            else f"{leaders[0]} leads")
+    lead = (say("{names} tie for the lead", names=listing(leaders, say)) if len(leaders) > 1
+            else say("{name} leads", name=leaders[0]))
     gap = top - runs[runner]["test_accuracy"]
     overlaps = [_overlap(runs[i], runs[runner]) for i in leaders]
     if None in overlaps:
-        return f"{lead}, {gap:.3f} ahead of {runner}; one seed gives no 95% interval."
-    apart = "overlap" if any(overlaps) else "do not overlap"
-    return f"{lead}, {gap:.3f} ahead of {runner}; their 95% intervals {apart}."
+        return say("{lead}, {gap:.3f} ahead of {runner}; one seed gives no 95% interval.",
+                   lead=lead, gap=gap, runner=runner)
+    if any(overlaps):
+        return say("{lead}, {gap:.3f} ahead of {runner}; their 95% intervals overlap.",
+                   lead=lead, gap=gap, runner=runner)
+    return say("{lead}, {gap:.3f} ahead of {runner}; their 95% intervals do not overlap.",
+               lead=lead, gap=gap, runner=runner)
 
 
-def _size_text(size) -> str:
-    return f"{size}" if size else "all"
+def _size_text(size, say: Say = english) -> str:
+    return f"{size}" if size else say("all")
 
 
-def _config_text(ref: dict) -> str:
+def _config_text(ref: dict, say: Say = english) -> str:
     cfg = ref["config"]
     if "sizes" in cfg:  # the data-size sweep: each task is shown at its default size
-        sizes = ", ".join(f"{name} {_size_text(result.get('size'))}"
+        sizes = ", ".join(f"{name} {_size_text(result.get('size'), say)}"
                           for name, result in ref["datasets"].items())
-        size = f"labelled training sequences per task as shown ({sizes})"
+        size = say("labelled training sequences per task as shown ({sizes})", sizes=sizes)
+    elif cfg["train_size"]:
+        size = say("at most {n} labelled training sequences per task", n=cfg["train_size"])
     else:
-        size = (f"at most {cfg['train_size']}" if cfg["train_size"] else "all") + \
-            " labelled training sequences per task"
-    bases = "one base" if cfg["k"] == 1 else f"{cfg['k']} bases"
-    body = (f", the first {cfg['layers']} of its layers" if cfg.get("layers") else "")
-    return (f"{cfg['seeds']} seeds per starting point, {size}, {bases} per word, "
-            f"{cfg['steps']} steps, {cfg['model']}{body}")
+        size = say("all labelled training sequences per task")
+    bases = say("one base per word") if cfg["k"] == 1 else say("{k} bases per word", k=cfg["k"])
+    text = say("{seeds} seeds per starting point, {size}, {bases}, {steps} steps, {model}",
+               seeds=cfg["seeds"], size=size, bases=bases, steps=cfg["steps"],
+               model=cfg["model"])
+    if cfg.get("layers"):
+        text = say("{text}, the first {layers} of its layers", text=text, layers=cfg["layers"])
+    return text
 
 
 def _split(ref: dict, a: str, b: str, same) -> tuple[list[str], list[str]]:
@@ -103,21 +110,24 @@ def _split(ref: dict, a: str, b: str, same) -> tuple[list[str], list[str]]:
     return yes, no
 
 
-def _baseline_text(ref: dict) -> str:
+def _baseline_text(ref: dict, say: Say = english) -> str:
     """Where the pretrained start is ahead of random init and where it is not."""
     ahead, behind = _split(ref, "pretrained", BASELINE,
                            lambda p, r: p["test_accuracy"] > r["test_accuracy"])
-    head = "At this budget the pretrained start is, on the mean over seeds,"
     if ahead and behind:
-        return f"{head} ahead of random init on {_names(ahead)}, but not on {_names(behind)}."
+        return say("At this budget the pretrained start is, on the mean over seeds, ahead of "
+                   "random init on {ahead}, but not on {behind}.",
+                   ahead=listing(ahead, say), behind=listing(behind, say))
     if ahead:
-        return f"{head} ahead of random init on {_names(ahead)}."
+        return say("At this budget the pretrained start is, on the mean over seeds, ahead of "
+                   "random init on {ahead}.", ahead=listing(ahead, say))
     if behind:
-        return f"{head} not ahead of random init on {_names(behind)}."
+        return say("At this budget the pretrained start is, on the mean over seeds, not ahead "
+                   "of random init on {behind}.", behind=listing(behind, say))
     return ""
 
 
-def early_text(ref: dict) -> str:
+def early_text(ref: dict, say: Say = english) -> str:
     """Where the pretrained start is ahead of random init early in training: for each task,
     the updates after which the paired dev-accuracy difference has its interval above zero,
     and those after which random init is ahead (interval below zero)."""
@@ -129,30 +139,35 @@ def early_text(ref: dict) -> str:
         ahead = [k.removeprefix(DEV_AT) for k in dev if _where(paired[k]) == "interval above zero"]
         behind = [k.removeprefix(DEV_AT) for k in dev
                   if _where(paired[k]) == "interval below zero"]
-        if ahead or behind:
-            said = [f"ahead after {_names(ahead)} updates" if ahead else "",
-                    f"behind after {_names(behind)}" if behind else ""]
-            parts.append(f"{name}: " + ", ".join(t for t in said if t))
+        said = ([say("ahead after {n} updates", n=listing(ahead, say))] if ahead else []) + \
+            ([say("behind after {n}", n=listing(behind, say))] if behind else [])
+        if said:
+            parts.append(say("{task}: {said}", task=name,
+                             said=said[0] if len(said) == 1 else
+                             say("{items}, {item}", items=said[0], item=said[1])))
     if not parts:
         return ""
-    return ("**Early in training** (paired dev accuracy, 95% interval clear of zero), "
-            "pretrained vs random init: " + "; ".join(parts) + ".")
+    return say("**Early in training** (paired dev accuracy, 95% interval clear of zero), "
+               "pretrained vs random init: {parts}.", parts=say("; ").join(parts))
 
 
-def _control_text(ref: dict) -> str:
+def _control_text(ref: dict, say: Say = english) -> str:
     """Where re-emb (the pretrained body with fresh word embeddings) is level with pretrained."""
     level, apart = _split(ref, "re-emb", "pretrained", _overlap)
-    parts = []
+    if level and apart:
+        return say("re-emb and pretrained are level (overlapping 95% intervals) on {level}; "
+                   "their intervals are apart on {apart}.",
+                   level=listing(level, say), apart=listing(apart, say))
     if level:
-        parts.append(f"re-emb and pretrained are level (overlapping 95% intervals) on "
-                     f"{_names(level)}")
+        return say("re-emb and pretrained are level (overlapping 95% intervals) on {level}.",
+                   level=listing(level, say))
     if apart:
-        parts.append(f"their intervals are apart on {_names(apart)}" if level else
-                     f"re-emb and pretrained are apart (95% intervals) on {_names(apart)}")
-    return ("; ".join(parts) + ".") if parts else ""
+        return say("re-emb and pretrained are apart (95% intervals) on {apart}.",
+                   apart=listing(apart, say))
+    return ""
 
 
-def reference_finding(ref: dict | None) -> str:
+def reference_finding(ref: dict | None, say: Say = english) -> str:
     """The "what to expect" Markdown, written from the reference record: its settings, the
     test accuracy of every starting point on every task, and which start leads where.
 
@@ -162,20 +177,22 @@ def reference_finding(ref: dict | None) -> str:
         Markdown; with no record, a sentence saying so and how to make one.
     """
     if ref is None:
-        return NO_REFERENCE
-    lines = [f"**What to expect here.** The reference run below was made on "
-             f"{ref['machine']['device']}: {_config_text(ref)}. Its test accuracy per task "
-             "(mean ± 95% interval over seeds):", ""]
+        return say("**What to expect here.** No reference run is committed yet: `python -m core "
+                   "dna-sweep` makes one (it writes assets/dna/reference.json).")
+    lines = [say("**What to expect here.** The reference run below was made on {device}: "
+                 "{config}. Its test accuracy per task (mean ± 95% interval over seeds):",
+                 device=ref["machine"]["device"], config=_config_text(ref, say)), ""]
     for name, result in ref["datasets"].items():
         runs = result["runs"]
-        scores = ", ".join(f"{init} {accuracy_text(r)}" for init, r in runs.items())
-        lines.append(f"- **{name}**: {scores}. {task_verdict(runs)}")
+        scores = say(", ").join(f"{say(init)} {accuracy_text(r)}" for init, r in runs.items())
+        lines.append(say("- **{task}**: {scores}. {verdict}", task=name, scores=scores,
+                         verdict=task_verdict(runs, say)))
         if "paired" in result:
-            lines.append(f"  {paired_text(result['paired'])}")
-    summary = " ".join(t for t in (_baseline_text(ref), _control_text(ref)) if t)
+            lines.append(f"  {paired_text(result['paired'], say)}")
+    summary = say(" ").join(t for t in (_baseline_text(ref, say), _control_text(ref, say)) if t)
     if summary:
         lines += ["", summary]
-    for extra in (early_text(ref), size_text(ref), lr_text(ref)):
+    for extra in (early_text(ref, say), size_text(ref, say), lr_text(ref, say)):
         if extra:
             lines += ["", extra]
     return "\n".join(lines)
@@ -186,17 +203,18 @@ def _signed(d: dict) -> str:
     return f"{d['mean']:+.3f}{half}"
 
 
-def _where(d: dict) -> str:
+def _where(d: dict, say: Say = english) -> str:
+    """Where a paired difference's interval lies."""
     if d["ci95"] is None:
-        return "one seed: no interval"
+        return say("one seed: no interval")
     if d["mean"] - d["ci95"] > 0:
-        return "interval above zero"
+        return say("interval above zero")
     if d["mean"] + d["ci95"] < 0:
-        return "interval below zero"
-    return "interval spans zero"
+        return say("interval below zero")
+    return say("interval spans zero")
 
 
-def paired_text(paired: dict) -> str:
+def paired_text(paired: dict, say: Say = english) -> str:
     """One line per comparison: the paired differences (same seeds, same data) with their
     95 % intervals and where each interval lies, e.g. "pretrained − random, paired over 5
     seeds: test accuracy +0.050 ± 0.020 (interval above zero); ...".
@@ -206,17 +224,24 @@ def paired_text(paired: dict) -> str:
     """
     parts = []
     for name, measures in paired.items():
-        quoted = measures_of(measures)
-        shown = [f"{label} {_signed(measures[key])} ({_where(measures[key])})"
+        quoted = measures_of(measures, say)
+        shown = [say("{measure} {value} ({where})", measure=label,
+                     value=_signed(measures[key]), where=_where(measures[key], say))
                  for key, label in quoted.items()]
         n = next((measures[k]["n"] for k in quoted), 0)
         if shown:
-            parts.append(f"*{name.replace(' - ', ' − ')}*, paired over {n} seeds: "
-                         + "; ".join(shown))
-    return ". ".join(parts) + ("." if parts else "")
+            parts.append(say("*{comparison}*, paired over {n} seeds: {measures}",
+                             comparison=comparison_name(name, say), n=n,
+                             measures=say("; ").join(shown)))
+    return say(". ").join(parts) + (say(".") if parts else "")
 
 
-def size_text(ref: dict) -> str:
+def comparison_name(name: str, say: Say = english) -> str:
+    """"pretrained - random" -> "pretrained − random", each start in the language of `say`."""
+    return " − ".join(say(part) for part in name.split(" - "))
+
+
+def size_text(ref: dict, say: Say = english) -> str:
     """Where pretraining helps most: the paired test-accuracy gap at every training size."""
     key = f"pretrained - {BASELINE}"
     parts = []
@@ -227,29 +252,32 @@ def size_text(ref: dict) -> str:
             continue
         sizes.sort(key=lambda sg: int(sg[0]) or 10**9)  # 0 = all: last
         best = max(sizes, key=lambda sg: sg[1]["mean"])
-        parts.append(f"{name}: " + ", ".join(f"{_size_text(int(s))} {_signed(g)}"
-                                             for s, g in sizes)
-                     + f" (largest with {_size_text(int(best[0]))})")
+        gaps = say(", ").join(f"{_size_text(int(s), say)} {_signed(g)}" for s, g in sizes)
+        parts.append(say("{task}: {gaps} (largest with {best})", task=name, gaps=gaps,
+                         best=_size_text(int(best[0]), say)))
     if not parts:
         return ""
-    return ("**By labelled sequences** (pretrained − random, test accuracy, paired): "
-            + "; ".join(parts) + ".")
+    return say("**By labelled sequences** (pretrained − random, test accuracy, paired): "
+               "{parts}.", parts=say("; ").join(parts))
 
 
-def lr_text(ref: dict) -> str:
+def lr_text(ref: dict, say: Say = english) -> str:
     """The learning rate each start used, and how it was chosen."""
     cfg = ref["config"]
     lrs = cfg.get("lrs")
     if not isinstance(lrs, dict):
-        return (f"Every start used the same learning rate ({cfg['lr']:g})."
+        return (say("Every start used the same learning rate ({lr:g}).", lr=cfg["lr"])
                 if cfg.get("lr") else "")
-    rates = ", ".join(f"{init} {lr:g}" for init, lr in lrs.items())
+    rates = say(", ").join(f"{say(init)} {lr:g}" for init, lr in lrs.items())
     search = cfg.get("lr_search")
     if not search:
         note = cfg.get("lr_note")
-        return f"Learning rates as given: {rates}" + (f" ({note})." if note else ".")
-    controls = "".join(f"; {c} takes {of}'s rate and runs at the shown sizes only"
-                       for c, of in (cfg.get("controls") or {}).items())
-    return (f"Learning rate per start, chosen on dev ({search['task']}, {search['size']} "
-            f"sequences, {len(search['seeds'])} seeds of their own; best mean area under the "
-            f"dev curve): {rates}{controls}.")
+        if note:
+            return say("Learning rates as given: {rates} ({note}).", rates=rates, note=note)
+        return say("Learning rates as given: {rates}.", rates=rates)
+    controls = "".join(say("; {control} takes {of}'s rate and runs at the shown sizes only",
+                           control=c, of=of) for c, of in (cfg.get("controls") or {}).items())
+    return say("Learning rate per start, chosen on dev ({task}, {size} sequences, {seeds} "
+               "seeds of their own; best mean area under the dev curve): {rates}{controls}.",
+               task=search["task"], size=search["size"], seeds=len(search["seeds"]),
+               rates=rates, controls=controls)

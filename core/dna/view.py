@@ -19,6 +19,8 @@ from plotly.subplots import make_subplots
 from core.common.errors import InputError
 from core.common.stats import ci_text
 from core.common.titles import wrap_title
+from core.common.words import Say, english
+from core.dna.finding import comparison_name, measures_of
 
 COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
@@ -195,7 +197,7 @@ def _sizes_arg(sizes) -> str:
     return ",".join(str(s) for s in sizes)
 
 
-def reference_summary(ref: dict) -> str:
+def reference_summary(ref: dict, say: Say = english) -> str:
     """Returns: one Markdown line on how, where and when the reference run was made (the
     command that makes it again, machine, wall time, model and rates)."""
     cfg, machine = ref["config"], ref["machine"]
@@ -207,18 +209,20 @@ def reference_summary(ref: dict) -> str:
                    f"{_sizes_arg(cfg['sizes'])} --steps {cfg['steps']} --seeds "
                    f"{cfg['seeds']} --k {cfg['k']} --layers {cfg.get('layers') or 0} "
                    f"--eval-every {cfg['eval_every']}{given}")
-        rates = ", ".join(f"{i} {v:g}" for i, v in lrs.items())
+        rates = say(", ").join(f"{say(i)} {v:g}" for i, v in lrs.items())
     else:
         command = (f"python -m core dna-sweep --steps {cfg['steps']} --seeds {cfg['seeds']} "
                    f"--train-size {cfg['train_size'] or 0} --k {cfg['k']}")
         rates = f"{cfg['lr']}"
-    text = (f"`{command}` on {machine['device']} (torch {machine['torch']}), started "
-            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; model {cfg['model']}, "
-            f"lr {rates}, batch {cfg['batch_size']}.")
+    text = say("`{command}` on {device} (torch {torch}), started {started}, {minutes:.0f} min "
+               "in all; model {model}, lr {rates}, batch {batch}.", command=command,
+               device=machine["device"], torch=machine["torch"], started=ref["started"],
+               minutes=ref["wall_s"] / 60, model=cfg["model"], rates=rates,
+               batch=cfg["batch_size"])
     if cfg.get("planned_sizes"):
-        text += (f" Results so far: the sweep is planned for sizes "
-                 f"{_sizes_arg(cfg['planned_sizes'])}; shown are the sizes whose every seed "
-                 "has finished.")
+        text += say(" ") + say("Results so far: the sweep is planned for sizes {sizes}; shown "
+                               "are the sizes whose every seed has finished.",
+                               sizes=_sizes_arg(cfg["planned_sizes"]))
     return text
 
 
@@ -254,15 +258,18 @@ def size_figure(ref: dict, measure: str = "test_accuracy") -> go.Figure | None:
     return fig
 
 
-def paired_table(ref: dict) -> list[list]:
+def paired_table(ref: dict, say: Say = english) -> list[list]:
     """Rows of task, training size, comparison, measure, mean difference, 95 % interval, n:
-    every paired difference of the record (empty for records without them)."""
+    every paired difference of the record (empty for records without them), in words (in
+    the language of `say`): "pretrained − random", "dev accuracy at 50 updates"."""
     rows = []
     for name, result in ref["datasets"].items():
         by_size = result.get("by_size") or {str(result.get("size", 0)): result}
         for size, m in by_size.items():
             for comparison, measures in m.get("paired", {}).items():
+                labels = measures_of(measures, say)
                 for measure, d in measures.items():
-                    rows.append([name, int(size) or "all", comparison, measure,
+                    rows.append([name, int(size) or say("all"),
+                                 comparison_name(comparison, say), labels.get(measure, measure),
                                  round(d["mean"], 3), ci_text(d["ci95"]), d["n"]])
     return rows

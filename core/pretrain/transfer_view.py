@@ -13,6 +13,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from core.common.titles import wrap_title
+from core.common.words import Say, english
 
 SCRATCH = "scratch"
 # Chiang & Lee 2022, Table 1: gain over scratch (points) per GLUE task of a model pretrained on
@@ -121,40 +122,45 @@ def _below(g: dict | None) -> bool:
     return bool(g) and g.get("ci95") is not None and g["mean"] + g["ci95"] < 0
 
 
-def _list(names: list[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names) if names else "none"
+def _list(names: list[str], say: Say = english) -> str:
+    return say(", ").join(f"`{n}`" for n in names) if names else say("none")
 
 
-def transfer_finding(rec: dict) -> str:
+def transfer_finding(rec: dict, say: Say = english) -> str:
     """What the reference shows, in Markdown; every number read from the record."""
     c = rec["config"]
-    parts = [f"**The reference** ({rec['machine']['device']}, {rec['wall_s'] / 3600:.1f} h): "
-             f"a `{c['size']}` BERT with the `{c['vocab']}` vocabulary pretrained "
-             f"{c['steps']} steps of {c['batch_size']} lines on each scheme (all from the "
-             f"same initial weights), then every arm measured with {c['seeds']} paired seeds."]
+    parts = [say("**The reference** ({device}, {hours:.1f} h): a `{size}` BERT with the "
+                 "`{vocab}` vocabulary pretrained {steps} steps of {batch} lines on each scheme "
+                 "(all from the same initial weights), then every arm measured with {seeds} "
+                 "paired seeds.", device=rec["machine"]["device"], hours=rec["wall_s"] / 3600,
+                 size=c["size"], vocab=c["vocab"], steps=c["steps"], batch=c["batch_size"],
+                 seeds=c["seeds"])]
     pre = rec.get("pretrain", {})
     learned = [s for s, p in pre.items() if p.get("learned")]
     not_learned = [s for s, p in pre.items() if p.get("learned") is False]
     if pre:
-        parts.append(f"Pretraining ended clearly below its floor (learned its structure) for "
-                     f"{_list(learned)}; not for {_list(not_learned)}.")
+        parts.append(say("Pretraining ended clearly below its floor (learned its structure) "
+                         "for {learned}; not for {not_learned}.", learned=_list(learned, say),
+                         not_learned=_list(not_learned, say)))
     probe = rec.get("probe", {})
     if probe.get(SCRATCH):
         better = [a for a, p in probe.items() if _above(p.get("gain"))]
         worse = [a for a, p in probe.items() if _below(p.get("gain"))]
-        parts.append(f"**Probe** (fresh embeddings on the frozen body, {c['probe_steps']} "
-                     f"steps): scratch reaches a held-out English loss of "
-                     f"{probe[SCRATCH]['mean']:.3f}; lower than scratch with the interval "
-                     f"clear of zero: {_list(better)}; higher: {_list(worse)}.")
+        parts.append(say("**Probe** (fresh embeddings on the frozen body, {steps} steps): "
+                         "scratch reaches a held-out English loss of {loss:.3f}; lower than "
+                         "scratch with the interval clear of zero: {better}; higher: {worse}.",
+                         steps=c["probe_steps"], loss=probe[SCRATCH]["mean"],
+                         better=_list(better, say), worse=_list(worse, say)))
     for task, arms in rec.get("finetune", {}).items():
         base = arms.get(SCRATCH)
         if not base:
             continue
         above = [a for a, r in arms.items() if _above(r.get("gain"))]
         below = [a for a, r in arms.items() if _below(r.get("gain"))]
-        parts.append(f"**{task}** (closest GLUE task: {PAPER_TASK.get(task, '-')}): scratch "
-                     f"{base['mean']:.3f}; above scratch with the interval clear of zero: "
-                     f"{_list(above)}; below: {_list(below)}.")
+        parts.append(say("**{task}** (closest GLUE task: {glue}): scratch {scratch:.3f}; above "
+                         "scratch with the interval clear of zero: {above}; below: {below}.",
+                         task=task, glue=PAPER_TASK.get(task, "-"), scratch=base["mean"],
+                         above=_list(above, say), below=_list(below, say)))
     return "\n\n".join(parts)
 
 

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from core.common.records import config_of
 from core.common.stats import ci_text, paired_difference
 from core.common.titles import wrap_title
+from core.common.words import Say, english, listing
 from core.pretrain.fake_data import BOUNDS
 
 ENGLISH, SCRATCH = BOUNDS  # real text (the upper bound) and no pretraining (the baseline)
@@ -25,8 +26,6 @@ ENGLISH, SCRATCH = BOUNDS  # real text (the upper bound) and no pretraining (the
 # pretrained on each kind of data. Only the schemes the paper reports appear here.
 PAPER_GAINS = {"english": 20.5, "flat-128": 14.5, "shuffle-64": 12.4, "nesting": 12.0,
                "flat-2": 7.2, "unigram": 1.3, "uniform": -0.2}
-# The paper's pretraining: a medium model, 100k steps of 300 lines (quoted, not measured here).
-PAPER_SETTING = "a medium model for 100k steps of 300 lines"
 TABLE_HEADERS = ["scheme", "test accuracy", "95% CI", "gain (points)", "paper gain",
                  "final MLM loss"]
 VOCAB_SIZE = 30522  # the bert-base-uncased vocabulary every scheme draws from
@@ -89,7 +88,7 @@ def floors_of(metrics: dict | None) -> dict[str, float]:
             if r.get("floor") is not None}
 
 
-def floor_sentence(metrics: dict | None) -> str:
+def floor_sentence(metrics: dict | None, say: Say = english) -> str:
     """Which schemes ended clearly below their floor (learned their structure), which not."""
     runs = (metrics or {}).get("runs") or {}
     judged = {s: r["learned"] for s, r in runs.items() if r.get("learned") is not None}
@@ -97,13 +96,14 @@ def floor_sentence(metrics: dict | None) -> str:
         return ""
     yes = [s for s, v in judged.items() if v]
     no = [s for s, v in judged.items() if not v]
-    text = ("Each dotted line is a scheme's floor: the loss of a model that knows only how "
-            "often each id occurs. ")
+    parts = [say("Each dotted line is a scheme's floor: the loss of a model that knows only how "
+                 "often each id occurs.")]
     if yes:
-        text += f"Ended clearly below it (learned structure): {_names(yes)}. "
+        parts.append(say("Ended clearly below it (learned structure): {names}.",
+                         names=_names(yes, say)))
     if no:
-        text += f"Did not: {_names(no)}."
-    return text.strip()
+        parts.append(say("Did not: {names}.", names=_names(no, say)))
+    return say(" ").join(parts)
 
 
 def gains_figure(metrics: dict, title: str) -> go.Figure:
@@ -152,7 +152,7 @@ def results_table(metrics: dict) -> list[list]:
 
 
 # ------------------------------------------------------------------- the reference, as text
-def reference_summary(ref: dict, *, line_length: int) -> str:
+def reference_summary(ref: dict, *, line_length: int, say: Say = english) -> str:
     """One Markdown line: how, where and when the reference was made.
 
     Args:
@@ -160,12 +160,15 @@ def reference_summary(ref: dict, *, line_length: int) -> str:
         line_length: tokens per pretraining line (core.pretrain.data.LINE_LENGTH).
     """
     c = config_of(ref)
-    return (f"`python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
-            f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
-            f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}` on "
-            f"{ref['machine']['device']} (torch {ref['machine']['torch']}), started "
-            f"{ref['started']}, {ref['wall_s'] / 60:.0f} min in all; lines of "
-            f"{line_length} tokens, {c['train_size'] or 'all'} labelled examples.")
+    command = (f"python -m core pretrain-sweep --schemes {','.join(c['schemes'])} --size "
+               f"{c['size']} --steps {c['steps']} --batch-size {c['batch_size']} --seeds "
+               f"{c['seeds']} --task {c['task']} --finetune-steps {c['finetune_steps']}")
+    return say("`{command}` on {device} (torch {torch}), started {started}, {minutes:.0f} min "
+               "in all; lines of {tokens} tokens, {examples}.",
+               command=command, device=ref["machine"]["device"], torch=ref["machine"]["torch"],
+               started=ref["started"], minutes=ref["wall_s"] / 60, tokens=line_length,
+               examples=say("{n} labelled examples", n=c["train_size"]) if c["train_size"]
+               else say("all labelled examples"))
 
 
 def gain_ci95(runs: dict, scheme: str) -> tuple[float, float]:
@@ -192,56 +195,69 @@ def _pm(half: float, digits: int) -> str:
     return "" if half != half else f" ± {half:.{digits}f}"
 
 
-def _names(schemes: list[str]) -> str:
-    names = [f"`{s}`" for s in schemes]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+def _names(schemes: list[str], say: Say = english) -> str:
+    return listing([f"`{s}`" for s in schemes], say)
 
 
-def _its(schemes: list[str]) -> str:
-    # the paired interval of the gain (seed against seed), not the error bars of the figure
-    return ("its paired interval" if len(schemes) == 1 else "their paired intervals")
-
-
-def _verdict(gains: dict[str, tuple[float, float]]) -> str:
+def _verdict(gains: dict[str, tuple[float, float]], say: Say = english) -> str:
     """Whether any scheme beats scratch, and which intervals leave no doubt either way."""
     ahead = [s for s, (g, _) in gains.items() if g > 0]
     above = [s for s, (g, h) in gains.items() if g - h > 0]  # NaN half-widths compare False
     below = [s for s, (g, h) in gains.items() if g + h < 0]
+    # intervals: the paired interval of the gain (seed against seed), not the figure's bars
     if not ahead:
-        text = "At this scale **no scheme beats scratch**"
+        text = say("At this scale **no scheme beats scratch**")
     else:
-        text = f"**{_names(ahead)} beat{'s' if len(ahead) == 1 else ''} scratch**"
-        text += (f" ({_names(above)} beyond {_its(above)})" if above
-                 else " (within the intervals)")
-    if below:
-        text += (f"; {_names(below)} {'is' if len(below) == 1 else 'are'} worse than scratch "
-                 f"beyond {_its(below)}")
-    return text + "."
+        text = (say("**{names} beats scratch**", names=_names(ahead, say)) if len(ahead) == 1
+                else say("**{names} beat scratch**", names=_names(ahead, say)))
+        if not above:
+            text = say("{text} (within the intervals)", text=text)
+        elif len(above) == 1:
+            text = say("{text} ({names} beyond its paired interval)", text=text,
+                       names=_names(above, say))
+        else:
+            text = say("{text} ({names} beyond their paired intervals)", text=text,
+                       names=_names(above, say))
+    if len(below) == 1:
+        text = say("{text}; {names} is worse than scratch beyond its paired interval",
+                   text=text, names=_names(below, say))
+    elif below:
+        text = say("{text}; {names} are worse than scratch beyond their paired intervals",
+                   text=text, names=_names(below, say))
+    return text + say(".")
 
 
-def _loss_sentence(runs: dict, gains: dict[str, tuple[float, float]]) -> str:
+def _loss_sentence(runs: dict, gains: dict[str, tuple[float, float]], say: Say = english
+                   ) -> str:
     """MLM loss first -> last per scheme, and how the schemes that learned transferred."""
     curves = {s: r["mlm_loss"] for s, r in runs.items() if s != SCRATCH and r.get("mlm_loss")}
     if not curves:
         return ""
     chance = math.log(VOCAB_SIZE)
-    text = (f"MLM loss from the first to the last logged point (a model that has learned "
-            f"nothing sits at ln({VOCAB_SIZE}) = {chance:.1f}): "
-            + ", ".join(f"`{s}` {c[0]:.1f} → {c[-1]:.1f}" for s, c in curves.items()) + ".")
+    text = say("MLM loss from the first to the last logged point (a model that has learned "
+               "nothing sits at ln({vocab}) = {chance:.1f}): {losses}.", vocab=VOCAB_SIZE,
+               chance=chance,
+               losses=", ".join(f"`{s}` {c[0]:.1f} → {c[-1]:.1f}" for s, c in curves.items()))
     learned = [s for s, c in curves.items() if c[0] - c[-1] > LEARNED_NATS and s in gains]
     flat = [s for s, c in curves.items() if c[0] - c[-1] <= LEARNED_NATS and s in gains]
     if learned and flat:
         mean_l = sum(gains[s][0] for s in learned) / len(learned)
         mean_f = sum(gains[s][0] for s in flat) / len(flat)
-        text += (f" The schemes whose loss fell by more than {LEARNED_NATS:g} nat "
-                 f"({_names(learned)}) gained {mean_l:+.1f} points on average, those that "
-                 f"stayed near chance ({_names(flat)}) {mean_f:+.1f}: here a lower MLM loss "
-                 f"went with a {'lower' if mean_l < mean_f else 'higher'} accuracy after "
-                 f"fine-tuning.")
+        values = dict(nats=LEARNED_NATS, learned=_names(learned, say), mean_l=mean_l,
+                      flat=_names(flat, say), mean_f=mean_f)
+        text += say(" ") + (say(
+            "The schemes whose loss fell by more than {nats:g} nat ({learned}) gained "
+            "{mean_l:+.1f} points on average, those that stayed near chance ({flat}) "
+            "{mean_f:+.1f}: here a lower MLM loss went with a lower accuracy after "
+            "fine-tuning.", **values) if mean_l < mean_f else say(
+            "The schemes whose loss fell by more than {nats:g} nat ({learned}) gained "
+            "{mean_l:+.1f} points on average, those that stayed near chance ({flat}) "
+            "{mean_f:+.1f}: here a lower MLM loss went with a higher accuracy after "
+            "fine-tuning.", **values))
     return text
 
 
-def reference_finding(ref: dict) -> str:
+def reference_finding(ref: dict, say: Say = english) -> str:
     """What the reference run shows, in Markdown, every number read from the record.
 
     Args:
@@ -254,24 +270,28 @@ def reference_finding(ref: dict) -> str:
     """
     c, runs = config_of(ref), ref["metrics"]["runs"]
     base = runs[SCRATCH]
-    seeds = f"{c['seeds']} seed{'s' if c['seeds'] != 1 else ''}"
-    text = (f"**What to expect here.** The reference below ran on {ref['machine']['device']}: "
-            f"the `{c['size']}` model, {c['steps']} MLM steps of {c['batch_size']} lines per "
-            f"scheme, then {c['finetune_steps']} fine-tuning steps on {c['task']} with {seeds} "
-            f"(the paper pretrains {PAPER_SETTING}). Scratch reaches "
-            f"{base['test_accuracy']:.3f}{_pm(base.get('ci95') or math.nan, 3)} test "
-            f"accuracy.")
+    seeds = (say("{n} seeds", n=c["seeds"]) if c["seeds"] != 1 else say("{n} seed", n=1))
+    text = say("**What to expect here.** The reference below ran on {device}: the `{size}` "
+               "model, {steps} MLM steps of {batch} lines per scheme, then {finetune} "
+               "fine-tuning steps on {task} with {seeds} (the paper pretrains a medium "
+               "model for 100k steps of 300 lines). "
+               "Scratch reaches {accuracy} test accuracy.", device=ref["machine"]["device"],
+               size=c["size"], steps=c["steps"], batch=c["batch_size"],
+               finetune=c["finetune_steps"], task=c["task"], seeds=seeds,
+               accuracy=f"{base['test_accuracy']:.3f}"
+               f"{_pm(base.get('ci95') or math.nan, 3)}")
     gains = {s: gain_ci95(runs, s) for s, r in runs.items()
              if s != SCRATCH and "gain_over_scratch" in r}
     if gains:
-        paired = (" (95% intervals over the seeds, each seed against scratch's)"
-                  if c["seeds"] > 1 else "")
         order = sorted(gains, key=lambda s: -gains[s][0])
-        text += (f"\n\n{_verdict(gains)} Gain over scratch in points{paired}: "
-                 + ", ".join(f"`{s}` {gains[s][0]:+.1f}{_pm(gains[s][1], 1)}" for s in order)
-                 + ".")
+        listed = ", ".join(f"`{s}` {gains[s][0]:+.1f}{_pm(gains[s][1], 1)}" for s in order)
+        text += "\n\n" + _verdict(gains, say) + say(" ") + (
+            say("Gain over scratch in points (95% intervals over the seeds, each seed "
+                "against scratch's): {gains}.", gains=listed) if c["seeds"] > 1
+            else say("Gain over scratch in points: {gains}.", gains=listed))
         if not any(g > 0 for g, _ in gains.values()):
-            text += " Read it as the starting point of the paper's curves, not their end."
-    loss = " ".join(t for t in (_loss_sentence(runs, gains), floor_sentence(ref["metrics"]))
-                    if t)
+            text += say(" ") + say("Read it as the starting point of the paper's curves, not "
+                                   "their end.")
+    loss = say(" ").join(t for t in (_loss_sentence(runs, gains, say),
+                                     floor_sentence(ref["metrics"], say)) if t)
     return text + (f"\n\n{loss}" if loss else "")

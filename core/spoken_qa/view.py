@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.common.titles import wrap_title
+from core.common.words import Say, english
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
 from core.spoken_qa.data import TEST_VOICES
@@ -175,31 +176,35 @@ def _test_questions(ref: dict) -> int:
     return next((r["n"] for r in ref["runs"].values() if "n" in r), 0)
 
 
-def reference_summary(ref: dict) -> str:
+def reference_summary(ref: dict, say: Say = english) -> str:
     """Args: a run record (lab.load_reference).
     Returns: Markdown: the test scores per starting point, the run's settings, machine and
     wall time, and the command that makes it again."""
     cfg = ref["config"]
-    scores = "; ".join(f"**{init}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
-                       for init, r in ref["runs"].items() if "ff1" in r)
-    return (f"{scores} on {_test_questions(ref)} held-out test questions (voices "
-            f"{', '.join(TEST_VOICES)}). {cfg['extractor']} units, k={cfg['k']}, "
-            f"{cfg['unit_map']} map; {cfg['steps']} steps of {cfg['batch_size']} windows, lr "
-            f"{cfg['lr']:g}, seed {cfg['seed']}; {ref['model']} on {ref['machine']['device']}, "
-            f"{ref['wall_s'] / 60:.0f} min, started {ref['started']}. Again: `python -m core "
-            f"train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} --unit-map "
-            f"{cfg['unit_map']} --steps {cfg['steps']} --eval-every {cfg['eval_every']} "
-            f"--eval-questions {cfg['eval_questions']}`.")
+    scores = say("; ").join(f"**{say(init)}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
+                            for init, r in ref["runs"].items() if "ff1" in r)
+    command = (f"python -m core train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} "
+               f"--unit-map {cfg['unit_map']} --steps {cfg['steps']} --eval-every "
+               f"{cfg['eval_every']} --eval-questions {cfg['eval_questions']}")
+    return say("{scores} on {questions} held-out test questions (voices {voices}). {extractor} "
+               "units, k={k}, {unit_map} map; {steps} steps of {batch} windows, lr {lr:g}, seed "
+               "{seed}; {model} on {device}, {minutes:.0f} min, started {started}. Again: "
+               "`{command}`.", scores=scores, questions=_test_questions(ref),
+               voices=", ".join(TEST_VOICES), extractor=cfg["extractor"], k=cfg["k"],
+               unit_map=cfg["unit_map"], steps=cfg["steps"], batch=cfg["batch_size"],
+               lr=cfg["lr"], seed=cfg["seed"], model=ref["model"],
+               device=ref["machine"]["device"], minutes=ref["wall_s"] / 60,
+               started=ref["started"], command=command)
 
 
-def steps_label(ref: dict | None) -> str:
+def steps_label(ref: dict | None, say: Say = english) -> str:
     """The live panel's step slider label, with the cost of one step measured by the reference
     run (its wall time over its training steps, evaluation included)."""
     if not ref:
-        return "Steps"
+        return say("Steps")
     steps = ref["config"]["steps"] * max(1, len(ref["config"].get("inits", ())))
-    return (f"Steps (~{ref['wall_s'] / steps:.0f} s each in the reference run, on "
-            f"{ref['machine']['device']})")
+    return say("Steps (~{seconds:.0f} s each in the reference run, on {device})",
+               seconds=ref["wall_s"] / steps, device=ref["machine"]["device"])
 
 
 def comparison_rows(runs: list[dict]) -> list[list]:

@@ -21,6 +21,8 @@ from pathlib import Path
 import gradio as gr
 from gradio.context import LocalContext
 
+from core.common.words import english
+
 LOCALES = ("en", "zh-TW", "zh-CN")
 DEFAULT = "en"
 NAMES = {"en": "English", "zh-TW": "繁體中文", "zh-CN": "简体中文"}
@@ -104,6 +106,14 @@ _MESSAGES = [(key, _pattern(value)) for key, value in sorted(
 _TERMS = {value: key for key, value in TABLES[DEFAULT].items() if key.startswith("term.")}
 
 
+def term_in(value, locale: str):
+    """A word of the tables (term.*: "pretrained", "random") in `locale`; anything else
+    (names, numbers, sentences) as it is."""
+    if locale == DEFAULT or not isinstance(value, str) or value not in _TERMS:
+        return value
+    return text(_TERMS[value], locale)
+
+
 def localize(message: str, locale: str) -> str:
     """An English text built in core, in `locale`: the translation of the template it was
     built from, with the same values (numbers, names, limits); unknown texts stay English."""
@@ -118,6 +128,33 @@ def localize(message: str, locale: str) -> str:
             return _FIELD.sub(lambda f: values[f.group(1)], TABLES[locale].get(key) or
                               TABLES[DEFAULT][key])
     return message
+
+
+# a space between two Chinese characters (or full-width punctuation): a template's space
+# kept for a Latin value ("{name} 領先" with "re-emb"), not wanted for a Chinese one
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) +"
+                      r"(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+# Sentences core writes through `say` (core.common.words): `say.*` keys hold their English
+# templates, looked up exactly (not by matching), with the values core gives.
+_SAID = {value: key for key, value in TABLES[DEFAULT].items() if key.startswith("say.")}
+
+
+def speaker(locale: str):
+    """The `say` of core.common.words for `locale`: the translation of an English template,
+    filled with the same values (words among them, such as "pretrained", translated too);
+    a template the tables lack stays English."""
+    if locale == DEFAULT:
+        return english
+
+    def say(template: str, **values) -> str:
+        key = _SAID.get(template)
+        if key is None:  # a word (a term: "pretrained") or a message template, else English
+            return localize(template.format(**values), locale)
+        values = {k: localize(v, locale) if isinstance(v, str) else v for k, v in values.items()}
+        said = TABLES[locale].get(key)
+        return _CJK_GAP.sub("", (template if said is None else said).format(**values))
+
+    return say
 
 
 def _localize_title(title: str, locale: str) -> str:

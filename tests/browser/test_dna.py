@@ -22,7 +22,7 @@ def test_dna_tab_trains_live_and_predicts(page, artifacts):
     page.locator("#dna-reference-table").get_by_text("re-emb").first.wait_for(
         state="attached", timeout=30_000)
     # the paired differences, early (dev after 50 updates) and at the end, are in a table
-    page.locator("#dna-paired").get_by_text("dev_at_50").first.wait_for(
+    page.locator("#dna-paired").get_by_text("dev accuracy at 50 updates").first.wait_for(
         state="attached", timeout=30_000)
     set_sliders(page, {"Bases per token (k)": "3", "Steps": "10"})
     page.get_by_role("button", name="Train", exact=True).click()

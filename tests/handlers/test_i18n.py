@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from core.common import words
 from demos import i18n
 from demos.i18n import in_locale
 
@@ -36,14 +37,29 @@ def _keys_in_code() -> tuple[set[str], set[str]]:
     return called, named
 
 
+def _said_in_code() -> set[str]:
+    """The templates of every say("...") call in core and demos (core.common.words)."""
+    said = set()
+    for path in [*sorted((ROOT / "core").rglob("*.py")), *SOURCES]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "say"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                said.add(node.args[0].value)
+    return said
+
+
 def _built_in_code() -> set[str]:
     """msg.* / term.* keys (text built in core, localized by its English template) whose
-    template's every literal part, or term's word, is written in the code."""
+    template's every literal part, or term's word, is written in the code; say.* keys whose
+    template is said in the code."""
     code = "\n".join(p.read_text(encoding="utf-8") for p in
                      [*sorted((ROOT / "core").rglob("*.py")), *SOURCES])
+    said = _said_in_code()
     found = set()
     for key, value in i18n.TABLES["en"].items():
-        if key.startswith("msg."):
+        if key.startswith("say.") and value in said:
+            found.add(key)
+        elif key.startswith("msg."):
             # the template's words (a literal may be split over two lines in the code)
             words = [w for part in FIELD.split(value)[::2]
                      for w in re.findall(r"[A-Za-z]{3,}", part)]
@@ -75,6 +91,58 @@ def test_translations_keep_every_parameter_and_are_not_english(locale):
         assert sorted(FIELD.findall(value)) == sorted(FIELD.findall(english[key])), key
     translated = [k for k in english if i18n.TABLES[locale][k] != english[k]]
     assert len(translated) >= len(english) - 2  # only names (e.g. "DNA") stay the same
+
+
+def test_every_sentence_core_says_has_a_translation():
+    english = i18n.TABLES["en"]
+    known = {v for k, v in english.items() if k.startswith(("say.", "term."))}
+    assert not _said_in_code() - known, sorted(_said_in_code() - known)
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(re.findall(r"[-+]?\d+(?:\.\d+)?", text))
+
+
+@pytest.mark.parametrize("locale", ["zh-TW", "zh-CN"])
+def test_findings_written_from_the_run_files_read_the_same_numbers_in_chinese(locale):
+    """The tabs' "what to expect" texts and run summaries, written through speaker(locale):
+    no English sentence left, every number as in English."""
+    from core.dna import finding
+    from core.dna import view as dna_view
+    from core.dna.config import load_reference
+    from core.pretrain import config as pretrain_config
+    from core.pretrain import view as pretrain_view
+    from core.spoken_qa import view as sqa_view
+    from core.spoken_qa.config import load_reference as load_sqa_reference
+
+    dna, pre, sqa = load_reference(), pretrain_config.load_reference(), load_sqa_reference()
+    assert dna and pre and sqa
+    say = i18n.speaker(locale)
+    note = dna["config"].get("lr_note") or "no note"  # the sweep's words, kept as written
+    texts = [
+        (finding.reference_finding(dna), finding.reference_finding(dna, say)),
+        (dna_view.reference_summary(dna), dna_view.reference_summary(dna, say)),
+        (pretrain_view.reference_finding(pre), pretrain_view.reference_finding(pre, say)),
+        (pretrain_view.reference_summary(pre, line_length=126),
+         pretrain_view.reference_summary(pre, line_length=126, say=say)),
+        (sqa_view.reference_summary(sqa), sqa_view.reference_summary(sqa, say)),
+        (sqa_view.steps_label(sqa), sqa_view.steps_label(sqa, say)),
+    ]
+    for english, chinese in texts:
+        assert _numbers(chinese) == _numbers(english), (english, chinese)
+        prose = re.sub(r"`[^`]*`", "", chinese.replace(note, ""))  # code; the run's own note
+        assert not re.search(r"[A-Za-z]{4,} [a-z]{3,} [a-z]{3,}", prose), chinese
+    assert "在這裡可以預期什麼" in texts[0][1] or "在这里可以预期什么" in texts[0][1]
+    assert i18n.speaker("en") is words.english
+
+
+def test_say_lists_and_leaves_no_space_between_chinese_words():
+    say = i18n.speaker("zh-TW")
+    assert words.listing(["a", "b", "c"]) == "a, b and c"
+    assert words.listing(["a", "b", "c"], say) == "a、b和c"
+    assert say("{name} leads", name="random") == "隨機初始化領先"  # no space left between
+    assert say("{name} leads", name="re-emb") == "re-emb 領先"
+    assert say("a sentence no table has: {x}", x=1) == "a sentence no table has: 1"
 
 
 def test_traditional_and_simplified_differ_where_usage_does():

@@ -206,7 +206,7 @@ def test_size_figure_and_paired_table_from_the_record(record):
     assert list(fig.data[0].y) == pytest.approx([0.08, 0.03, -0.01])
     assert list(fig.data[0].error_y.array) == pytest.approx([0.03, 0.02, 0.02])
     rows = view.paired_table(rec)
-    assert ["coding", 100, "pretrained - random", "test_accuracy", 0.08, "± 0.030", 5] in rows
+    assert ["coding", 100, "pretrained − random", "test accuracy", 0.08, "± 0.030", 5] in rows
     assert len(rows) == 3 * 2
     assert view.size_figure(record) is None and view.paired_table(record) == []
 
