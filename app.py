@@ -14,7 +14,7 @@ from core.common.device import device_info
 from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
 from demos.common import BLOCKS, LAUNCH
-from demos.i18n import language_switch, locale_of, rendered, t, text
+from demos.i18n import language_switch, locale_of, localize, rendered, t, text
 
 TABS = [  # (translation key of the title, module with populate(page) and build())
     ("tab.crosslingual", crosslingual),
@@ -29,7 +29,7 @@ def badge(device: str | None = None, locale: str = "en") -> str:
     `device` "…" and fills it in when it opens (asking torch costs a second at start-up)."""
     device = device_info().name if device is None else device
     note = profile_note()
-    line = text("app.badge", locale, device=device, profile=current_profile(),
+    line = text("app.badge", locale, device=localize(device, locale), profile=current_profile(),
                 multilingual=default_model("multilingual"), english=default_model("english"))
     return line + (f"<br>{note}" if note else "")
 

@@ -21,14 +21,13 @@ from demos.common import (
     gpu,
     localized_examples,
     localized_frame,
-    on_open_in_language,
     progress_callback,
     standalone,
     table_value,
     user_errors,
     whole,
 )
-from demos.i18n import TABLES, localize, t
+from demos.i18n import TABLES, current_locale, localize, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
@@ -52,9 +51,15 @@ def _lang_choices(locale: str = "en") -> list[tuple[str, str]]:
 
 
 def _localized_languages(page: gr.Blocks, *dropdowns: gr.Dropdown) -> None:
+    """Language pickers named in the page's language when it opens; the chosen value is
+    sent again with the new names, so that a multiselect's chips are renamed too."""
+    def rename(value):
+        locale = current_locale()
+        return gr.skip() if locale == "en" else gr.update(choices=_lang_choices(locale),
+                                                          value=value)
+
     for dropdown in dropdowns:
-        on_open_in_language(page, dropdown,
-                            lambda locale: gr.update(choices=_lang_choices(locale)))
+        page.load(rename, dropdown, dropdown, api_visibility="private", queue=False)
 
 
 @gpu

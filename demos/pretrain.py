@@ -64,8 +64,8 @@ def live_samples(chosen):
     for name in _parse_schemes(chosen):
         if name == config.SCRATCH:
             continue
-        ids, text = pretrain_lab.samples(name, n=1, seed=0)
-        words = text.split()[:SAMPLE_TOKENS]
+        ids, line = pretrain_lab.samples(name, n=1, seed=0)
+        words = line.split()[:SAMPLE_TOKENS]
         about = localize(_about(name), current_locale())
         parts.append(f"<p><b>{html.escape(name)}</b> <i>{html.escape(about)}</i><br>"
                      f"<code>{html.escape(' '.join(words))} …</code><br>"

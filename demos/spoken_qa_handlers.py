@@ -108,36 +108,35 @@ def answer(context_audio, question_audio, gold=None):
     return res.start_s, res.end_s, _wav(res.clip), fig, details
 
 
-def _judged(name: str, span: dict) -> str:
-    return (f"**{name}: hit** (frame F1 {span['ff1']:.2f}, AOS {span['aos']:.2f})"
-            if span["hit"] else f"**{name}: miss** (frame F1 0, AOS 0)")
+def _judged(init: str, span: dict, locale: str) -> str:
+    name = text({"pretrained": "sqa.pretrained_start", "random": "sqa.random_init"}[init],
+                locale) if init in ("pretrained", "random") else init
+    if span["hit"]:
+        return text("sqa.hit", locale, name=name, ff1=span["ff1"], aos=span["aos"])
+    return text("sqa.miss", locale, name=name)
 
 
 def verdict(details) -> str:
     """What the last answer means: hit or miss of each model against the true span of a
     built-in example, with the test-set score that says how often to expect a hit; else
-    what confidence is."""
+    what confidence is (in the page's language)."""
     if not details:
         return ""
+    locale = current_locale()
     spans = details.get("spans") or {}
-    conf = (f"Confidence {details['confidence']:.3f} is how sure the model is of this span's "
-            "edges (a weighted geometric mean of its start and end probabilities, best "
-            "window), not a probability of being right.")
-    other = [n for n in spans if n != "pretrained"]
-    if other:
-        conf += (" The blue span is the same network trained the same way from random init "
-                 "(no English pretraining), answering the same units.")
+    conf = text("sqa.confidence", locale, confidence=details["confidence"])
+    if [n for n in spans if n != "pretrained"]:
+        conf += text("sqa.blue_span", locale)
     gold = details.get("gold")
     if not gold:
-        return conf + " No true answer is known for this audio (voice a built-in example to " \
-                      "see one)."
-    truth = (f"The true answer \"{gold['answer']}\" is at {gold['start_s']:.2f}-"
-             f"{gold['end_s']:.2f} s (dashed frame).")
-    names = {"pretrained": "Pretrained start", "random": "Random init"}
-    judged = [_judged(names.get(n, n), s) for n, s in spans.items() if "hit" in s]
+        return conf + text("sqa.no_truth", locale)
+    truth = text("sqa.truth", locale, answer=gold["answer"], start=gold["start_s"],
+                 end=gold["end_s"])
+    judged = [_judged(n, s, locale) for n, s in spans.items() if "hit" in s]
     if not judged:  # details from before spans were judged per model
-        judged = [_judged("Pretrained start", gold)]
-    return f"{'; '.join(judged)}. {truth} {expect_text()} {conf}"
+        judged = [_judged("pretrained", gold, locale)]
+    return text("sqa.verdict", locale, judged=text("sqa.judged_sep", locale).join(judged),
+                truth=truth, expect=expect_text(locale), confidence=conf)
 
 
 @functools.lru_cache(maxsize=1)
@@ -164,16 +163,17 @@ def tokens_read(details) -> str:
     span (the unit map's words; they mean nothing as English)."""
     if not details:
         return ""
+    locale = current_locale()
     q = details["question_tokens"]
     shown = " ".join(q[:READ_TOKENS]) + (" ..." if len(q) > READ_TOKENS else "")
-    lines = [f"**What the text model read.** Question ({len(q)} tokens, one per unit run): "
-             f"`{shown}`"]
-    names = {"pretrained": "pretrained start's answer", "random": "random init's answer"}
+    lines = [text("sqa.read_question", locale, n=len(q), tokens=shown)]
     p = details["passage_tokens"]
     for name, span in (details.get("spans") or {}).items():
         a, b = span["first"], span["last"]
-        lines.append(f"{names.get(name, name)}: passage runs {a}-{b} of {len(p)}: "
-                     f"`{' '.join(p[a:b + 1])}`")
+        key = {"pretrained": "sqa.read_pretrained", "random": "sqa.read_random"}.get(name)
+        whose = text(key, locale) if key else name
+        lines.append(text("sqa.read_span", locale, whose=whose, first=a, last=b, n=len(p),
+                          tokens=" ".join(p[a:b + 1])))
     return "\n\n".join(lines)
 
 

@@ -237,7 +237,7 @@ def _loss_sentence(runs: dict, gains: dict[str, tuple[float, float]], say: Say =
     text = say("MLM loss from the first to the last logged point (a model that has learned "
                "nothing sits at ln({vocab}) = {chance:.1f}): {losses}.", vocab=VOCAB_SIZE,
                chance=chance,
-               losses=", ".join(f"`{s}` {c[0]:.1f} → {c[-1]:.1f}" for s, c in curves.items()))
+               losses=say(", ").join(f"`{s}` {c[0]:.1f} → {c[-1]:.1f}" for s, c in curves.items()))
     learned = [s for s, c in curves.items() if c[0] - c[-1] > LEARNED_NATS and s in gains]
     flat = [s for s, c in curves.items() if c[0] - c[-1] <= LEARNED_NATS and s in gains]
     if learned and flat:
@@ -284,7 +284,7 @@ def reference_finding(ref: dict, say: Say = english) -> str:
              if s != SCRATCH and "gain_over_scratch" in r}
     if gains:
         order = sorted(gains, key=lambda s: -gains[s][0])
-        listed = ", ".join(f"`{s}` {gains[s][0]:+.1f}{_pm(gains[s][1], 1)}" for s in order)
+        listed = say(", ").join(f"`{s}` {gains[s][0]:+.1f}{_pm(gains[s][1], 1)}" for s in order)
         text += "\n\n" + _verdict(gains, say) + say(" ") + (
             say("Gain over scratch in points (95% intervals over the seeds, each seed "
                 "against scratch's): {gains}.", gains=listed) if c["seeds"] > 1

@@ -188,6 +188,10 @@ def localize_figure(fig, locale: str):
     for trace in fig.data:
         if getattr(trace, "name", None):
             trace.name = localize(trace.name, locale)
+        for axis in ("x", "y"):  # categories that are words of the tables (language names)
+            values = getattr(trace, axis, None) if trace.type in ("heatmap", "bar") else None
+            if values is not None and any(isinstance(v, str) and v in _TERMS for v in values):
+                setattr(trace, axis, [term_in(v, locale) for v in values])
     return fig
 
 

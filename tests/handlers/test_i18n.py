@@ -139,7 +139,8 @@ def test_findings_written_from_the_run_files_read_the_same_numbers_in_chinese(lo
 def test_say_lists_and_leaves_no_space_between_chinese_words():
     say = i18n.speaker("zh-TW")
     assert words.listing(["a", "b", "c"]) == "a, b and c"
-    assert words.listing(["a", "b", "c"], say) == "a、b和c"
+    assert words.listing(["a", "b", "c"], say) == "a、b 和 c"
+    assert words.listing(["英文", "中文"], say) == "英文和中文"
     assert say("{name} leads", name="random") == "隨機初始化領先"  # no space left between
     assert say("{name} leads", name="re-emb") == "re-emb 領先"
     assert say("a sentence no table has: {x}", x=1) == "a sentence no table has: 1"
@@ -240,6 +241,9 @@ def test_a_figure_is_localized_as_a_copy():
     assert out.layout.xaxis.title.text == "层（0 = 嵌入层）" and out.data[0].name == "中文 (zh)"
     assert fig.layout.title.text.startswith("Language mean")  # a cached figure stays English
     assert i18n.localize_figure(fig, "en") is fig
+    heat = go.Figure(go.Heatmap(z=[[1, 0.8], [0.8, 1]], x=["English (en)", "German (de)"],
+                                y=["English (en)", "German (de)"]))
+    assert list(i18n.localize_figure(heat, "zh-TW").data[0].x) == ["英文 (en)", "德文 (de)"]
 
 
 def test_an_error_in_chinese_keeps_its_numbers_and_the_api_error_is_unchanged(tmp_path):
