@@ -14,7 +14,7 @@ from core.common.device import device_info
 from core.text.models import current_profile, default_model, load_model, profile_note
 from demos import crosslingual, dna, pretrain, spoken_qa
 from demos.common import BLOCKS, LAUNCH
-from demos.i18n import language_switch, locale_of, localize, rendered, t, text
+from demos.i18n import english_api, language_switch, locale_of, localize, rendered, t, text
 
 TABS = [  # (translation key of the title, module with populate(page) and build())
     ("tab.crosslingual", crosslingual),
@@ -86,7 +86,7 @@ def build_app() -> gr.Blocks:
                     _populate_tab(key, module, app)
         app.load(badge_for, None, device_badge, api_visibility="private", queue=False)
         app.load(None, None, switch, js="() => window.labLocale()", api_visibility="private")
-    return app
+    return english_api(app)
 
 
 demo = build_app()

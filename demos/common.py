@@ -19,6 +19,7 @@ from demos.i18n import (
     I18N,
     LocaleScript,
     current_locale,
+    english_api,
     in_locale,
     localize,
     localize_figure,
@@ -197,7 +198,7 @@ def standalone(populate: Callable[[gr.Blocks], None]) -> gr.Blocks:
     """A tab as a page of its own (python -m demos.<tab>): its populate(page) in a Blocks."""
     with gr.Blocks(**BLOCKS) as page:
         populate(page)
-    return page
+    return english_api(page)
 
 
 def downloads(record: dict | None, stem: str) -> list[str] | None:

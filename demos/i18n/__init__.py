@@ -20,6 +20,7 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.context import LocalContext
+from gradio.i18n import I18nData
 
 from core.common.words import english
 
@@ -193,6 +194,29 @@ def localize_figure(fig, locale: str):
             if values is not None and any(isinstance(v, str) and v in _TERMS for v in values):
                 setattr(trace, axis, [term_in(v, locale) for v in values])
     return fig
+
+
+def _english(value):
+    """API info with every translation (a label, an info line) as its English text."""
+    if isinstance(value, I18nData):
+        return I18N.translations[DEFAULT].get(value.key, value.key)
+    if isinstance(value, dict):
+        return {k: _english(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_english(v) for v in value]
+    return value
+
+
+def english_api(blocks: gr.Blocks) -> gr.Blocks:
+    """The app's API description (/gradio_api/info, gradio_client's view_api) in English:
+    the labels of translated components read as text, not as translation keys."""
+    info = blocks.get_api_info
+
+    def get_api_info(*args, **kwargs):
+        return _english(info(*args, **kwargs))
+
+    blocks.get_api_info = get_api_info
+    return blocks
 
 
 def current_locale() -> str:

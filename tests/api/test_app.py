@@ -35,6 +35,9 @@ def test_exactly_the_documented_endpoints_are_public_with_the_readme_argument_na
     for name, info in endpoints.items():
         where = [rows[name].find(f"`{p['parameter_name']}`") for p in info["parameters"]]
         assert -1 not in where and where == sorted(where), (name, rows[name])
+    # the API is described in English: labels are text, not the page's translation keys
+    labels = [p["label"] for p in endpoints["/dna_train"]["parameters"]]
+    assert all(isinstance(label, str) for label in labels) and "Task" in labels, labels
 
 
 def test_map_returns_plotly_figure_and_metrics(client):
