@@ -46,7 +46,14 @@ def test_the_page_opens_in_the_browsers_language(app_url, artifacts, browser_loc
         header = {"en": "starting point", "zh-TW": "起點", "zh-CN": "起点"}[locale]
         page.locator("#dna-reference-table").get_by_text(header, exact=True).first.wait_for(
             timeout=30_000)
+        # the "what to expect" written from the run file, in this language
+        expect = table["say.dna_expect"].replace("*", "").split("{")[0].strip()
+        page.get_by_text(expect).first.wait_for(timeout=10_000)
         page.screenshot(path=str(artifacts / f"i18n_{locale}_dna.png"), full_page=True)
+        page.get_by_role("tab", name=table["tab.pretrain"]).click()  # its reference figure
+        gains = {"en": "Reference, sentiment: gain", "zh-TW": "參考實驗，sentiment：相對",
+                 "zh-CN": "参考实验，sentiment：相对"}[locale]
+        wait_for_plot_title(page, f"t.textContent.includes({gains!r})", timeout=30_000)
         # no text anywhere shows a translation key (e.g. an examples table's headers)
         for key in TABS:
             page.get_by_role("tab", name=table[key]).click()
