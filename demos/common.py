@@ -241,6 +241,18 @@ def on_open_in_language(page: gr.Blocks, component, render: Callable[[str], obje
     page.load(redraw, None, component, api_visibility="private", queue=False)
 
 
+def localized_choices(page: gr.Blocks, component, choices_in: Callable[[str], list]) -> None:
+    """A choice component (dropdown, radio, checkbox group) whose choices are named in each
+    page's language when it opens: choices_in(locale) -> [(name, value)]. The chosen value
+    is sent again with the new names, so that a multiselect's chips are renamed too."""
+    def rename(value):
+        locale = current_locale()
+        return gr.skip() if locale == "en" else gr.update(choices=choices_in(locale),
+                                                          value=value)
+
+    page.load(rename, component, component, api_visibility="private", queue=False)
+
+
 def localized_plot(page: gr.Blocks, plot: gr.Plot, fig) -> None:
     """A figure drawn when the page is built (a reference run's), in each page's language."""
     on_open_in_language(page, plot, lambda locale: localize_figure(fig, locale))

@@ -19,6 +19,7 @@ from demos.common import (
     LazyModule,
     downloads,
     gpu,
+    localized_choices,
     localized_examples,
     localized_frame,
     progress_callback,
@@ -27,7 +28,7 @@ from demos.common import (
     user_errors,
     whole,
 )
-from demos.i18n import TABLES, current_locale, localize, t
+from demos.i18n import TABLES, localize, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
@@ -51,15 +52,8 @@ def _lang_choices(locale: str = "en") -> list[tuple[str, str]]:
 
 
 def _localized_languages(page: gr.Blocks, *dropdowns: gr.Dropdown) -> None:
-    """Language pickers named in the page's language when it opens; the chosen value is
-    sent again with the new names, so that a multiselect's chips are renamed too."""
-    def rename(value):
-        locale = current_locale()
-        return gr.skip() if locale == "en" else gr.update(choices=_lang_choices(locale),
-                                                          value=value)
-
     for dropdown in dropdowns:
-        page.load(rename, dropdown, dropdown, api_visibility="private", queue=False)
+        localized_choices(page, dropdown, _lang_choices)
 
 
 @gpu

@@ -27,6 +27,7 @@ from demos.common import (
     download_panel,
     downloads,
     gpu,
+    localized_choices,
     localized_examples,
     localized_frame,
     localized_plot,
@@ -39,7 +40,7 @@ from demos.common import (
     user_errors,
     whole,
 )
-from demos.i18n import current_locale, rendered, speaker, t, text
+from demos.i18n import current_locale, rendered, speaker, t, term_in, text
 
 dna = LazyModule("core.dna.encode")  # torch and the models load on first use
 dna_lab = LazyModule("core.dna.lab")
@@ -245,6 +246,8 @@ def populate(page: gr.Blocks) -> None:
                                   info=t("dna.task_info"))
             inits = gr.CheckboxGroup(list(INITS), value=list(DEFAULTS.inits),
                                      label=t("dna.inits"))
+            localized_choices(page, inits, lambda locale: [(term_in(i, locale), i)
+                                                           for i in INITS])
             with gr.Row():
                 k = gr.Slider(1, MAX_K, value=DEFAULTS.k, step=1,
                               label=t("dna.k"))
