@@ -144,7 +144,7 @@ def early_text(ref: dict, say: Say = english) -> str:
         if said:
             parts.append(say("{task}: {said}", task=name,
                              said=said[0] if len(said) == 1 else
-                             say("{items}, {item}", items=said[0], item=said[1])))
+                             say("{first}, {then}", first=said[0], then=said[1])))
     if not parts:
         return ""
     return say("**Early in training** (paired dev accuracy, 95% interval clear of zero), "
