@@ -46,7 +46,7 @@ def intro(ref: dict | None, meta: dict | None, twin: dict | None = None,
                            ff1=meta["shipped_test"]["ff1"]))
         if twin is not None and "shipped_test" in twin:
             expect.append(text("sqa.expect_twin", locale, ff1=twin["shipped_test"]["ff1"]))
-    expect.append(text("sqa.expect_own", locale, limit=h.UI_RUN["limit_per_split"]))
+    expect.append(text("sqa.expect_own", locale, limit=h.LIVE.limit_per_split))
     return "\n\n".join(parts + [" ".join(expect)])
 
 
@@ -157,11 +157,12 @@ def populate(page: gr.Blocks) -> None:
         u_btn = gr.Button(t("sqa.units"))
         u_json = gr.JSON(label=t("sqa.units_json"))
     gr.Markdown(t("sqa.train_title"))
+    gr.Markdown(rendered("sqa.live_finding", h.live_text), elem_id="sqa-live-finding")
     with gr.Row():
         init = gr.Radio(list(zip([t("sqa.init_pretrained"), t("sqa.init_random"),
                                    t("sqa.init_both")], h.INIT_CHOICES)),
                         value="both", label=t("sqa.init"))
-        steps = gr.Slider(5, 200, value=20, step=5, elem_id="sqa-steps", label=rendered(
+        steps = gr.Slider(5, 200, value=h.LIVE.steps, step=5, elem_id="sqa-steps", label=rendered(
             "sqa.steps_label", lambda loc: view.steps_label(ref, speaker(loc))))
         seed = gr.Number(0, precision=0, label=t("common.seed"))
     with gr.Row():

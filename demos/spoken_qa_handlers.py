@@ -4,6 +4,7 @@ demos.spoken_qa.build, a public API endpoint (/speech_qa_answer, /speech_qa_unit
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +15,7 @@ from core.common.errors import InputError
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
-from core.spoken_qa import config, held_out, view
+from core.spoken_qa import config, held_out, live, view
 from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
 from demos.common import (
@@ -38,7 +39,7 @@ pipeline = LazyModule("core.spoken_qa.pipeline")
 
 # A browser run trains on the first 60 passages of each split (voiced in ~1 minute on first use)
 # and scores 30 test questions, so it takes minutes on a CPU; the reference uses everything.
-UI_RUN = dict(limit_per_split=60, eval_questions=10, test_questions=30)
+LIVE = config.LIVE_RUN  # the live panel's settings (steps, starts and seed come from the page)
 INIT_CHOICES = ["pretrained", "random", "both"]
 SCORE_HEADERS = ["starting point", "test FF1", "test AOS", "questions", "dev FF1"]
 STAGE_HEADERS = ["stage", "output", "ms"]
@@ -210,8 +211,8 @@ def train(init="both", steps=20, seed=0, request: gr.Request = None,
           progress=gr.Progress()):
     """Fine-tunes from pretrained and/or random init; yields curves, then FF1 / AOS."""
     inits = ("pretrained", "random") if init == "both" else (init,)
-    cfg = config.SpokenQARunConfig(inits=inits, steps=whole(steps, "steps", 1, config.MAX_STEPS),
-                                seed=seed_of(seed), **UI_RUN)
+    cfg = replace(LIVE, inits=inits, steps=whole(steps, "steps", 1, config.MAX_STEPS),
+                  seed=seed_of(seed))
     STOPS.clear(request)
     state = None
     for state in lab.run(cfg, budget_s=UI_BUDGET_S):
@@ -231,7 +232,7 @@ def _curves(state):
     return view.curves_figure(state.curves, f"{state.phase} - {state.windows} training windows, "
                                             f"{state.done_steps}/{state.total_steps} steps "
                                             f"({cfg.extractor} k={cfg.k})",
-                              reference=_reference_curves(cfg.inits))
+                              **_under(cfg))
 
 
 @functools.lru_cache(maxsize=1)
@@ -239,10 +240,28 @@ def _reference() -> dict:
     return config.load_reference() or {}
 
 
-def _reference_curves(inits) -> dict[str, list[dict]]:
-    """The committed reference run's curves of these starting points (drawn under a run)."""
-    return {i: r.get("curve", []) for i, r in _reference().get("runs", {}).items()
-            if i in inits}
+@functools.lru_cache(maxsize=1)
+def live_reference() -> dict | None:
+    """The committed live reference (the live default over paired seeds), or None."""
+    return live.load_live()
+
+
+def _under(cfg) -> dict:
+    """What a run of `cfg` is drawn over: the live reference's seeds as bands when it was made
+    with the same settings, else the committed reference run's curves (dashed)."""
+    rec = live_reference()
+    if live.same_setting(rec, cfg):
+        return {"bands": live.seed_curves(rec, cfg.inits)}
+    return {"reference": {i: r.get("curve", []) for i, r in _reference().get("runs", {}).items()
+                          if i in cfg.inits}}
+
+
+def live_text(locale: str = "en") -> str:
+    """What a run at the live defaults shows (from the live reference), in `locale`."""
+    rec = live_reference()
+    if not live.same_setting(rec, LIVE):
+        return text("sqa.no_live_reference", locale)
+    return live.live_finding(rec, speaker(locale))
 
 
 def _train_metrics(state) -> dict:

@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 from core.common.errors import InputError
 from core.common.stats import ci_text
 from core.common.titles import wrap_title
+from core.common.view import add_seed_bands
 from core.common.words import Say, english
 from core.dna.finding import comparison_name, measures_of
 
@@ -26,43 +27,6 @@ COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
 # Kao & Lee 2021, splice test accuracy (%) per starting point, for the table's last column.
 PAPER_SPLICE = {"pretrained": 97.5, "re-emb": 95.6, "random": 95.0}
-
-
-def _stack(runs: list[list[dict]], key: str) -> tuple[list[int], np.ndarray]:
-    """Steps where every run has `key`, and the (runs, steps) values there."""
-    steps = sorted(set.intersection(*({p["step"] for p in c if key in p} for c in runs)))
-    vals = np.array([[next(p[key] for p in c if p["step"] == s and key in p) for s in steps]
-                     for c in runs], dtype=float)
-    return steps, vals
-
-
-def _by_init(curves: dict[str, list[dict]]) -> dict[str, list[list[dict]]]:
-    out: dict[str, list[list[dict]]] = {}
-    for key, curve in curves.items():
-        if curve:
-            out.setdefault(key.split("/")[0], []).append(curve)
-    return out
-
-
-def _add_bands(fig: go.Figure, curves: dict[str, list[dict]], label: str) -> None:
-    """Per start: the mean over seeds (dotted) and the range of the seeds (shaded), both panels."""
-    for init, runs in _by_init(curves).items():
-        color = COLORS.get(init, "#444")
-        for col, key in ((1, "loss"), (2, "dev_accuracy")):
-            steps, vals = _stack(runs, key)
-            if not steps:
-                continue
-            group = f"{label} {init}".strip()
-            fig.add_trace(go.Scatter(x=steps + steps[::-1],
-                                     y=list(vals.max(0)) + list(vals.min(0))[::-1],
-                                     fill="toself", fillcolor=color, opacity=0.18,
-                                     line=dict(width=0), hoverinfo="skip", legendgroup=group,
-                                     showlegend=False), row=1, col=col)
-            fig.add_trace(go.Scatter(x=steps, y=list(vals.mean(0)), legendgroup=group,
-                                     name=f"{group} (mean, range of {len(runs)} seeds)",
-                                     showlegend=col == 2, line=dict(color=color, width=2,
-                                                                    dash="dot")),
-                          row=1, col=col)
 
 
 def curves_figure(curves: dict[str, list[dict]], title: str, *,
@@ -79,7 +43,8 @@ def curves_figure(curves: dict[str, list[dict]], title: str, *,
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev accuracy"))
     if bands:
-        _add_bands(fig, bands, band_label)
+        add_seed_bands(fig, bands, panels=((1, "loss"), (2, "dev_accuracy")), colors=COLORS,
+                       label=band_label)
     shown = set()
     for key, curve in curves.items():
         init = key.split("/")[0]

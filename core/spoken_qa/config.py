@@ -20,6 +20,13 @@ DEFAULT_EXTRACTOR = "tiny-hubert"  # the lab's own speech model (assets/speech/t
 # Bounds a UI run respects (the CLI may go beyond): one step of 8 windows x 512 tokens takes
 # ~4.5 s on 2 CPU cores with MiniLM-L6.
 MAX_STEPS = 2000
+# Windows of core.spoken_qa.model (a run may choose shorter ones):
+MAX_LEN = 512  # tokens a window holds at most (BERT's positions); capped by the encoder's
+DOC_STRIDE = 128  # passage units shared by neighbouring windows
+# Question units kept (the first ones). Generated questions run 18 words at the median, which
+# MFCC units (k=128) at 160 wpm dedup to ~250; longer ones are cut so that a 512-token window
+# keeps 253 passage units (7 windows for a 60-word passage).
+MAX_QUESTION_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,26 @@ class SpokenQARunConfig:
     steps: int = 40  # optimizer steps per starting point
     seed: int = 0  # head / random encoder init, window draws, batches
     batch_size: int = 8  # windows per step
+    window: int = MAX_LEN  # tokens per window: [CLS] question [SEP] passage slice [SEP]
+    question_tokens: int = MAX_QUESTION_TOKENS  # question units kept in a window
+    stride: int = DOC_STRIDE  # passage units shared by neighbouring windows
     lr: float = 1e-4  # peak AdamW rate, same for both starting points
     negative_ratio: float = 0.5  # windows without the answer per window with it
     train_questions: int | None = None  # train questions used (None = all), drawn by seed
-    eval_questions: int = 40  # dev questions behind the live FF1 curve
+    eval_questions: int = 40  # dev questions behind the FF1 curve (the span loss reads them all)
     eval_every: int = 0  # dev FF1 every N steps (0 = 4 points per curve)
     test_questions: int | None = None  # held-out test questions scored (None = all)
     limit_per_split: int | None = None  # voice only the first N passages of each split
     model: str | None = None  # english role model (default: the profile's)
+
+
+# The live panel's default run: short windows (a 96-unit question, 157 passage units), 60
+# voiced passages per split, held-out span loss and dev FF1 every 25 steps; the same setting
+# repeated over 5 paired seeds is committed as LIVE_PATH (python -m core spoken-qa-live).
+LIVE_RUN = SpokenQARunConfig(steps=100, window=256, question_tokens=96, stride=64,
+                             limit_per_split=60, eval_questions=10, eval_every=25,
+                             test_questions=30)
+LIVE_PATH = ASSET_DIR / "live.json"
 
 
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:

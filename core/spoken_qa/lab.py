@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from core.spoken_qa.config import (  # noqa: F401 - the settings are part of thi
     ASSET_DIR,
     DEFAULT_EXTRACTOR,
     DEFAULT_K,
+    LIVE_PATH,
+    LIVE_RUN,
+    MAX_LEN,
     MAX_STEPS,
     REFERENCE_PATH,
     RUNS_DIR,
@@ -47,6 +51,7 @@ from core.text.models import default_model, load_model
 
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
 SCORE_CHUNK = 5  # test questions scored between two progress reports
+MIN_WINDOW = 64  # shortest window a run may read
 
 
 def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: int
@@ -111,6 +116,11 @@ def check_config(cfg: SpokenQARunConfig) -> None:
     if cfg.batch_size < 1 or cfg.eval_questions < 1 or cfg.negative_ratio < 0:
         raise InputError("batch size and dev questions must be positive, the negative "
                          "ratio not negative")
+    if not MIN_WINDOW <= cfg.window <= MAX_LEN or cfg.question_tokens < 1 or cfg.stride < 0:
+        raise InputError(f"windows must hold {MIN_WINDOW} to {MAX_LEN} tokens and a question "
+                         f"of at least 1 unit; got a {cfg.window}-token window, "
+                         f"{cfg.question_tokens}-unit question, stride {cfg.stride}")
+    qa_config(cfg, SimpleNamespace(max_position_embeddings=MAX_LEN))  # room for the stride
     load_codebook(cfg.extractor, cfg.k)  # raises with the fit-units command
 
 
@@ -185,9 +195,11 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
     train_items, dev_items, test_items = split_items(cfg)
     unit_map = make_unit_map(cfg.unit_map, base.tokenizer, cfg.k)
     state.unit_map = unit_map
-    qa_cfg = sqa.fit_config(sqa.QAConfig(), base.model.config)  # same net for every start
+    qa_cfg = qa_config(cfg, base.model.config)  # same net and windows for every start
     data = select_windows(sqa.encode_items(train_items, unit_map, qa_cfg),
                           cfg.negative_ratio, cfg.seed)
+    all_dev = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split)["dev"]
+    dev_windows = sqa.answer_windows(sqa.encode_items(all_dev, unit_map, qa_cfg))
     state.windows = len(data["input_ids"])
     for init in cfg.inits:
         model = sqa.build_qa_model(init, base=base.model, seed=cfg.seed)
@@ -198,7 +210,8 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
         curve = state.curves.setdefault(init, [])
         state.phase = f"training from {init} init"
         for event in train(model, batch_sampler(data, cfg.batch_size), tc,
-                           evaluate=lambda m: _dev_scores(m, unit_map, dev_items, qa_cfg)):
+                           evaluate=lambda m: _dev_scores(m, unit_map, dev_items, dev_windows,
+                                                          qa_cfg)):
             point = {"step": event.step, "loss": event.loss}
             if event.metrics:
                 point.update(event.metrics)
@@ -221,6 +234,16 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
     yield state
 
 
-def _dev_scores(model, unit_map, items, qa_cfg) -> dict[str, float]:
+def qa_config(cfg: SpokenQARunConfig, encoder_config) -> sqa.QAConfig:
+    """The windows a run reads (its window, question and stride settings), fitted to the
+    encoder. Raises: InputError when the question leaves no room for the stride."""
+    return sqa.fit_config(sqa.QAConfig(max_len=cfg.window, stride=cfg.stride,
+                                       max_question_tokens=cfg.question_tokens), encoder_config)
+
+
+def _dev_scores(model, unit_map, items, windows, qa_cfg) -> dict[str, float]:
+    """Held-out measures at an evaluation: span loss on the answer windows of every dev
+    question, FF1 / AOS of the decoded spans of the run's dev questions."""
     scores = sqa.evaluate(model, unit_map, items, qa_cfg)
-    return {"dev_ff1": scores["ff1"], "dev_aos": scores["aos"]}
+    return {"dev_loss": sqa.span_loss(model, windows), "dev_ff1": scores["ff1"],
+            "dev_aos": scores["aos"]}

@@ -31,15 +31,9 @@ if TYPE_CHECKING:  # transformers is imported on first use: the page starts with
 from core.common.errors import InputError
 from core.speech.frames import HOP_S
 from core.speech.units import Runs
-from core.spoken_qa.config import INITS
+from core.spoken_qa.config import DOC_STRIDE, INITS, MAX_LEN, MAX_QUESTION_TOKENS
 from core.spoken_qa.metrics import span_scores
 
-MAX_LEN = 512  # tokens a window holds at most (BERT's positions); capped by the encoder's
-DOC_STRIDE = 128  # passage units shared by neighbouring windows
-# Question units kept (the first ones). Generated questions run 18 words at the median, which
-# MFCC units (k=128) at 160 wpm dedup to ~250; longer ones are cut so that a 512-token window
-# keeps 253 passage units (7 windows for a 60-word passage).
-MAX_QUESTION_TOKENS = 256
 TOP_K = 20  # start and end candidates per window
 MAX_ANSWER_UNITS = 150  # longest span decoded: ~3.5 s of MFCC units (answers are <= 5 words)
 END_WEIGHT = 0.6  # DUAL's weight on the end log-probability (start gets 1 - 0.6)
@@ -276,6 +270,32 @@ def encode_items(items: list[QAItem], unit_map, config: QAConfig = QAConfig()
             windows.append(win)
             labels.append(window_labels(win, first, last))
     return collate(windows, unit_map.tokenizer.pad_token_id, labels)
+
+
+def answer_windows(data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The rows of encode_items' tensors whose window holds the answer (the rest point at
+    [CLS]): what a held-out span loss is measured on."""
+    keep = data["start_positions"] > 0
+    return {name: t[keep] for name, t in data.items()}
+
+
+@torch.no_grad()
+def span_loss(model: SpanQA, data: dict[str, torch.Tensor], batch_size: int = 32) -> float:
+    """Mean start/end cross-entropy of the model on these windows (e.g. answer_windows of
+    held-out questions): it falls as soon as the model learns where answers are, before the
+    decoded spans (FF1) get them right. NaN for no windows."""
+    n = len(data["input_ids"])
+    if not n:
+        return float("nan")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for lo in range(0, n, batch_size):
+        batch = {k: v[lo:lo + batch_size].to(device) for k, v in data.items()}
+        total += float(model(**batch).loss) * len(batch["input_ids"])
+    model.train(was_training)
+    return total / n
 
 
 class Prediction(NamedTuple):

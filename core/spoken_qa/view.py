@@ -3,7 +3,7 @@
 
     answer_figure(wave, runs, (start_s, end_s))   waveform over the unit timeline, answer shaded
                                                   (and the true answer framed, where known)
-    curves_figure(curves, title)                  training loss and dev FF1 per starting point
+    curves_figure(curves, title)                  training loss, held-out span loss, dev FF1
     reference_figure(ref) / reference_table(ref)  the committed run's test FF1 / AOS beside DUAL's
     reference_summary(ref)                        its scores and settings, and how to run it again
     comparison_rows(runs)                         one row (RUN_COLUMNS) per committed run
@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.common.titles import wrap_title
+from core.common.view import add_seed_bands
 from core.common.words import Say, english
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
@@ -111,30 +112,37 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
     return fig
 
 
+PANELS = ((1, "loss", "training loss"), (2, "dev_loss", "held-out span loss"),
+          (3, "dev_ff1", "dev FF1"))  # the live run's panels: column, metric, title
+
+
 def curves_figure(curves: dict[str, list[dict]], title: str,
-                  reference: dict[str, list[dict]] | None = None) -> go.Figure:
-    """Args: starting point -> [{step, loss, dev_ff1 (at eval steps)}], the title, and the
-    reference run's curves in the same form (drawn dashed and faint, behind a live run).
-    Returns: training loss (left) and dev FF1 (right) against step, a line per start."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev FF1"))
+                  reference: dict[str, list[dict]] | None = None, *,
+                  bands: dict[str, list[dict]] | None = None) -> go.Figure:
+    """Args: starting point -> [{step, loss, dev_loss and dev_ff1 (at eval steps)}], the
+    title; the reference run's curves in the same form (drawn dashed and faint, behind a live
+    run), and/or several seeds of the live setting as "init/seed" -> curve (drawn as each
+    start's mean and seed range).
+    Returns: training loss, held-out span loss and dev FF1 against step, a line per start."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, _, t in PANELS])
+    if bands:
+        add_seed_bands(fig, bands, panels=tuple((c, k) for c, k, _ in PANELS), colors=COLORS,
+                       label="reference")
     layers = [(f"reference {i}", c, dict(dash="dash", width=1.5), 0.45)
               for i, c in (reference or {}).items() if c]
     layers += [(i, c, {}, 1.0) for i, c in curves.items()]
     for name, curve, style, opacity in layers:
-        init = name.removeprefix("reference ")
-        line = dict(color=COLORS.get(init, "#444"), **style)
-        fig.add_trace(go.Scatter(x=[p["step"] for p in curve], y=[p["loss"] for p in curve],
-                                 name=name, legendgroup=name, line=line, opacity=opacity),
-                      row=1, col=1)
-        dev = [p for p in curve if "dev_ff1" in p]
-        fig.add_trace(go.Scatter(x=[p["step"] for p in dev], y=[p["dev_ff1"] for p in dev],
-                                 name=name, legendgroup=name, showlegend=False,
-                                 mode="lines+markers", line=line, opacity=opacity),
-                      row=1, col=2)
-    fig.update_layout(title=wrap_title(title), height=360, template="plotly_white",
+        line = dict(color=COLORS.get(name.removeprefix("reference "), "#444"), **style)
+        for col, key, _ in PANELS:
+            pts = [p for p in curve if key in p]
+            fig.add_trace(go.Scatter(x=[p["step"] for p in pts], y=[p[key] for p in pts],
+                                     name=name, legendgroup=name, showlegend=col == 1,
+                                     mode="lines" if key == "loss" else "lines+markers",
+                                     line=line, opacity=opacity), row=1, col=col)
+    fig.update_layout(title=wrap_title(title), height=380, template="plotly_white",
                       margin=dict(l=10, r=10, t=60, b=10))
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_yaxes(range=[0, 1], row=1, col=3)
     return fig
 
 

@@ -21,6 +21,7 @@
                                                (--voice: espeak-ng audio into the cache too)
   python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
   python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
+  python -m core spoken-qa-live [--seeds 5]    the live panel's default run over paired seeds
   python -m core train-hubert [--steps N]      pretrain tiny-hubert -> assets/speech/tiny-hubert/
                                                (--export-features F: features for a GPU machine)
   python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)

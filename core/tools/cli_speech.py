@@ -93,6 +93,30 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spoken_qa_live(args: argparse.Namespace) -> int:
+    from core.common import records
+    from core.spoken_qa import config
+    from core.tools.sweeps.spoken_qa import live_sweep
+
+    cfg = replace(config.LIVE_RUN, steps=args.steps or config.LIVE_RUN.steps,
+                  lr=args.lr or config.LIVE_RUN.lr)
+    last = {}
+
+    def log(state):
+        for init, curve in state.curves.items():
+            point = curve[-1] if curve else None
+            if point and "dev_loss" in point and last.get(init) != point["step"]:
+                last[init] = point["step"]
+                print(f"seed {state.config.seed} {init} {point}", flush=True)
+
+    record = live_sweep(cfg, list(range(args.seeds)), progress=args.progress or None,
+                        resume=args.resume, on_state=log)
+    out = records.write(args.out, record, indent=1)
+    print(json.dumps(record["paired"], indent=1))
+    print(f"written to {out} ({record['wall_s']} s)")
+    return 0
+
+
 def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core.common.training import TrainConfig, every, warmup_for
     from core.speech import tiny_hubert as th
@@ -209,6 +233,14 @@ def add_commands(sub) -> None:
     p.add_argument("--save", default="", help="folder for the shipped QA model (<= 10 MB)")
     p.add_argument("--rank", type=int, default=64, help="rank of the shipped weight deltas")
     p.set_defaults(fn=cmd_train_spoken_qa)
+    p = sub.add_parser("spoken-qa-live", help="the live panel's default run over paired seeds")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=0, help="0 = the live default's")
+    p.add_argument("--lr", type=float, default=0.0, help="0 = the live default's")
+    p.add_argument("--progress", default="", help="finished seeds, written as they end")
+    p.add_argument("--resume", action="store_true", help="reuse the seeds in --progress")
+    p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "live.json"))
+    p.set_defaults(fn=cmd_spoken_qa_live)
     p = sub.add_parser("train-hubert", help="pretrain tiny-hubert (masked MFCC-unit prediction)")
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--batch-size", type=int, default=32, help="crops of 8 s per step")

@@ -49,7 +49,7 @@ def test_training_streams_curves_and_stop_ends_it(page):
     box.press("Enter")
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_plot_title(page, "/training\\s*from\\s*pretrained\\s*init\\s*-\\s*\\d+\\s*"
-                              "training\\s*windows,\\s*[1-9]\\d*\\/20\\s*steps/"
+                              "training\\s*windows,\\s*[1-9]\\d*\\/\\d+\\s*steps/"
                               ".test(t.textContent)", timeout=300_000)
     page.get_by_role("button", name="Stop", exact=True).click()
     wait_for_plot_title(page, "t.textContent.includes('stopped at step')", timeout=60_000)

@@ -289,7 +289,8 @@ def test_wrapped_titles_and_span_labels_are_localized():
                                  "reference training curves")
     out = i18n.localize_figure(fig, "zh-CN")
     assert out.layout.title.text == "参考实验的训练曲线"
-    assert [a.text for a in out.layout.annotations][:2] == ["训练损失", "验证 FF1"]
+    assert [a.text for a in out.layout.annotations][:3] == ["训练损失", "保留数据上的答案片段损失",
+                                                            "验证 FF1"]
 
 
 def test_a_table_gets_headers_in_the_pages_language_and_the_same_numbers():

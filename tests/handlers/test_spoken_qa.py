@@ -2,13 +2,15 @@
 and every kind of bad audio."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gradio as gr
 import numpy as np
 import pytest
 import soundfile as sf
 
 from core.speech import audio, voice
-from core.spoken_qa import lab
+from core.spoken_qa import config, lab
 from core.spoken_qa.data import examples, load_records
 from demos import spoken_qa
 from demos import spoken_qa_handlers as tab
@@ -162,12 +164,15 @@ def test_voicing_gives_audio_or_says_how_to_get_espeak(monkeypatch):
 
 def test_training_handler_streams_curves_then_ff1_and_aos(monkeypatch, tmp_path):
     monkeypatch.setenv("SSL_LAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(tab, "UI_RUN", dict(limit_per_split=2, eval_questions=1,
-                                            test_questions=2, batch_size=2))
+    monkeypatch.setattr(tab, "LIVE", replace(config.LIVE_RUN, limit_per_split=2,
+                                             eval_questions=1, test_questions=2, batch_size=2,
+                                             eval_every=1))
     outs = list(tab.train("random", 2, 0))
     fig, metrics = outs[-1]
     assert metrics["init"] == "random" and metrics["runs"]["random"]["n"] == 2
     assert 0 <= metrics["ff1"] <= 1 and 0 <= metrics["aos"] <= 1
+    curve = metrics["runs"]["random"]["curve"]
+    assert [p["step"] for p in curve if "dev_loss" in p] == [1, 2] and curve[-1]["dev_loss"] > 0
     live = [t.name for t in fig.data if not t.name.startswith("reference")]
     assert live[:1] == ["random"]  # drawn over the reference run's curves (dashed)
     assert [t.name for t in fig.data][:1] == ["reference random"]
@@ -184,7 +189,7 @@ def test_runs_past_the_time_budget_or_with_bad_seeds_are_refused_at_once(monkeyp
     monkeypatch.setenv("SSL_LAB_CACHE", str(tmp_path))  # nothing voiced here
     with pytest.raises(gr.Error, match=r"would take about .* the web UI allows 10 min.*"
                                        r"python -m core train-spoken-qa"):
-        next(tab.train("both", 200, 0))
+        next(tab.train("both", 1000, 0))
     for seed in (-1, 2**70):
         with pytest.raises(gr.Error, match="seed must be between 0 and 4294967295"):
             next(tab.train("both", 20, seed))

@@ -3,6 +3,7 @@ a few voiced passages, and the committed run records it is compared with."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -42,6 +43,11 @@ def test_bad_settings_are_refused_with_the_reason():
         lab.check_config(lab.SpokenQARunConfig(unit_map="alphabet"))
     with pytest.raises(InputError, match="k=100"):
         lab.check_config(lab.SpokenQARunConfig(k=100))
+    with pytest.raises(InputError, match="windows must hold 64 to 512 tokens"):
+        lab.check_config(lab.SpokenQARunConfig(window=1024))
+    with pytest.raises(InputError, match="the stride \\(64\\) must be smaller"):
+        lab.check_config(lab.SpokenQARunConfig(window=128, question_tokens=96, stride=64))
+    lab.check_config(lab.LIVE_RUN)  # the live default is a valid run
 
 
 @needs_espeak
@@ -56,6 +62,7 @@ def test_training_run_end_to_end_on_a_few_voiced_passages(cache):
         curve = state.curves[init]
         assert [p["step"] for p in curve] == [1, 2]
         assert all(np.isfinite(p["loss"]) and 0 <= p["dev_ff1"] <= 1 for p in curve)
+        assert all(p["dev_loss"] > 0 for p in curve)  # held-out span loss at each evaluation
         assert state.test[init]["n"] == 3 and 0 <= state.test[init]["ff1"] <= 1
     assert state.done_steps == state.total_steps == 4
     metrics = json.loads(json.dumps(state.metrics()))  # JSON-ready for the API
@@ -79,3 +86,15 @@ def test_a_missing_reference_is_none_and_a_stray_file_is_refused(tmp_path):
     stray.write_text('{"runs": {}}', encoding="utf-8")
     with pytest.raises(RecordError, match="stray.json is not a run record"):
         lab.load_reference(stray)
+
+
+def test_run_estimate_counts_the_windows_of_the_runs_own_setting():
+    from core.spoken_qa import cost
+
+    full = lab.SpokenQARunConfig(steps=100, eval_every=25)
+    assert cost.windows_per_question(full) == pytest.approx((500 - 128) / (253 - 128))
+    assert cost.windows_per_question(lab.LIVE_RUN) == pytest.approx((500 - 64) / (157 - 64))
+    one = cost.estimate_s(full, 1.0)
+    assert cost.estimate_s(replace(full, steps=200), 1.0) > one + 2 * 100  # both starts
+    assert cost.estimate_s(replace(full, inits=("random",)), 1.0) == pytest.approx(one / 2)
+    assert cost.estimate_s(full, 2.0) == pytest.approx(2 * one - 2 * cost.START_S)

@@ -203,3 +203,20 @@ def test_short_training_run_lowers_the_loss(tiny_model, unit_map, voiced_items):
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
     metrics = qa.evaluate(model, unit_map, voiced_items, TINY)
     assert metrics["n"] == 3 and 0.0 <= metrics["aos"] <= metrics["ff1"] <= 1.0
+
+
+@needs_espeak
+def test_span_loss_is_the_mean_window_loss_of_the_answer_windows(tiny_model, unit_map,
+                                                                  voiced_items):
+    batch = qa.encode_items(voiced_items, unit_map, TINY)
+    answers = qa.answer_windows(batch)
+    assert (answers["start_positions"] > 0).all() and len(answers["input_ids"]) >= 3
+    model = qa.build_qa_model("random", base=tiny_model.model, seed=0).train()
+    with torch.no_grad():
+        model.eval()
+        by_hand = np.mean([float(model(**{k: v[i:i + 1] for k, v in answers.items()}).loss)
+                           for i in range(len(answers["input_ids"]))])
+    model.train()
+    assert qa.span_loss(model, answers, batch_size=2) == pytest.approx(by_hand, rel=1e-5)
+    assert model.training  # left as it was found
+    assert math.isnan(qa.span_loss(model, {k: v[:0] for k, v in answers.items()}))

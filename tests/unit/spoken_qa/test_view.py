@@ -74,16 +74,26 @@ def test_comparison_has_a_row_per_run_with_both_starts():
     assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][6:8] == [None, None]
 
 
-def test_curves_figure_draws_loss_and_dev_ff1_per_start():
-    curves = {i: r["curve"] for i, r in _ref()["runs"].items()}
+def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
+    curve = [{"step": 5, "loss": 4.0, "dev_loss": 3.5, "dev_ff1": 0.2, "dev_aos": 0.1}]
+    curves = {"pretrained": curve, "random": curve}
     fig = view.curves_figure(curves, "reference training curves")
-    assert [t.name for t in fig.data] == ["pretrained", "pretrained", "random", "random"]
-    assert list(fig.data[1].y) == [0.2] and fig.layout.title.text == "reference training curves"
+    assert [t.name for t in fig.data] == ["pretrained"] * 3 + ["random"] * 3
+    assert [list(t.y) for t in fig.data[:3]] == [[4.0], [3.5], [0.2]]  # one panel each
+    assert [a.text for a in fig.layout.annotations] == ["training loss", "held-out span loss",
+                                                         "dev FF1"]
+    assert fig.layout.title.text == "reference training curves"
     live = view.curves_figure({"random": [{"step": 1, "loss": 5.0}]}, "live",
                               reference=curves)  # a run drawn over the reference's curves
-    assert [t.name for t in live.data] == ["reference pretrained"] * 2 + ["reference random"] * 2 \
-        + ["random"] * 2
-    assert live.data[0].line.dash == "dash" and live.data[4].line.dash is None
+    assert [t.name for t in live.data] == ["reference pretrained"] * 3 \
+        + ["reference random"] * 3 + ["random"] * 3
+    assert live.data[0].line.dash == "dash" and live.data[6].line.dash is None
+    seeds = {f"{i}/{s}": [{"step": 5, "loss": 4.0 + s, "dev_loss": 3.0 + s, "dev_ff1": 0.1 * s}]
+             for i in ("pretrained", "random") for s in (0, 1)}
+    banded = view.curves_figure({"random": [{"step": 1, "loss": 5.0}]}, "live", bands=seeds)
+    means = [t for t in banded.data if (t.name or "").startswith("reference random (mean")]
+    assert len(means) == 3 and list(means[1].y) == [3.5]  # the mean of the two seeds
+    assert list(means[0].y) == [4.5] and means[-1].showlegend  # named once, last panel
 
 
 def test_steps_label_reads_the_cost_of_a_step_from_the_reference():
