@@ -223,6 +223,10 @@ def _reference_panel(page: gr.Blocks) -> None:
                         paired, headers=PAIRED_HEADERS, label=t("dna.paired"),
                         interactive=False, elem_id="dna-paired"), paired, PAIRED_HEADERS,
                         lambda locale: dna_view.paired_table(REFERENCE, speaker(locale)))
+        rates = dna_view.rate_figure(REFERENCE)
+        if rates is not None:
+            localized_plot(page, gr.Plot(rates, label=t("dna.rates"), elem_id="dna-rates"),
+                           rates)
         download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
         localized_plot(page, plot, first)

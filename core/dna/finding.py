@@ -192,7 +192,8 @@ def reference_finding(ref: dict | None, say: Say = english) -> str:
     summary = say(" ").join(t for t in (_baseline_text(ref, say), _control_text(ref, say)) if t)
     if summary:
         lines += ["", summary]
-    for extra in (early_text(ref, say), size_text(ref, say), lr_text(ref, say)):
+    for extra in (early_text(ref, say), size_text(ref, say), lr_text(ref, say),
+                  rate_text(ref, say)):
         if extra:
             lines += ["", extra]
     return "\n".join(lines)
@@ -281,3 +282,45 @@ def lr_text(ref: dict, say: Say = english) -> str:
                "seeds of their own; best mean area under the dev curve): {rates}{controls}.",
                task=search["task"], size=search["size"], seeds=len(search["seeds"]),
                rates=rates, controls=controls)
+
+
+def rate_name(lr: float) -> str:
+    """1e-4 -> "1e-4", 3e-05 -> "3e-5", 0.002 -> "2e-3" (as rates are written on the page)."""
+    mantissa, exp = f"{lr:.0e}".split("e")
+    return f"{mantissa}e{int(exp)}"
+
+
+def rate_gaps(ref: dict, a: str = "pretrained", b: str = BASELINE) -> list[tuple[float, float]]:
+    """(rate, mean dev area of a - that of b) at every rate of the record's search that both
+    starts were tried at, by rate."""
+    table = ref.get("lr_search") or {}
+    if a not in table or b not in table:
+        return []
+    both = sorted(set(table[a]) & set(table[b]), key=float)
+    return [(float(lr), table[a][lr]["mean"] - table[b][lr]["mean"]) for lr in both]
+
+
+def rate_text(ref: dict, say: Say = english) -> str:
+    """Is the head start a matter of the learning rate? The rate search's dev area under the
+    curve, pretrained - random, at every rate both were tried at, and each start's best."""
+    gaps, table = rate_gaps(ref), ref.get("lr_search") or {}
+    if not gaps:
+        return ""
+    ahead = [f"{rate_name(lr)} ({gap:+.3f})" for lr, gap in gaps if gap > 0]
+    behind = [f"{rate_name(lr)} ({gap:+.3f})" for lr, gap in gaps if gap <= 0]
+    best = {init: max(rows, key=lambda lr: rows[lr]["mean"]) for init, rows in table.items()
+            if init in ("pretrained", BASELINE)}
+    best_text = say(", ").join(f"{say(init)} {rate_name(float(lr))} "
+                               f"({table[init][lr]['mean']:.3f})"
+                               for init, lr in best.items())
+    parts = []
+    if ahead:
+        parts.append(say("the pretrained start is ahead at {rates}", rates=listing(ahead, say)))
+    if behind:
+        parts.append(say("not at {rates}", rates=listing(behind, say)))
+    search = ref["config"].get("lr_search") or {}
+    return say("**Is the head start a matter of the learning rate?** In the rate search (area "
+               "under the dev curve, {task}, {size} sequences, {seeds} seeds; pretrained − "
+               "random at each rate both were tried at): {parts}. Each start's best rate: "
+               "{best}.", task=search.get("task", "splice"), size=search.get("size", ""),
+               seeds=len(search.get("seeds", ())), parts=say("; ").join(parts), best=best_text)

@@ -223,6 +223,36 @@ def size_figure(ref: dict, measure: str = "test_accuracy") -> go.Figure | None:
     return fig
 
 
+def rate_figure(ref: dict) -> go.Figure | None:
+    """The rate search: mean area under the dev curve (± 95 % interval over its seeds)
+    against the learning rate, one line per start, the rate each start then used ringed;
+    None when the record's rates were given, not searched."""
+    table, chosen = ref.get("lr_search") or {}, ref["config"].get("lrs") or {}
+    if not table:
+        return None
+    fig = go.Figure()
+    for init, rows in table.items():
+        lrs = sorted(rows, key=float)
+        color = COLORS.get(init, "#444")
+        fig.add_trace(go.Scatter(
+            x=[float(lr) for lr in lrs], y=[rows[lr]["mean"] for lr in lrs], name=init,
+            error_y=dict(type="data", array=[rows[lr]["ci95"] or 0 for lr in lrs]),
+            mode="lines+markers", line=dict(color=color)))
+        if init in chosen and f"{chosen[init]:g}" in rows:
+            fig.add_trace(go.Scatter(x=[chosen[init]], y=[rows[f"{chosen[init]:g}"]["mean"]],
+                                     mode="markers", showlegend=False, hoverinfo="skip",
+                                     marker=dict(size=16, color="rgba(0,0,0,0)",
+                                                 line=dict(color=color, width=2))))
+    search = ref["config"].get("lr_search") or {}
+    fig.update_layout(title=wrap_title(f"Rate search on dev: {search.get('task', '')}, "
+                                       f"{search.get('size', '')} sequences (ringed: the rate "
+                                       f"used)"),
+                      xaxis=dict(type="log", title="learning rate"),
+                      yaxis_title="area under the dev curve", height=360,
+                      margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+    return fig
+
+
 def paired_table(ref: dict, say: Say = english) -> list[list]:
     """Rows of task, training size, comparison, measure, mean difference, 95 % interval, n:
     every paired difference of the record (empty for records without them), in words (in

@@ -238,3 +238,33 @@ def test_finding_quotes_every_dev_checkpoint_and_says_when_pretrained_is_ahead_e
     level = {"dev_at_50": _diff(0.02, 0.05)}  # spans zero: nothing to say
     assert finding.early_text({"datasets": {"splice": {"paired": {
         "pretrained - random": level}}}}) == ""
+
+
+def _searched(rec) -> dict:
+    """The record with its rate search: pretrained ahead at the two low rates, not at 1e-3."""
+    rec = copy.deepcopy(rec)
+    aucs = {"pretrained": {"3e-05": 0.62, "0.0001": 0.70, "0.0003": 0.75, "0.001": 0.76},
+            "random": {"0.0001": 0.60, "0.0003": 0.71, "0.001": 0.78, "0.003": 0.56}}
+    rec["lr_search"] = {i: {lr: _diff(v, 0.02, 2) for lr, v in rows.items()}
+                        for i, rows in aucs.items()}
+    rec["config"]["lrs"] = {"pretrained": 1e-3, "random": 1e-3}
+    return rec
+
+
+def test_rate_search_figure_and_text_from_the_record(record):
+    rec = _searched(_sized_record(record))
+    assert [lr for lr, _ in finding.rate_gaps(rec)] == [1e-4, 3e-4, 1e-3]
+    text = finding.rate_text(rec)
+    assert ("the pretrained start is ahead at 1e-4 (+0.100) and 3e-4 (+0.040); not at 1e-3 "
+            "(-0.020). Each start's best rate: pretrained 1e-3 (0.760), random 1e-3 (0.780).") \
+        in text
+    assert text in finding.reference_finding(rec)
+    fig = view.rate_figure(rec)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in lines] == ["pretrained", "random"]
+    assert list(lines[0].x) == [3e-5, 1e-4, 3e-4, 1e-3] and fig.layout.xaxis.type == "log"
+    rings = [t for t in fig.data if t.mode == "markers"]
+    assert [(list(t.x), list(t.y)) for t in rings] == [([1e-3], [0.76]), ([1e-3], [0.78])]
+    assert view.rate_figure(_sized_record(record)) is None  # rates given, not searched
+    assert finding.rate_text(_sized_record(record)) == ""
+    assert finding.rate_name(3e-05) == "3e-5" and finding.rate_name(0.002) == "2e-3"
