@@ -43,7 +43,8 @@ class SpokenQARunConfig:
     window: int = MAX_LEN  # tokens per window: [CLS] question [SEP] passage slice [SEP]
     question_tokens: int = MAX_QUESTION_TOKENS  # question units kept in a window
     stride: int = DOC_STRIDE  # passage units shared by neighbouring windows
-    lr: float = 1e-4  # peak AdamW rate, same for both starting points
+    lr: float = 1e-4  # peak AdamW rate of every start not named in lrs
+    lrs: tuple[tuple[str, float], ...] = ()  # per-start rates, e.g. (("random", 3e-4),)
     negative_ratio: float = 0.5  # windows without the answer per window with it
     train_questions: int | None = None  # train questions used (None = all), drawn by seed
     eval_questions: int = 40  # dev questions behind the FF1 curve (the span loss reads them all)
@@ -60,6 +61,11 @@ LIVE_RUN = SpokenQARunConfig(steps=100, window=256, question_tokens=96, stride=6
                              limit_per_split=60, eval_questions=10, eval_every=25,
                              test_questions=30)
 LIVE_PATH = ASSET_DIR / "live.json"
+
+
+def rate_of(cfg: SpokenQARunConfig, init: str) -> float:
+    """The peak rate a start trains at: its own from cfg.lrs, else cfg.lr."""
+    return dict(cfg.lrs).get(init, cfg.lr)
 
 
 def load_reference(path: Path = REFERENCE_PATH) -> dict | None:

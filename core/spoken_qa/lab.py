@@ -44,6 +44,7 @@ from core.spoken_qa.config import (  # noqa: F401 - the settings are part of thi
     SpokenQARunConfig,
     load_reference,
     load_runs,
+    rate_of,
 )
 from core.spoken_qa.items import unit_items, voiced_entries
 from core.spoken_qa.metrics import span_scores
@@ -113,6 +114,10 @@ def check_config(cfg: SpokenQARunConfig) -> None:
                          f"{', '.join(MAP_KINDS)}")
     if not 1 <= cfg.steps <= MAX_STEPS:
         raise InputError(f"steps must be between 1 and {MAX_STEPS}, got {cfg.steps}")
+    unknown = [i for i, _ in cfg.lrs if i not in sqa.INITS]
+    if unknown or any(not 0 < lr < 1 for _, lr in cfg.lrs) or not 0 < cfg.lr < 1:
+        raise InputError(f"learning rates must lie between 0 and 1, for starts among "
+                         f"{', '.join(sqa.INITS)}; got {cfg.lr:g} and {dict(cfg.lrs)}")
     if cfg.batch_size < 1 or cfg.eval_questions < 1 or cfg.negative_ratio < 0:
         raise InputError("batch size and dev questions must be positive, the negative "
                          "ratio not negative")
@@ -203,7 +208,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
     state.windows = len(data["input_ids"])
     for init in cfg.inits:
         model = sqa.build_qa_model(init, base=base.model, seed=cfg.seed)
-        tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+        tc = TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, lr=rate_of(cfg, init),
                          warmup_steps=warmup_for(cfg.steps),
                          eval_every=cfg.eval_every or every(cfg.steps, 4),
                          log_every=every(cfg.steps), seed=cfg.seed)

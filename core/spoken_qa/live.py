@@ -10,6 +10,7 @@ pretrained start came out ahead — both read from the file. Light (no torch).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 from core.common import records
@@ -63,9 +64,8 @@ def same_setting(record: dict | None, cfg: SpokenQARunConfig) -> bool:
     """True when the record was made with cfg's settings (seed, steps and starts aside)."""
     if not record:
         return False
-    mine = {k: v for k, v in asdict(cfg).items() if k not in FREE}
-    theirs = {k: v for k, v in record["config"].items() if k not in FREE}
-    return mine == {k: (tuple(v) if isinstance(v, list) else v) for k, v in theirs.items()}
+    mine = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k not in FREE}
+    return mine == {k: v for k, v in record["config"].items() if k not in FREE}
 
 
 def seed_curves(record: dict, inits=None) -> dict[str, list[dict]]:

@@ -100,6 +100,9 @@ def cmd_spoken_qa_live(args: argparse.Namespace) -> int:
 
     cfg = replace(config.LIVE_RUN, steps=args.steps or config.LIVE_RUN.steps,
                   lr=args.lr or config.LIVE_RUN.lr)
+    if args.lrs:  # "pretrained=1e-4,random=3e-4"
+        cfg = replace(cfg, lrs=tuple((name.strip(), float(value)) for name, value in
+                                     (part.split("=") for part in args.lrs.split(","))))
     last = {}
 
     def log(state):
@@ -237,6 +240,7 @@ def add_commands(sub) -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--steps", type=int, default=0, help="0 = the live default's")
     p.add_argument("--lr", type=float, default=0.0, help="0 = the live default's")
+    p.add_argument("--lrs", default="", help="per start, e.g. pretrained=1e-4,random=3e-4")
     p.add_argument("--progress", default="", help="finished seeds, written as they end")
     p.add_argument("--resume", action="store_true", help="reuse the seeds in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "live.json"))

@@ -47,6 +47,12 @@ def test_bad_settings_are_refused_with_the_reason():
         lab.check_config(lab.SpokenQARunConfig(window=1024))
     with pytest.raises(InputError, match="the stride \\(64\\) must be smaller"):
         lab.check_config(lab.SpokenQARunConfig(window=128, question_tokens=96, stride=64))
+    with pytest.raises(InputError, match="learning rates must lie between 0 and 1"):
+        lab.check_config(lab.SpokenQARunConfig(lrs=(("scratch", 1e-4),)))
+    with pytest.raises(InputError, match="learning rates must lie between 0 and 1"):
+        lab.check_config(lab.SpokenQARunConfig(lrs=(("random", 3.0),)))
+    assert lab.rate_of(lab.SpokenQARunConfig(lr=1e-4, lrs=(("random", 3e-4),)), "random") == 3e-4
+    assert lab.rate_of(lab.SpokenQARunConfig(lr=1e-4), "pretrained") == 1e-4
     lab.check_config(lab.LIVE_RUN)  # the live default is a valid run
 
 

@@ -68,6 +68,9 @@ def test_bands_are_drawn_only_under_a_run_of_the_same_setting():
     assert live.same_setting(rec, replace(config.LIVE_RUN, steps=40, seed=3,
                                           inits=("random",)))
     assert not live.same_setting(rec, replace(config.LIVE_RUN, window=512))
+    assert not live.same_setting(rec, replace(config.LIVE_RUN, lrs=(("random", 3e-4),)))
+    rates = replace(config.LIVE_RUN, lrs=(("random", 3e-4),))
+    assert live.same_setting(json.loads(json.dumps(_record(rates))), rates)  # read back
     assert not live.same_setting(None, config.LIVE_RUN)
     assert sorted(live.seed_curves(rec, ("random",))) == ["random/0", "random/1", "random/2"]
 
