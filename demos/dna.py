@@ -16,7 +16,9 @@ from core.dna.config import (
     MAX_STEPS,
     DnaRunConfig,
     live_config,
+    load_live_reference,
     load_reference,
+    load_shared,
 )
 from core.dna.data import DATASETS, load_dataset
 from demos.common import (
@@ -47,6 +49,8 @@ dna_lab = LazyModule("core.dna.lab")
 
 DEFAULTS = DnaRunConfig()
 REFERENCE = load_reference()
+SHARED = load_shared()  # one rate for every start
+LIVE_REFERENCE = load_live_reference()  # what the live default repeats
 
 
 def _your_run(locale: str) -> str:
@@ -57,8 +61,11 @@ def _your_run(locale: str) -> str:
 def intro(locale: str = "en") -> str:
     """The finding, what the committed reference shows (read from its file) and what a live
     run repeats, in `locale`."""
-    return "\n".join([text("dna.finding", locale), dna_finding.reference_finding(REFERENCE, speaker(locale)), "",
-                      _your_run(locale)])
+    say = speaker(locale)
+    parts = [text("dna.finding", locale), dna_finding.reference_finding(REFERENCE, say)]
+    if SHARED:
+        parts += ["", dna_finding.shared_finding(SHARED, say)]
+    return "\n".join(parts + ["", _your_run(locale)])
 
 # Trained models kept on the server (~90 MB each with the embedded model): the newest ones
 # across all sessions; a session whose model left is told so when it predicts.
@@ -103,7 +110,7 @@ def train(dataset="splice", mapping=DEFAULTS.mapping_seed, k=DEFAULTS.k,
           seed=DEFAULTS.seed, train_size=DEFAULTS.train_size, lrs="",
           request: gr.Request = None, progress=gr.Progress()):
     """Fine-tunes each starting point; yields live curves, then metrics with test accuracy."""
-    cfg = live_config(REFERENCE, dataset=dataset, k=whole(k, "k", 1, MAX_K),
+    cfg = live_config(LIVE_REFERENCE, dataset=dataset, k=whole(k, "k", 1, MAX_K),
                       mapping_seed=seed_of(mapping, "mapping seed"),
                       inits=tuple(inits or ()),
                       steps=whole(steps, "steps", 1, MAX_STEPS),
@@ -142,7 +149,7 @@ def _live(state: dna_lab.DnaState):
     """The two live outputs of a run so far: its curves figure and its metrics."""
     metrics = dict(state.metrics(), curves=state.curves)
     return dna_view.run_figure(state.curves, metrics["config"], state.done_steps,
-                               state.total_steps, REFERENCE), metrics
+                               state.total_steps, LIVE_REFERENCE), metrics
 
 
 @user_errors

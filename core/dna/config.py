@@ -21,6 +21,9 @@ MAX_K = 6  # 4**6 = 4,096 k-mers; the 30,522-token BERT vocabulary has ~21k usab
 MAX_STEPS = 2000
 MAX_SEEDS = 5
 REFERENCE_PATH = ASSETS / "dna" / "reference.json"  # python -m core dna-sweep
+# The same sweep with one learning rate for every start (the paper's protocol), at the tab's
+# default task and size: the run the live default repeats, when committed.
+SHARED_PATH = ASSETS / "dna" / "shared-rate.json"
 BASELINE = "random"  # paired differences are taken against this start
 # Peak rates used until a reference run has chosen them on dev (its config["lrs"]): a
 # pretrained body wants a smaller step than a random one (BERT fine-tuning vs from scratch).
@@ -65,6 +68,21 @@ def load_reference(path: Path = REFERENCE_PATH) -> dict | None:
     return records.load(path)
 
 
+def load_shared(path: Path = SHARED_PATH) -> dict | None:
+    """The one-rate sweep (SHARED_PATH), or None when none is committed.
+
+    Raises:
+        records.RecordError: the file is there but is not a run record.
+    """
+    return records.load(path)
+
+
+def load_live_reference() -> dict | None:
+    """The record the live default repeats: the one-rate sweep when committed, else the
+    reference."""
+    return load_shared() or load_reference()
+
+
 def eval_every(steps: int) -> int:
     """Dev accuracy every 10 updates in short runs (a curve with points), every 25 (or a
     multiple, for long runs) beyond 100 updates: the evaluations stay a small share of a run."""
@@ -73,9 +91,14 @@ def eval_every(steps: int) -> int:
 
 def live_config(reference: dict | None, **settings) -> DnaRunConfig:
     """A live run's settings (the tab's Train, `python -m core bench dna`): `settings` over
-    the defaults, on the reference's body (its first N layers) and learning-rate schedule, so
-    the run's curves continue the reference's bands; dev evaluated every eval_every(steps)."""
+    the defaults, on the reference's body (its first N layers), rates (those not given) and
+    learning-rate schedule, so the run's curves continue the reference's bands; dev evaluated
+    every eval_every(steps)."""
     ref_cfg = (reference or {}).get("config") or {}
+    if settings.get("lr") is None and isinstance(ref_cfg.get("lrs"), dict):
+        rates = dict(ref_cfg["lrs"])  # the reference's rate of every start not given here
+        rates.update(dict(settings.get("lrs") or ()))
+        settings["lrs"] = tuple(rates.items())
     settings.setdefault("layers", ref_cfg.get("layers"))
     settings.setdefault("schedule_steps", ref_cfg.get("steps") or DnaRunConfig.schedule_steps)
     settings.setdefault("eval_every", eval_every(settings.get("steps", DnaRunConfig.steps)))

@@ -324,3 +324,21 @@ def rate_text(ref: dict, say: Say = english) -> str:
                "random at each rate both were tried at): {parts}. Each start's best rate: "
                "{best}.", task=search.get("task", "splice"), size=search.get("size", ""),
                seeds=len(search.get("seeds", ())), parts=say("; ").join(parts), best=best_text)
+
+
+def shared_finding(ref: dict | None, say: Say = english) -> str:
+    """A record where every start used one learning rate (the paper fine-tunes every start at
+    the same rate), in words: the rate, the task and size, and the paired differences.
+    "" without a record."""
+    if not ref:
+        return ""
+    cfg = ref["config"]
+    rates = sorted({float(v) for v in (cfg.get("lrs") or {}).values()})
+    lines = []
+    for name, result in ref["datasets"].items():
+        lines.append(say("**One learning rate for every start, as in the paper** ({rates}; "
+                         "{task}, {size} labelled sequences, {steps} updates): {paired}",
+                         rates=listing([rate_name(r) for r in rates], say), task=name,
+                         size=_size_text(result.get("size", 0), say), steps=cfg["steps"],
+                         paired=paired_text(result.get("paired", {}), say)))
+    return "\n\n".join(lines)

@@ -166,6 +166,12 @@ def test_a_live_run_takes_the_reference_body_and_schedule():
     assert cfg.layers == ref["config"]["layers"] and cfg.schedule_steps == ref["config"]["steps"]
     assert cfg.steps == 300 and cfg.eval_every == 25
     assert live_config(ref).eval_every == 10
+    shared = {"config": {"lrs": {"pretrained": 1e-4, "random": 1e-4}, "layers": 3,
+                         "steps": 200}}
+    assert live_config(shared).lrs == (("pretrained", 1e-4), ("random", 1e-4))
+    mixed = live_config(shared, lrs=(("random", 3e-4),))  # a rate typed in wins for its start
+    assert dict(mixed.lrs) == {"pretrained": 1e-4, "random": 3e-4}
+    assert live_config(shared, lr=2e-4).lrs == ()  # one rate typed in for all
     bare = live_config(None, train_size=100)  # no reference committed: the full body, defaults
     assert bare.layers is None and bare.train_size == 100
     assert bare.schedule_steps == tab.DEFAULTS.schedule_steps

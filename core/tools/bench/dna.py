@@ -15,7 +15,7 @@ from core.common.device import machine_info, pick_device
 from core.common.records import started_now
 from core.common.training import TrainConfig, batch_sampler, train
 from core.dna import encode as dna
-from core.dna.config import DnaRunConfig, live_config, load_reference
+from core.dna.config import DnaRunConfig, live_config, load_live_reference
 from core.dna.data import load_dataset
 from core.dna.lab import run as run_dna
 from core.text.models import default_model, load_model
@@ -48,7 +48,7 @@ def _throughput(cfg: DnaRunConfig) -> dict:
 def run() -> dict:
     """Times the tab's default run (on the reference's body and schedule) and the training
     throughput; returns a JSON-ready dict."""
-    cfg = live_config(load_reference())
+    cfg = live_config(load_live_reference())
     load_model(default_model("english"))  # loading is the app's start-up, not the run
     t0 = time.perf_counter()
     state = None

@@ -268,3 +268,14 @@ def test_rate_search_figure_and_text_from_the_record(record):
     assert view.rate_figure(_sized_record(record)) is None  # rates given, not searched
     assert finding.rate_text(_sized_record(record)) == ""
     assert finding.rate_name(3e-05) == "3e-5" and finding.rate_name(0.002) == "2e-3"
+
+
+def test_one_rate_record_is_said_with_its_rate_and_paired_differences(record):
+    rec = _sized_record(record)
+    rec["config"]["lrs"] = {"pretrained": 1e-4, "re-emb": 1e-4, "random": 1e-4}
+    text = finding.shared_finding(rec)
+    assert text.startswith("**One learning rate for every start, as in the paper** (1e-4; "
+                           "coding, 100 labelled sequences, ")
+    assert "*pretrained − random*, paired over 5 seeds: test accuracy +0.080 ± 0.030 " \
+           "(interval above zero)" in text
+    assert finding.shared_finding(None) == ""
