@@ -46,7 +46,8 @@ def intro(ref: dict | None, meta: dict | None, twin: dict | None = None,
                            ff1=meta["shipped_test"]["ff1"]))
         if twin is not None and "shipped_test" in twin:
             expect.append(text("sqa.expect_twin", locale, ff1=twin["shipped_test"]["ff1"]))
-    expect.append(text("sqa.expect_own", locale, limit=h.LIVE.limit_per_split))
+    expect.append(text("sqa.expect_own", locale, limit=h.LIVE.limit_per_split,
+                       layers=h.LIVE.layers, window=h.LIVE.window, steps=h.LIVE.steps))
     return "\n\n".join(parts + [" ".join(expect)])
 
 

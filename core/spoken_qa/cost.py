@@ -33,8 +33,9 @@ def measured(device_type: str) -> float | None:
 
 @functools.lru_cache(maxsize=8)
 def step_seconds(model_name: str, batch_size: int, device_type: str,
-                 window: int = sqa.MAX_LEN) -> float:
-    """Measured wall seconds of one step on `batch_size` windows of `window` tokens, here."""
+                 window: int = sqa.MAX_LEN, layers: int | None = None) -> float:
+    """Measured wall seconds of one step on `batch_size` windows of `window` tokens (through
+    the encoder's first `layers` layers; None = all), here."""
     base = load_model(model_name).model
     qa_cfg = sqa.fit_config(sqa.QAConfig(max_len=window, max_question_tokens=1, stride=0),
                             base.config)
@@ -45,7 +46,7 @@ def step_seconds(model_name: str, batch_size: int, device_type: str,
             "token_type_ids": torch.zeros(shape, dtype=torch.long),
             "start_positions": torch.full((batch_size,), 5),
             "end_positions": torch.full((batch_size,), 9)}
-    model = sqa.build_qa_model("pretrained", base=base)
+    model = sqa.build_qa_model("pretrained", base=base, layers=layers)
     tc = TrainConfig(max_steps=MEASURED_STEPS + 1, batch_size=batch_size, warmup_steps=1)
     stamps = [time.perf_counter() for _ in train(model, batch_sampler(data, batch_size), tc)]
     _MEASURED[device_type] = (stamps[-1] - stamps[0]) / MEASURED_STEPS
@@ -77,5 +78,5 @@ def estimate_s(cfg, s_per_step: float) -> float:
 def run_estimate(cfg) -> tuple[float, float]:
     """(estimated run seconds, measured seconds a step) of `cfg` on this machine."""
     step = step_seconds(cfg.model or default_model("english"), cfg.batch_size,
-                        pick_device().type, cfg.window)
+                        pick_device().type, cfg.window, cfg.layers)
     return estimate_s(cfg, step), step

@@ -74,15 +74,17 @@ def seed_curves(record: dict, inits=None) -> dict[str, list[dict]]:
             for init, run in cell["runs"].items() if inits is None or init in inits}
 
 
-def _early_loss(record: dict, init: str) -> float | None:
-    """Mean held-out span loss over seeds at the first evaluation after step 0."""
-    vals = []
+def _early_loss(record: dict, init: str) -> tuple[int, float] | None:
+    """(step, mean held-out span loss over seeds) at the first evaluation after step 0."""
+    firsts = []
     for cell in record["seeds"].values():
         pts = [p for p in cell["runs"].get(init, {}).get("curve", [])
                if "dev_loss" in p and p["step"] > 0]
         if pts:
-            vals.append(pts[0]["dev_loss"])
-    return sum(vals) / len(vals) if vals else None
+            firsts.append((pts[0]["step"], pts[0]["dev_loss"]))
+    if not firsts:
+        return None
+    return firsts[0][0], sum(v for _, v in firsts) / len(firsts)
 
 
 def live_finding(record: dict, say: Say = english) -> str:
@@ -104,9 +106,9 @@ def live_finding(record: dict, say: Say = english) -> str:
         ff1_wins=ff1["wins"], p_ff1=ff1["pretrained"]["mean"], r_ff1=ff1["random"]["mean"],
         questions=cfg["test_questions"])
     early_p, early_r = _early_loss(record, "pretrained"), _early_loss(record, "random")
-    if early_p is not None and early_r is not None and early_r < early_p:
+    if early_p and early_r and early_r[1] < early_p[1]:
         out += " " + say(
             "Random init's loss falls faster at first ({r:.2f} vs {p:.2f} after {step} steps): "
             "it learns where answers usually sit, before any start reads the question.",
-            r=early_r, p=early_p, step=cfg["eval_every"])
+            r=early_r[1], p=early_p[1], step=early_r[0])
     return out

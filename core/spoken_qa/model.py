@@ -152,7 +152,7 @@ class SpanQA(nn.Module):
 
 
 def build_qa_model(init: str, *, model_name: str | None = None, base: nn.Module | None = None,
-                   seed: int = 0) -> SpanQA:
+                   seed: int = 0, layers: int | None = None) -> SpanQA:
     """A fresh SpanQA on CPU in train mode.
 
     Args:
@@ -161,6 +161,8 @@ def build_qa_model(init: str, *, model_name: str | None = None, base: nn.Module 
         model_name: English role model (default: the active profile's); ignored with `base`.
         base: a BertModel standing in for the English model (tests pass a tiny one).
         seed: seeds the head and the random encoder; the caller's torch RNG is untouched.
+        layers: keep the encoder's first N layers (None = all): a cheaper body, the same for
+            both starts.
     """
     if init not in INITS:
         raise InputError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
@@ -170,9 +172,15 @@ def build_qa_model(init: str, *, model_name: str | None = None, base: nn.Module 
         base = load_model(model_name or default_model("english")).model
     from transformers import BertModel
 
+    config = copy.deepcopy(base.config)
+    if layers is not None:
+        if not 1 <= layers <= config.num_hidden_layers:
+            raise InputError(f"layers must be between 1 and {config.num_hidden_layers}, "
+                             f"got {layers}")
+        config.num_hidden_layers = layers
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        encoder = BertModel(copy.deepcopy(base.config), add_pooling_layer=False)
+        encoder = BertModel(config, add_pooling_layer=False)
         model = SpanQA(encoder)
     if init == "pretrained":
         own = encoder.state_dict()

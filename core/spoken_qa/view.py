@@ -112,28 +112,32 @@ def answer_figure(wave: np.ndarray, runs: Runs, span: tuple[float, float] | None
     return fig
 
 
-PANELS = ((1, "loss", "training loss"), (2, "dev_loss", "held-out span loss"),
-          (3, "dev_ff1", "dev FF1"))  # the live run's panels: column, metric, title
+PANELS = (("loss", "training loss"), ("dev_loss", "held-out span loss"),
+          ("dev_ff1", "dev FF1"))  # the panels a run may fill: metric, title
 
 
 def curves_figure(curves: dict[str, list[dict]], title: str,
                   reference: dict[str, list[dict]] | None = None, *,
                   bands: dict[str, list[dict]] | None = None) -> go.Figure:
-    """Args: starting point -> [{step, loss, dev_loss and dev_ff1 (at eval steps)}], the
+    """Args: starting point -> [{step, loss, and at eval steps dev_loss and/or dev_ff1}], the
     title; the reference run's curves in the same form (drawn dashed and faint, behind a live
     run), and/or several seeds of the live setting as "init/seed" -> curve (drawn as each
     start's mean and seed range).
-    Returns: training loss, held-out span loss and dev FF1 against step, a line per start."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, _, t in PANELS])
+    Returns: training loss, then held-out span loss and dev FF1 against step where any curve
+    has them, a line per start."""
+    every = [c for group in (curves, reference or {}, bands or {}) for c in group.values()]
+    panels = [(key, name) for key, name in PANELS
+              if key == "loss" or any(key in p for c in every for p in c)]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[n for _, n in panels])
+    cols = [(i + 1, key) for i, (key, _) in enumerate(panels)]
     if bands:
-        add_seed_bands(fig, bands, panels=tuple((c, k) for c, k, _ in PANELS), colors=COLORS,
-                       label="reference")
+        add_seed_bands(fig, bands, panels=tuple(cols), colors=COLORS, label="reference")
     layers = [(f"reference {i}", c, dict(dash="dash", width=1.5), 0.45)
               for i, c in (reference or {}).items() if c]
     layers += [(i, c, {}, 1.0) for i, c in curves.items()]
     for name, curve, style, opacity in layers:
         line = dict(color=COLORS.get(name.removeprefix("reference "), "#444"), **style)
-        for col, key, _ in PANELS:
+        for col, key in cols:
             pts = [p for p in curve if key in p]
             fig.add_trace(go.Scatter(x=[p["step"] for p in pts], y=[p[key] for p in pts],
                                      name=name, legendgroup=name, showlegend=col == 1,
@@ -142,7 +146,9 @@ def curves_figure(curves: dict[str, list[dict]], title: str,
     fig.update_layout(title=wrap_title(title), height=380, template="plotly_white",
                       margin=dict(l=10, r=10, t=60, b=10))
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(range=[0, 1], row=1, col=3)
+    for col, key in cols:
+        if key == "dev_ff1":
+            fig.update_yaxes(range=[0, 1], row=1, col=col)
     return fig
 
 

@@ -284,7 +284,8 @@ def test_wrapped_titles_and_span_labels_are_localized():
     assert "<br>" in title
     assert i18n._localize_title(title, "zh-TW") == (
         "預訓練在哪裡有幫助：預訓練 − 隨機初始化（測試正確率，成對，95% 信賴區間）")
-    ref = {"runs": {"pretrained": {"curve": [{"step": 1, "loss": 2.0}]}}}
+    ref = {"runs": {"pretrained": {"curve": [{"step": 1, "loss": 2.0, "dev_loss": 3.0,
+                                               "dev_ff1": 0.1}]}}}
     fig = sqa_view.curves_figure({i: r["curve"] for i, r in ref["runs"].items()},
                                  "reference training curves")
     out = i18n.localize_figure(fig, "zh-CN")

@@ -74,3 +74,21 @@ def test_every_committed_run_scores_both_starts_on_the_whole_test_split():
             assert r["n"] == 177 and r["curve"][-1]["step"] == cfg["steps"], (cfg, init)
     rows = view.comparison_rows(runs)
     assert len({tuple(r[:4]) for r in rows}) == len(rows)  # no run committed twice
+
+
+def test_live_reference_is_the_live_default_over_five_paired_seeds():
+    """The bands under a live run and the tab's "what a run shows" come from this file: it
+    must be of the live default's settings, complete, and its summary must match its seeds."""
+    from core.spoken_qa import config, live
+
+    rec = live.load_live()
+    assert live.same_setting(rec, config.LIVE_RUN) and rec["config"]["seeds"] == [0, 1, 2, 3, 4]
+    steps = list(range(config.LIVE_RUN.eval_every, config.LIVE_RUN.steps + 1,
+                       config.LIVE_RUN.eval_every))
+    for cell in rec["seeds"].values():
+        for init in ("pretrained", "random"):
+            run = cell["runs"][init]
+            assert [p["step"] for p in run["curve"] if "dev_loss" in p] == steps
+            assert run["n"] == config.LIVE_RUN.test_questions
+    assert rec["paired"] == json.loads(json.dumps(live.paired_summary(rec["seeds"])))
+    assert "5 paired seeds, 80 steps" in live.live_finding(rec)

@@ -53,6 +53,8 @@ def test_bad_settings_are_refused_with_the_reason():
         lab.check_config(lab.SpokenQARunConfig(lrs=(("random", 3.0),)))
     assert lab.rate_of(lab.SpokenQARunConfig(lr=1e-4, lrs=(("random", 3e-4),)), "random") == 3e-4
     assert lab.rate_of(lab.SpokenQARunConfig(lr=1e-4), "pretrained") == 1e-4
+    with pytest.raises(InputError, match="layers must be at least 1"):
+        lab.check_config(lab.SpokenQARunConfig(layers=0))
     lab.check_config(lab.LIVE_RUN)  # the live default is a valid run
 
 

@@ -52,7 +52,7 @@ def _record(cfg=config.LIVE_RUN, cells=CELLS):
 
 def test_the_finding_reads_every_number_from_the_record():
     text = live.live_finding(_record())
-    assert "(3 paired seeds, 100 steps, about 1 min 53 s a run on CPU (2 threads))" in text
+    assert "(3 paired seeds, 80 steps, about 1 min 53 s a run on CPU (2 threads))" in text
     assert "lower held-out span loss in 2 of 3 seeds (4.03 vs 4.20" in text
     assert "random − pretrained +0.17 ±" in text and "higher test FF1 in 2 of 3" in text
     assert "(0.150 vs 0.057 on 30 test questions)" in text

@@ -162,6 +162,20 @@ def test_inits_copy_or_redraw_the_encoder(tiny_model):
         qa.build_qa_model("mlm", base=base)
 
 
+def test_a_cheaper_body_keeps_the_first_layers_for_both_starts(tiny_model):
+    base = tiny_model.model
+    n = base.config.num_hidden_layers
+    pre = qa.build_qa_model("pretrained", base=base, seed=1, layers=1)
+    rnd = qa.build_qa_model("random", base=base, seed=1, layers=1)
+    assert len(pre.encoder.encoder.layer) == len(rnd.encoder.encoder.layer) == 1 < n
+    first = "encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(pre.encoder.state_dict()[first], base.state_dict()[first])
+    assert not torch.equal(rnd.encoder.state_dict()[first], base.state_dict()[first])
+    assert base.config.num_hidden_layers == n  # the English model itself is untouched
+    with pytest.raises(InputError, match=f"layers must be between 1 and {n}, got {n + 1}"):
+        qa.build_qa_model("random", base=base, layers=n + 1)
+
+
 # ---------------------------------------------------------------- voiced end to end
 @pytest.fixture(scope="module")
 def voiced_items():

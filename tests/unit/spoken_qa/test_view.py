@@ -88,12 +88,17 @@ def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
     assert [t.name for t in live.data] == ["reference pretrained"] * 3 \
         + ["reference random"] * 3 + ["random"] * 3
     assert live.data[0].line.dash == "dash" and live.data[6].line.dash is None
-    seeds = {f"{i}/{s}": [{"step": 5, "loss": 4.0 + s, "dev_loss": 3.0 + s, "dev_ff1": 0.1 * s}]
+    seeds = {f"{i}/{s}": [{"step": 5, "loss": 4.0 + s, "dev_loss": 3.0 + s}]
              for i in ("pretrained", "random") for s in (0, 1)}
     banded = view.curves_figure({"random": [{"step": 1, "loss": 5.0}]}, "live", bands=seeds)
     means = [t for t in banded.data if (t.name or "").startswith("reference random (mean")]
-    assert len(means) == 3 and list(means[1].y) == [3.5]  # the mean of the two seeds
+    assert len(means) == 2 and list(means[1].y) == [3.5]  # the mean of the two seeds
     assert list(means[0].y) == [4.5] and means[-1].showlegend  # named once, last panel
+    # no curve has dev FF1 (the live default): no empty FF1 panel
+    assert [a.text for a in banded.layout.annotations] == ["training loss",
+                                                           "held-out span loss"]
+    old = view.curves_figure({"random": [{"step": 5, "loss": 4.0, "dev_ff1": 0.2}]}, "ref")
+    assert [a.text for a in old.layout.annotations] == ["training loss", "dev FF1"]
 
 
 def test_steps_label_reads_the_cost_of_a_step_from_the_reference():
