@@ -164,7 +164,7 @@ def populate(page: gr.Blocks) -> None:
                                    t("sqa.init_both")], h.INIT_CHOICES)),
                         value="both", label=t("sqa.init"))
         steps = gr.Slider(5, 200, value=h.LIVE.steps, step=5, elem_id="sqa-steps", label=rendered(
-            "sqa.steps_label", lambda loc: view.steps_label(ref, speaker(loc))))
+            "sqa.steps_label", lambda loc: h.steps_text(loc, ref)))
         seed = gr.Number(0, precision=0, label=t("common.seed"))
     with gr.Row():
         run_btn = gr.Button(t("sqa.train"), variant="primary")

@@ -271,12 +271,21 @@ def _train_metrics(state) -> dict:
     return out
 
 
+def steps_text(locale: str = "en", ref=None) -> str:
+    """The step slider's label before a step is measured here: the cost of a step in the live
+    reference (same settings as the live default), else in the reference run."""
+    rec = live_reference()
+    if live.same_setting(rec, LIVE):
+        return live.steps_label(rec, speaker(locale))
+    return view.steps_label(ref or _reference(), speaker(locale))
+
+
 def steps_slider(ref=None):
     """The step slider's label: the cost of a step measured on this server (at its first
-    run), else the reference run's."""
+    run), else the live reference's (or the reference run's)."""
     step, locale = cost.measured(pick_device().type), current_locale()
     if step is None:
-        return gr.Slider(label=view.steps_label(ref or _reference(), speaker(locale)))
+        return gr.Slider(label=steps_text(locale, ref))
     return gr.Slider(label=text("sqa.steps_measured", locale, seconds=step,
                                 device=pick_device().type.upper()))
 

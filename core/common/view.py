@@ -41,7 +41,7 @@ def add_seed_bands(fig: go.Figure, curves: dict[str, list[dict]], *,
             group = f"{label} {init}".strip()
             fig.add_trace(go.Scatter(x=steps + steps[::-1],
                                      y=list(vals.max(0)) + list(vals.min(0))[::-1],
-                                     fill="toself", fillcolor=color, opacity=0.18,
+                                     fill="toself", fillcolor=color, opacity=0.18, mode="lines",
                                      line=dict(width=0), hoverinfo="skip", legendgroup=group,
                                      showlegend=False), row=1, col=col)
             fig.add_trace(go.Scatter(x=steps, y=list(vals.mean(0)), legendgroup=group,

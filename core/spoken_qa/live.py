@@ -74,6 +74,15 @@ def seed_curves(record: dict, inits=None) -> dict[str, list[dict]]:
             for init, run in cell["runs"].items() if inits is None or init in inits}
 
 
+def steps_label(record: dict, say: Say = english) -> str:
+    """The live panel's step slider label, with the cost of a step in the live reference (a
+    seed's mean wall time, evaluation and scoring included, over its training steps)."""
+    cfg = record["config"]
+    per_step = record["paired"]["wall_s"]["mean"] / (cfg["steps"] * len(cfg["inits"]))
+    return say("Steps (~{seconds:.1f} s each in the live reference, on {device})",
+               seconds=per_step, device=record["machine"]["device"])
+
+
 def _early_loss(record: dict, init: str) -> tuple[int, float] | None:
     """(step, mean held-out span loss over seeds) at the first evaluation after step 0."""
     firsts = []

@@ -57,6 +57,8 @@ def test_the_finding_reads_every_number_from_the_record():
     assert "random − pretrained +0.17 ±" in text and "higher test FF1 in 2 of 3" in text
     assert "(0.150 vs 0.057 on 30 test questions)" in text
     assert "Random init's loss falls faster at first (4.50 vs 5.00 after 25 steps)" in text
+    assert live.steps_label(_record()) == \
+        "Steps (~0.7 s each in the live reference, on CPU (2 threads))"  # 113.3 s / (80 x 2)
     later = {s: json.loads(json.dumps(c).replace('"dev_loss": 4.5', '"dev_loss": 5.2'))
              for s, c in CELLS.items()}  # random no faster early: that sentence is left out
     assert "faster at first" not in live.live_finding(_record(cells=later))
