@@ -10,6 +10,7 @@ from core.common.timing import UI_BUDGET_S, Eta
 from core.dna import finding as dna_finding
 from core.dna import view as dna_view
 from core.dna.config import (
+    FALLBACK_LRS,
     INITS,
     MAX_K,
     MAX_SEEDS,
@@ -53,9 +54,18 @@ SHARED = load_shared()  # one rate for every start
 LIVE_REFERENCE = load_live_reference()  # what the live default repeats
 
 
+def _live_rates(locale: str) -> str:
+    """The rates the live default trains at (those of the run it repeats), in words."""
+    cfg = live_config(LIVE_REFERENCE)
+    rates = {**FALLBACK_LRS, **dict(cfg.lrs)}  # as the run resolves them, without torch
+    say = speaker(locale)
+    return say(", ").join(f"{say(init)} {dna_finding.rate_name(rates[init])}"
+                          for init in cfg.inits if init in rates)
+
+
 def _your_run(locale: str) -> str:
     return text("dna.your_run", locale, dataset=DEFAULTS.dataset, size=DEFAULTS.train_size,
-                steps=DEFAULTS.steps)
+                steps=DEFAULTS.steps, rates=_live_rates(locale))
 
 
 def intro(locale: str = "en") -> str:
@@ -275,7 +285,9 @@ def populate(page: gr.Blocks) -> None:
                                   label=t("dna.seeds"))
                 seed = gr.Number(DEFAULTS.seed, precision=0, label=t("dna.first_seed"))
             lrs = gr.Textbox("", label=t("dna.lrs"), placeholder="pretrained=1e-4, random=3e-4",
-                             info=t("dna.lrs_info"))
+                             info=rendered("dna.lrs_info_now",
+                                           lambda loc: text("dna.lrs_info", loc,
+                                                            rates=_live_rates(loc))))
             with gr.Row():
                 run_btn = gr.Button(t("dna.train"), variant="primary")
                 stop_btn = gr.Button(t("common.stop"))

@@ -157,7 +157,7 @@ def test_learning_rates_typed_per_start():
 def test_short_runs_evaluate_every_10_updates_and_long_ones_less_often():
     assert tab.DEFAULTS.steps <= 100 and eval_every(tab.DEFAULTS.steps) == 10
     assert [eval_every(s) for s in (100, 200, 450, 2000)] == [10, 25, 50, 250]
-    assert "400 labelled sequences, the first 50 updates (at the reference" in tab.intro()
+    assert "400 labelled sequences, the first 50 updates (at pretrained " in tab.intro()
 
 
 def test_a_live_run_takes_the_reference_body_and_schedule():
