@@ -241,9 +241,16 @@ def _reference_panel(page: gr.Blocks) -> None:
                         interactive=False, elem_id="dna-paired"), paired, PAIRED_HEADERS,
                         lambda locale: dna_view.paired_table(REFERENCE, speaker(locale)))
         rates = dna_view.rate_figure(REFERENCE)
-        if rates is not None:
-            localized_plot(page, gr.Plot(rates, label=t("dna.rates"), elem_id="dna-rates"),
-                           rates)
+        shared = (dna_view.reference_figure(SHARED, "splice")
+                  if SHARED and "splice" in SHARED["datasets"] else None)
+        if rates is not None or shared is not None:
+            with gr.Row():
+                if rates is not None:
+                    localized_plot(page, gr.Plot(rates, label=t("dna.rates"),
+                                                 elem_id="dna-rates"), rates)
+                if shared is not None:
+                    localized_plot(page, gr.Plot(shared, label=t("dna.shared_curves"),
+                                                 elem_id="dna-shared"), shared)
         download_panel(REFERENCE, "dna-reference", t("dna.download_reference"))
         which.change(reference_curves, which, plot, api_visibility="private")
         localized_plot(page, plot, first)
