@@ -169,3 +169,22 @@ def test_a_truncated_body_keeps_the_first_layers(tiny_english):
     assert (a == full.encoder.layer[0].attention.self.query.weight).all()
     with pytest.raises(KeyError, match="layers must be between 1 and 2"):
         dna_model.build_classifier("random", 3, model_name=tiny_english, layers=3)
+
+
+def test_the_one_rate_record_matches_the_reference_but_for_the_rate():
+    """assets/dna/shared-rate.json: the reference's body, budget and paired seeds, every start
+    at one rate, at the tab's default size; the live default repeats it."""
+    from core.dna.config import SHARED_PATH, live_config, load_live_reference, load_shared
+
+    shared, ref = load_shared(), dna_lab.load_reference()
+    assert SHARED_PATH == ASSETS / "dna" / "shared-rate.json" and shared is not None
+    cfg, ref_cfg = shared["config"], ref["config"]
+    for key in ("layers", "steps", "k", "batch_size", "eval_every", "model"):
+        assert cfg[key] == ref_cfg[key], key
+    assert len(set(cfg["lrs"].values())) == 1 and cfg["lr_note"] and cfg["seeds"] >= 5
+    splice = shared["datasets"]["splice"]
+    assert splice["size"] == dna_lab.DnaRunConfig().train_size
+    assert splice["paired"]["pretrained - random"]["dev_at_50"]["seeds"] == \
+        list(range(cfg["seeds"]))
+    assert load_live_reference() == shared
+    assert dict(live_config(shared).lrs) == cfg["lrs"]
