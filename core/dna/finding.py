@@ -269,7 +269,7 @@ def lr_text(ref: dict, say: Say = english) -> str:
     if not isinstance(lrs, dict):
         return (say("Every start used the same learning rate ({lr:g}).", lr=cfg["lr"])
                 if cfg.get("lr") else "")
-    rates = say(", ").join(f"{say(init)} {lr:g}" for init, lr in lrs.items())
+    rates = say(", ").join(f"{say(init)} {rate_name(lr)}" for init, lr in lrs.items())
     search = cfg.get("lr_search")
     if not search:
         note = cfg.get("lr_note")
@@ -285,9 +285,10 @@ def lr_text(ref: dict, say: Say = english) -> str:
 
 
 def rate_name(lr: float) -> str:
-    """1e-4 -> "1e-4", 3e-05 -> "3e-5", 0.002 -> "2e-3" (as rates are written on the page)."""
-    mantissa, exp = f"{lr:.0e}".split("e")
-    return f"{mantissa}e{int(exp)}"
+    """1e-4 -> "1e-4", 3e-05 -> "3e-5", 0.002 -> "2e-3", 2.5e-4 -> "2.5e-4" (as rates are
+    written on the page)."""
+    mantissa, exp = f"{lr:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
 
 
 def rate_gaps(ref: dict, a: str = "pretrained", b: str = BASELINE) -> list[tuple[float, float]]:

@@ -21,7 +21,7 @@ from core.common.stats import ci_text
 from core.common.titles import wrap_title
 from core.common.view import add_seed_bands
 from core.common.words import Say, english
-from core.dna.finding import comparison_name, measures_of
+from core.dna.finding import comparison_name, measures_of, rate_name
 
 COLORS = {"pretrained": "#EF553B", "re-emb": "#FFA15A", "random": "#636EFA"}
 BASE_COLORS = {"A": "#2CA02C", "C": "#1F77B4", "G": "#FF7F0E", "T": "#D62728", "N": "#999999"}
@@ -244,10 +244,12 @@ def rate_figure(ref: dict) -> go.Figure | None:
                                      marker=dict(size=16, color="rgba(0,0,0,0)",
                                                  line=dict(color=color, width=2))))
     search = ref["config"].get("lr_search") or {}
+    ticks = sorted({float(lr) for rows in table.values() for lr in rows})
     fig.update_layout(title=wrap_title(f"Rate search on dev: {search.get('task', '')}, "
                                        f"{search.get('size', '')} sequences (ringed: the rate "
                                        f"used)"),
-                      xaxis=dict(type="log", title="learning rate"),
+                      xaxis=dict(type="log", title="learning rate", tickvals=ticks,
+                                 ticktext=[rate_name(lr) for lr in ticks]),
                       yaxis_title="area under the dev curve", height=360,
                       margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
     return fig

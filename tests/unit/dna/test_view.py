@@ -219,7 +219,7 @@ def test_finding_quotes_paired_gaps_sizes_and_rates(record):
            "(largest with 100)" in text
     assert "the first 3 of its layers" in text and "coding 100" in text
     assert "chosen on dev (splice, 400 sequences, 2 seeds of their own" in text
-    assert "pretrained 0.0001, random 0.0003" in text
+    assert "pretrained 1e-4, random 3e-4" in text
     assert finding.paired_text({"x - random": {"test_accuracy": _diff(-0.05, 0.02)}}) == \
         "*x − random*, paired over 5 seeds: test accuracy -0.050 ± 0.020 (interval below zero)."
 
@@ -263,11 +263,13 @@ def test_rate_search_figure_and_text_from_the_record(record):
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in lines] == ["pretrained", "random"]
     assert list(lines[0].x) == [3e-5, 1e-4, 3e-4, 1e-3] and fig.layout.xaxis.type == "log"
+    assert list(fig.layout.xaxis.ticktext) == ["3e-5", "1e-4", "3e-4", "1e-3", "3e-3"]  # no "100μ"
     rings = [t for t in fig.data if t.mode == "markers"]
     assert [(list(t.x), list(t.y)) for t in rings] == [([1e-3], [0.76]), ([1e-3], [0.78])]
     assert view.rate_figure(_sized_record(record)) is None  # rates given, not searched
     assert finding.rate_text(_sized_record(record)) == ""
     assert finding.rate_name(3e-05) == "3e-5" and finding.rate_name(0.002) == "2e-3"
+    assert finding.rate_name(2.5e-4) == "2.5e-4"
 
 
 def test_one_rate_record_is_said_with_its_rate_and_paired_differences(record):

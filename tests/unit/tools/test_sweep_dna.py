@@ -145,8 +145,8 @@ def test_given_rates_carry_their_note_into_the_config(tiny_english):
     out = dna_sweep.sweep(**dict(SMALL, datasets=("coding",), seeds=1), lrs=LRS,
                           lr_note="from a pilot", model=tiny_english)
     assert out["config"]["lr_note"] == "from a pilot" and out["config"]["lr_grid"] is None
-    assert dna_finding.lr_text(out) == ("Learning rates as given: pretrained 0.0001, random "
-                                        "0.0003 (from a pilot).")
+    assert dna_finding.lr_text(out) == ("Learning rates as given: pretrained 1e-4, random 3e-4 "
+                                        "(from a pilot).")
 
 
 def test_a_report_of_an_unfinished_sweep_names_only_its_finished_sizes(small_sweep, tiny_english,
