@@ -54,6 +54,8 @@ class SpokenQARunConfig:
     test_questions: int | None = None  # held-out test questions scored (None = all)
     limit_per_split: int | None = None  # voice only the first N passages of each split
     model: str | None = None  # english role model (default: the profile's)
+    train_takes: int = 1  # espeak-ng voicings of every train passage (more voices, speeds
+    #   and pitches of the same text); dev and test keep their one voice
 
 
 # The live panel's default run: MiniLM's first 3 layers for both starts (the full body takes

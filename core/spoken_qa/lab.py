@@ -53,6 +53,7 @@ from core.text.models import default_model, load_model
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
 SCORE_CHUNK = 5  # test questions scored between two progress reports
 MIN_WINDOW = 64  # shortest window a run may read
+MAX_TAKES = 8  # voicings of a train passage a run may ask for (each is ~1 s of espeak-ng)
 
 
 def select_windows(data: dict[str, torch.Tensor], negative_ratio: float, seed: int
@@ -121,6 +122,8 @@ def check_config(cfg: SpokenQARunConfig) -> None:
     if cfg.batch_size < 1 or cfg.eval_questions < 0 or cfg.negative_ratio < 0:
         raise InputError("batch size must be positive, dev questions and the negative "
                          "ratio not negative")
+    if not 1 <= cfg.train_takes <= MAX_TAKES:
+        raise InputError(f"train takes must be 1 to {MAX_TAKES}, got {cfg.train_takes}")
     if cfg.layers is not None and cfg.layers < 1:
         raise InputError(f"layers must be at least 1 (or None: all), got {cfg.layers}")
     if not MIN_WINDOW <= cfg.window <= MAX_LEN or cfg.question_tokens < 1 or cfg.stride < 0:
@@ -138,14 +141,14 @@ def _subset(items: list, n: int | None, seed: int) -> list:
     return [items[i] for i in np.sort(pick)]
 
 
-def _voice_in_background(state: SpokenQAState, limit_per_split: int | None
-                         ) -> Iterator[SpokenQAState]:
+def _voice_in_background(state: SpokenQAState, limit_per_split: int | None,
+                         train_takes: int = 1) -> Iterator[SpokenQAState]:
     """Voices what the cache lacks (minutes on a fresh machine), yielding progress."""
     done, box = {"n": 0, "of": 0}, {}
 
     def work():
         try:
-            voiced_entries(limit_per_split=limit_per_split,
+            voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes,
                            progress=lambda n, of: done.update(n=n, of=of))
         except BaseException as exc:  # re-raised in the generator, where the caller sees it
             box["error"] = exc
@@ -164,7 +167,8 @@ def _voice_in_background(state: SpokenQAState, limit_per_split: int | None
 def split_items(cfg: SpokenQARunConfig) -> tuple[list, list, list]:
     """Args: the run's settings (units, question counts, seed).
     Returns: its train, dev (curve) and test questions as unit QAItems."""
-    items = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split)
+    items = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split,
+                       train_takes=cfg.train_takes)
     return (_subset(items["train"], cfg.train_questions, cfg.seed),
             _subset(items["dev"], cfg.eval_questions, cfg.seed),
             _subset(items["test"], cfg.test_questions, cfg.seed))
@@ -195,7 +199,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
     state = SpokenQAState(cfg, phase="voicing the passages with espeak-ng",
                           total_steps=cfg.steps * len(cfg.inits))
     yield state
-    yield from _voice_in_background(state, cfg.limit_per_split)
+    yield from _voice_in_background(state, cfg.limit_per_split, cfg.train_takes)
     state.phase = "reading the audio as units"
     yield state
     base = load_model(cfg.model or default_model("english"))
@@ -205,7 +209,8 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
     qa_cfg = qa_config(cfg, base.model.config)  # same net and windows for every start
     data = select_windows(sqa.encode_items(train_items, unit_map, qa_cfg),
                           cfg.negative_ratio, cfg.seed)
-    all_dev = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split)["dev"]
+    all_dev = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split,
+                         train_takes=cfg.train_takes)["dev"]
     dev_windows = sqa.answer_windows(sqa.encode_items(all_dev, unit_map, qa_cfg))
     state.windows = len(data["input_ids"])
     for init in cfg.inits:

@@ -61,11 +61,17 @@ def load_live(path=LIVE_PATH) -> dict | None:
 
 
 def same_setting(record: dict | None, cfg: SpokenQARunConfig) -> bool:
-    """True when the record was made with cfg's settings (seed, steps and starts aside)."""
+    """True when the record was made with cfg's settings (seed, steps and starts aside); a
+    setting the record predates counts as its default."""
     if not record:
         return False
-    mine = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k not in FREE}
-    return mine == {k: v for k, v in record["config"].items() if k not in FREE}
+
+    def settings(config: dict) -> dict:
+        return {k: v for k, v in config.items() if k not in FREE}
+
+    defaults = json.loads(json.dumps(asdict(SpokenQARunConfig())))
+    return (settings(json.loads(json.dumps(asdict(cfg))))
+            == settings({**defaults, **record["config"]}))
 
 
 def seed_curves(record: dict, inits=None) -> dict[str, list[dict]]:

@@ -21,7 +21,7 @@ from core.speech.extractors import load_codebook, load_extractor
 from core.speech.units import Runs, speech_units
 from core.spoken_qa import model as sqa
 from core.spoken_qa.config import UNIT_KEYS, twin_folder  # noqa: F401 - part of this API
-from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped
+from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped, qa_config_of
 
 _LOCK = threading.Lock()  # one answer at a time per process: the model is shared
 
@@ -92,7 +92,7 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         p_tokens, q_tokens = unit_map.tokens(p_runs.units), unit_map.tokens(q_runs.units)
         stage(f"units -> {unit_map.kind} map tokens",
               f"e.g. {' '.join(q_tokens[:8])} ...")
-        qa_cfg = sqa.fit_config(sqa.QAConfig(), model.encoder.config)
+        qa_cfg = qa_config_of(meta, model.encoder.config)
         pred = sqa.predict(model, unit_map, q_runs.units, p_runs, qa_cfg)
         stage(f"{meta['model']} span head over [CLS] q [SEP] p [SEP]",
               f"{pred.windows} window(s) of <= {qa_cfg.max_len} tokens; best span = units "
@@ -101,7 +101,8 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         twin = twin_folder(meta, twin) if twin else None
         if twin:
             r_model, _, r_meta = shipped_model(twin)[:3]
-            r_pred = sqa.predict(r_model, unit_map, q_runs.units, p_runs, qa_cfg)
+            r_pred = sqa.predict(r_model, unit_map, q_runs.units, p_runs,
+                                 qa_config_of(r_meta, r_model.encoder.config))
             spans[r_meta.get("init", "random")] = _span(r_pred)
             stage("the same net from random init, same tokens",
                   f"best span = units {r_pred.first}-{r_pred.last}, confidence "

@@ -84,12 +84,28 @@ def expand(tensors: dict[str, torch.Tensor], base_state: dict) -> dict[str, torc
     return state
 
 
-def start_state(base: torch.nn.Module, init: str, seed: int) -> dict:
+def start_state(base: torch.nn.Module, init: str, seed: int, layers: int | None = None
+                ) -> dict:
     """The encoder weights a run of this start began from (the base of the deltas): the
-    English model's, or for "random" the same net as build_qa_model draws it with `seed`."""
-    if init == "pretrained":
-        return base.state_dict()
-    return sqa.build_qa_model(init, base=base, seed=seed).encoder.state_dict()
+    English model's (its first `layers` layers), or for "random" the same net as
+    build_qa_model draws it with `seed`."""
+    return sqa.build_qa_model(init, base=base, seed=seed, layers=layers).encoder.state_dict()
+
+
+def qa_config_of(meta: dict, encoder_config) -> sqa.QAConfig:
+    """The windows the shipped model was trained on (qa.json's train_config; the default
+    windows for files that predate the setting), fitted to its encoder."""
+    cfg = meta.get("train_config") or {}
+    default = sqa.QAConfig()
+    return sqa.fit_config(sqa.QAConfig(
+        max_len=int(cfg.get("window", default.max_len)),
+        stride=int(cfg.get("stride", default.stride)),
+        max_question_tokens=int(cfg.get("question_tokens", default.max_question_tokens))),
+        encoder_config)
+
+
+def _layers(meta: dict) -> int | None:
+    return (meta.get("train_config") or {}).get("layers")
 
 
 def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
@@ -106,7 +122,7 @@ def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model_name = cfg.model or default_model("english")
-    base_state = start_state(load_model(model_name).model, init, cfg.seed)
+    base_state = start_state(load_model(model_name).model, init, cfg.seed, cfg.layers)
     tensors = compress(model, base_state, _used_ids(unit_map), rank)
     save_file(tensors, str(folder / WEIGHTS))
     size = (folder / WEIGHTS).stat().st_size
@@ -115,7 +131,7 @@ def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
             "train_config": asdict(cfg), "trained_test": test_scores}
     if test_items is not None:
         shipped, _, _ = _build(tensors, meta)
-        qa_cfg = sqa.fit_config(sqa.QAConfig(), shipped.encoder.config)
+        qa_cfg = qa_config_of(meta, shipped.encoder.config)
         meta["shipped_test"] = sqa.evaluate(shipped, unit_map, test_items, qa_cfg)
         if test_scores is None:
             meta["trained_test"] = sqa.evaluate(model.eval(), unit_map, test_items, qa_cfg)
@@ -128,8 +144,9 @@ def save_shipped(model: sqa.SpanQA, unit_map, cfg, folder, *, test_items=None,
 
 def _build(tensors: dict, meta: dict):
     loaded = load_model(meta["model"])
-    model = sqa.build_qa_model("pretrained", base=loaded.model)
-    start = start_state(loaded.model, meta.get("init", "pretrained"), meta.get("seed", 0))
+    model = sqa.build_qa_model("pretrained", base=loaded.model, layers=_layers(meta))
+    start = start_state(loaded.model, meta.get("init", "pretrained"), meta.get("seed", 0),
+                        _layers(meta))
     model.load_state_dict(expand(tensors, start))
     unit_map = make_unit_map(meta["unit_map"], loaded.tokenizer, int(meta["k"]))
     return model.eval(), unit_map, meta

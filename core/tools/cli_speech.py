@@ -56,6 +56,15 @@ def cmd_fit_units(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_rates(text: str) -> tuple[tuple[str, float], ...]:
+    """"pretrained=1e-4,random=3e-4" -> (("pretrained", 1e-4), ("random", 3e-4)); "" -> ()."""
+    try:
+        return tuple((name.strip(), float(value)) for name, value in
+                     (part.split("=") for part in text.split(",") if part.strip()))
+    except ValueError:
+        raise SystemExit(f"--lrs looks like pretrained=1e-4,random=3e-4; got {text!r}")
+
+
 def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
     from core.common import records
     from core.spoken_qa import lab
@@ -67,7 +76,9 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
         lr=args.lr, train_questions=args.train_questions or None,
         eval_questions=args.eval_questions, eval_every=args.eval_every,
         test_questions=args.test_questions or None,
-        limit_per_split=args.limit_per_split or None)
+        limit_per_split=args.limit_per_split or None, layers=args.layers or None,
+        window=args.window, question_tokens=args.question_tokens, stride=args.stride,
+        lrs=parse_rates(args.lrs), train_takes=args.train_takes)
     last = {"phase": ""}
 
     def log(state):
@@ -100,9 +111,8 @@ def cmd_spoken_qa_live(args: argparse.Namespace) -> int:
 
     cfg = replace(config.LIVE_RUN, steps=args.steps or config.LIVE_RUN.steps,
                   lr=args.lr or config.LIVE_RUN.lr)
-    if args.lrs:  # "pretrained=1e-4,random=3e-4"
-        cfg = replace(cfg, lrs=tuple((name.strip(), float(value)) for name, value in
-                                     (part.split("=") for part in args.lrs.split(","))))
+    if args.lrs:
+        cfg = replace(cfg, lrs=parse_rates(args.lrs))
     last = {}
 
     def log(state):
@@ -204,6 +214,7 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
 
 def add_commands(sub) -> None:
     """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
+    from core.spoken_qa import config  # light: settings only
     p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
     p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
@@ -230,6 +241,14 @@ def add_commands(sub) -> None:
     p.add_argument("--eval-questions", type=int, default=40, help="dev questions per curve point")
     p.add_argument("--eval-every", type=int, default=0, help="0 = 4 points per curve")
     p.add_argument("--test-questions", type=int, default=0, help="0 = the whole test split")
+    p.add_argument("--layers", type=int, default=0, help="keep the first N layers (0 = all)")
+    p.add_argument("--window", type=int, default=config.MAX_LEN, help="tokens per window")
+    p.add_argument("--question-tokens", type=int, default=config.MAX_QUESTION_TOKENS,
+                   help="question units kept in a window")
+    p.add_argument("--stride", type=int, default=config.DOC_STRIDE,
+                   help="passage units shared by neighbouring windows")
+    p.add_argument("--lrs", default="", help="per start, e.g. pretrained=1e-4,random=3e-4")
+    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
     p.add_argument("--limit-per-split", type=int, default=0,
                    help="voice only the first N passages of each split (0 = all)")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))

@@ -55,6 +55,8 @@ def test_bad_settings_are_refused_with_the_reason():
     assert lab.rate_of(lab.SpokenQARunConfig(lr=1e-4), "pretrained") == 1e-4
     with pytest.raises(InputError, match="layers must be at least 1"):
         lab.check_config(lab.SpokenQARunConfig(layers=0))
+    with pytest.raises(InputError, match="train takes must be 1 to 8, got 0"):
+        lab.check_config(lab.SpokenQARunConfig(train_takes=0))
     lab.check_config(lab.LIVE_RUN)  # the live default is a valid run
 
 

@@ -88,7 +88,9 @@ def test_cli_trains_saves_and_checks_the_shipped_form(cache, tmp_path):
     out, folder = tmp_path / "ref.json", tmp_path / "qa"
     cmd = [sys.executable, "-m", "core", "train-spoken-qa", "--inits", "pretrained",
            "--steps", "1", "--batch-size", "2", "--eval-questions", "1", "--test-questions",
-           "2", "--limit-per-split", "2", "--out", str(out), "--save", str(folder)]
+           "2", "--limit-per-split", "2", "--out", str(out), "--save", str(folder),
+           "--layers", "2", "--window", "128", "--question-tokens", "32", "--stride", "16",
+           "--lrs", "pretrained=3e-4", "--train-takes", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -101,5 +103,13 @@ def test_cli_trains_saves_and_checks_the_shipped_form(cache, tmp_path):
     meta = json.loads((folder / ship.META).read_text())
     assert meta["bytes"] < ship.MAX_FILE_BYTES
     assert meta["shipped_test"]["n"] == meta["trained_test"]["n"] == 2
-    model, unit_map, _ = ship.load_shipped(folder)
+    cfg = ref["config"]  # the run's shape, as asked
+    assert (cfg["layers"], cfg["window"], cfg["question_tokens"], cfg["stride"]) == \
+        (2, 128, 32, 16)
+    assert cfg["lrs"] == [["pretrained", 3e-4]] and cfg["train_takes"] == 2
+    model, unit_map, meta = ship.load_shipped(folder)
     assert unit_map.k == 128 and not model.training
+    assert model.encoder.config.num_hidden_layers == 2  # the body it was trained with
+    assert ship.qa_config_of(meta, model.encoder.config).max_len == 128  # and its windows
+    # the shipped file answers as the trained model did, in the same windows
+    assert meta["shipped_test"]["ff1"] == pytest.approx(meta["trained_test"]["ff1"], abs=0.05)
