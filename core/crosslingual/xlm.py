@@ -10,9 +10,13 @@ Schuetze 2020, whose narrow-and-deep setting is the default here.)
     scores = alignment(model, tok, cfg.languages)      # every layer, every pair
 
 Every language is one stream of its drawn verses (in canonical order, [SEP] between verses);
-a line is LINE_LENGTH ids cut from one language's stream at a random offset, so languages are
-mixed across a batch but never within a line, and no line is a translation of another. All
-languages share the special tokens and the position embeddings (one model, one vocabulary).
+a line is LINE_LENGTH ids cut from one language's stream, so languages are mixed across a
+batch but never within a line, and no line is a translation of another. A line starts at the
+first id of a random verse (packing "verse", the default): a verse then sits at the same
+positions in every language, as in Dufter & Schuetze's one-sentence-per-line examples, whose
+finding is that shared position embeddings are what ties languages together (packing
+"stream" cuts at any id). All languages share the special tokens and the position
+embeddings (one model, one vocabulary).
 """
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ EVAL_VERSES = 500  # held-out (test-book) verses per language for the alignment 
 PROBE_VERSES = 200  # fewer, for the curve measured along a run
 # Fields a resumed run must agree on with its checkpoint.
 RUN_FIELDS = ("languages", "per_language", "vocab_size", "size", "steps", "batch_size",
-              "line_length", "lr", "warmup_steps", "seed")
+              "line_length", "lr", "warmup_steps", "seed", "packing")
+PACKINGS = ("verse", "stream")  # where a line may start: a verse's first id, or any id
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class XlingConfig:
     steps: int = 2_000  # optimizer steps
     batch_size: int = 128  # lines per step
     line_length: int = LINE_LENGTH  # ids per line, <= MAX_POSITIONS - 2
+    packing: str = "verse"  # PACKINGS: lines start at a verse's first id, or at any id
     lr: float = 2e-3  # peak (AdamW, warm-up then linear decay); Dufter & Schuetze's rate
     warmup_steps: int | None = None
     seed: int = 0  # data draw, batch order, dropout and the initial weights
@@ -65,6 +71,9 @@ class XlingConfig:
         if self.size not in SIZES:
             raise InputError(f"unknown model size {self.size!r}; choose one of "
                              f"{', '.join(SIZES)}")
+        if self.packing not in PACKINGS:
+            raise InputError(f"unknown packing {self.packing!r}; choose one of "
+                             f"{', '.join(PACKINGS)}")
         if not 1 <= self.line_length <= MAX_POSITIONS - 2:
             raise InputError(f"line_length must be 1 to {MAX_POSITIONS - 2}, "
                              f"got {self.line_length}")
@@ -105,7 +114,7 @@ def corpus_tokens(cfg: XlingConfig) -> dict[str, int]:
 def batch_maker(cfg: XlingConfig, tok, *, rank: int = 0):
     """make_batch(step, _): masked lines, a pure function of (cfg.seed, rank, step). A line's
     language is drawn in proportion to its stream's length (every pretraining id is equally
-    likely to be read), its offset uniformly."""
+    likely to be read), its start uniformly among the starts cfg.packing allows."""
     streams = _streams(cfg.languages, cfg.per_language, cfg.seed, cfg.vocab_size)
     short = [lang for lang, s in zip(cfg.languages, streams) if s.size <= cfg.line_length]
     if short:
@@ -113,14 +122,19 @@ def batch_maker(cfg: XlingConfig, tok, *, rank: int = 0):
                          f"{cfg.line_length} ids: draw more verses")
     weights = np.array([s.size for s in streams], dtype=np.float64)
     weights /= weights.sum()
+    if cfg.packing == "verse":  # a verse starts at 0 and after every [SEP]
+        starts = [np.flatnonzero(np.r_[True, s[:-1] == tok.sep_token_id]) for s in streams]
+        starts = [st[st <= s.size - cfg.line_length] for st, s in zip(starts, streams)]
+    else:
+        starts = [np.arange(s.size - cfg.line_length + 1) for s in streams]
     ids = TokenIds.from_tokenizer(tok)
     span = np.arange(cfg.line_length)
 
     def make_batch(step: int, _rng=None) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([cfg.seed, rank, step])
         which = rng.choice(len(streams), size=cfg.batch_size, p=weights)
-        lines = np.stack([streams[w][rng.integers(0, streams[w].size - cfg.line_length + 1)
-                                     + span] for w in which])  # (B, L)
+        lines = np.stack([streams[w][starts[w][rng.integers(0, starts[w].size)] + span]
+                          for w in which])  # (B, L)
         batch = mask_lines(lines, rng, tokenizer_ids=ids)
         del batch["attention_mask"]  # never padded: SDPA's fastest kernel
         return batch

@@ -28,6 +28,7 @@ def cmd_xling_size_sweep(args: argparse.Namespace) -> int:
                          sizes=[int(s) for s in args.sizes.split(",")], seeds=args.seeds,
                          steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          vocab_size=args.vocab_size, size=args.size, fake=not args.no_fake,
+                         packing=args.packing, probe_points=args.probe_points,
                          workdir=args.workdir, progress_path=args.progress, resume=args.resume,
                          on_cell=on_cell, on_event=on_event)
     out = records.write(args.out, result, indent=1)
@@ -50,6 +51,8 @@ def add_commands(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--vocab-size", type=int, default=8_000)
     p.add_argument("--size", default="narrow", help="core.text.mlm.SIZES")
+    p.add_argument("--packing", default="verse", help="where lines start: verse | stream")
+    p.add_argument("--probe-points", type=int, default=8, help="dev probes along a run")
     p.add_argument("--no-fake", action="store_true", help="leave out the fake-English control")
     p.add_argument("--workdir", default=str(ROOT / "bench-results" / "xling"),
                    help="checkpoints of the running cell (resumed from)")

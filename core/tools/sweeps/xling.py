@@ -75,6 +75,7 @@ def _config(c: dict, languages, size: int, seed: int, workdir: Path | None) -> x
     return xlm.XlingConfig(languages=tuple(languages), per_language=size,
                            vocab_size=c["vocab_size"], size=c["size"], steps=c["steps"],
                            batch_size=c["batch_size"], line_length=c["line_length"], lr=c["lr"],
+                           packing=c.get("packing", "stream"),
                            seed=seed, log_every=max(1, c["steps"] // 40),
                            checkpoint_dir=str(workdir) if workdir else None,
                            checkpoint_every=max(1, c["steps"] // c["probe_points"]))
@@ -122,7 +123,8 @@ def aggregate(c: dict, cells: dict) -> dict:
 
 def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_000,
           batch_size: int = 128, lr: float = 2e-3, vocab_size: int = 8_000,
-          size: str = "narrow", line_length: int = xlm.LINE_LENGTH, fake: bool = True,
+          size: str = "narrow", line_length: int = xlm.LINE_LENGTH, packing: str = "verse",
+          fake: bool = True,
           probe_points: int = 8, probe_verses: int = xlm.PROBE_VERSES,
           test_verses: int = xlm.EVAL_VERSES, workdir=None, progress_path=None,
           resume: bool = False, on_cell: Callable[[str, dict], None] = lambda k, v: None,
@@ -136,7 +138,7 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
     c = {"languages": list(bible.check_bible_languages(languages)),
          "sizes": [int(s) for s in sizes], "seeds": seeds, "steps": steps,
          "batch_size": batch_size, "lr": lr, "vocab_size": vocab_size, "size": size,
-         "line_length": line_length, "fake": fake, "probe_points": probe_points,
+         "line_length": line_length, "packing": packing, "fake": fake, "probe_points": probe_points,
          "probe_verses": probe_verses, "test_verses": test_verses,
          "vocabulary": "one WordPiece over all the languages' train-book verses, the same "
                        "for every corpus size"}

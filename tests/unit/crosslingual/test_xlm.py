@@ -34,7 +34,27 @@ def test_batches_are_masked_lines_of_one_language_each_and_a_pure_function_of_th
         assert all(in_fake) or not any(in_fake)  # a line never mixes languages
 
 
+@pytest.mark.parametrize("packing", xlm.PACKINGS)
+def test_verse_packing_starts_every_line_at_a_verse(packing):
+    """Shared positions tie languages together only if a verse sits at the same positions
+    in each: with packing "verse" every line starts at a verse's first id."""
+    cfg = xlm.XlingConfig(steps=5, packing=packing, **dict(TINY, batch_size=64))
+    tok = xlm.tokenizer_of(cfg)
+    streams = xlm._streams(cfg.languages, cfg.per_language, cfg.seed, cfg.vocab_size)
+    batch = xlm.batch_maker(cfg, tok)(0)
+    at_verse = 0
+    for row, lab in zip(batch["input_ids"].numpy(), batch["labels"].numpy()):
+        line = np.where(lab >= 0, lab, row)[1:-1]  # the line as it was before masking
+        cuts = [(s, int(i)) for s in streams for i in np.flatnonzero(
+            (np.lib.stride_tricks.sliding_window_view(s, line.size) == line).all(axis=1))]
+        assert cuts  # the line is a cut of one language's stream
+        at_verse += any(i == 0 or s[i - 1] == tok.sep_token_id for s, i in cuts)
+    assert at_verse == 64 if packing == "verse" else at_verse < 32
+
+
 def test_bad_settings_are_refused_with_the_limit():
+    with pytest.raises(InputError, match="unknown packing 'random'"):
+        xlm.XlingConfig(packing="random")
     with pytest.raises(InputError, match="line_length must be 1 to 126"):
         xlm.XlingConfig(line_length=300)
     with pytest.raises(InputError, match="unknown model size"):
