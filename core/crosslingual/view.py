@@ -3,6 +3,7 @@
     map_figure(coords, labels, hover, groups, ...)   # the language map (points by language)
     means_heatmap(similarity, names, layer)          # language mean vectors, cosine
     sweep_figure(rows, model, languages)             # every metric at every layer
+    size_figure(record)                              # alignment vs pretraining corpus size
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.common import projection
+from core.crosslingual import sizes
 
 SWEEP_SERIES = [  # (metric path, label, dash)
     (("word_p_at_1", "raw"), "word P@1 raw", "solid"),
@@ -68,3 +70,71 @@ def sweep_figure(rows: list[dict], model: str, languages: Sequence[str]) -> go.F
                       xaxis_title="layer (0 = embeddings)", yaxis_title="score",
                       height=420, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
     return fig
+
+
+SIZE_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b")
+
+
+def size_figure(record: dict, measure: str = sizes.HEADLINE) -> go.Figure:
+    """Left: the test measure against verses per language (log axis), mean ± 95 % interval
+    over seeds, each seed a faint dot; the untrained net as a dashed line; the fake-English
+    control as a diamond at its corpus size. Right: the dev probe along pretraining, one
+    line per corpus size (mean over the seeds that reached each step)."""
+    from plotly.subplots import make_subplots
+
+    name = sizes.MEASURE_NAMES[measure]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        f"Test {name} vs corpus size", f"Dev {name} along pretraining"))
+    rows = sizes.size_rows(record, measure)
+    xs = [r["verses"] for r in rows]
+    fig.add_trace(go.Scatter(
+        x=xs, y=[r["mean"] for r in rows], mode="lines+markers", name="lab-trained (mean)",
+        error_y=dict(type="data", array=[r["ci95"] or 0 for r in rows]),
+        text=[sizes.size_label(record, r["size"]) for r in rows],
+        hovertemplate="%{text} verses: %{y:.3f}<extra></extra>",
+        line=dict(color=SIZE_COLORS[0], width=2)), row=1, col=1)
+    seeds_x = [r["verses"] for r in rows for _ in r["per_seed"]]
+    fig.add_trace(go.Scatter(x=seeds_x, y=[v for r in rows for v in r["per_seed"]],
+                             mode="markers", name="one seed", hoverinfo="skip",
+                             marker=dict(color=SIZE_COLORS[0], opacity=0.35, size=6)),
+                  row=1, col=1)
+    summ = record.get("summary") or {}
+    if sizes.UNTRAINED in summ and xs:
+        floor = summ[sizes.UNTRAINED][measure]["mean"]
+        fig.add_trace(go.Scatter(x=[min(xs), max(xs)], y=[floor, floor], mode="lines",
+                                 name="untrained net", line=dict(color="#777", dash="dash")),
+                      row=1, col=1)
+    if sizes.FAKE in summ:
+        fake = summ[sizes.FAKE][measure]
+        at = sizes.size_verses(record, record["config"]["sizes"][-1])
+        fig.add_trace(go.Scatter(x=[at], y=[fake["mean"]], mode="markers",
+                                 name="English + fake English",
+                                 error_y=dict(type="data", array=[fake["ci95"] or 0]),
+                                 marker=dict(symbol="diamond", size=12, color="#9467bd")),
+                      row=1, col=1)
+    for i, r in enumerate(rows):
+        steps, mean = _probe_mean(record, str(r["size"]), measure)
+        if steps:
+            fig.add_trace(go.Scatter(x=steps, y=mean, mode="lines+markers",
+                                     name=f"{sizes.size_label(record, r['size'])} verses",
+                                     line=dict(color=SIZE_COLORS[(i + 1) % len(SIZE_COLORS)])),
+                          row=1, col=2)
+    fig.update_xaxes(type="log", title_text="verses per language (pretraining)", row=1, col=1)
+    fig.update_xaxes(title_text="pretraining step", row=1, col=2)
+    fig.update_yaxes(title_text=name, rangemode="tozero")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=50, b=10),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def _probe_mean(record: dict, group: str, measure: str) -> tuple[list[int], list[float]]:
+    """Steps and the mean dev probe over the group's seeds at each step they all reached."""
+    curves = [[p for p in cell.get("curve", []) if measure in p]
+              for key, cell in (record.get("cells") or {}).items()
+              if key.rsplit("/", 1)[0] == group]
+    curves = [c for c in curves if c]
+    if not curves:
+        return [], []
+    steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
+    at = [{p["step"]: p[measure] for p in c} for c in curves]
+    return steps, [float(np.mean([a[s] for a in at])) for s in steps]

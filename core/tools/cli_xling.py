@@ -30,6 +30,7 @@ def cmd_xling_size_sweep(args: argparse.Namespace) -> int:
                          vocab_size=args.vocab_size, size=args.size, fake=not args.no_fake,
                          packing=args.packing, probe_points=args.probe_points,
                          workdir=args.workdir, progress_path=args.progress, resume=args.resume,
+                         report=args.report,
                          on_cell=on_cell, on_event=on_event)
     out = records.write(args.out, result, indent=1)
     print(f"written to {out} ({result['wall_s']} s)")
@@ -58,5 +59,7 @@ def add_commands(sub) -> None:
                    help="checkpoints of the running cell (resumed from)")
     p.add_argument("--progress", default=str(ROOT / "bench-results" / "xling-progress.json"))
     p.add_argument("--resume", action="store_true", help="reuse the cells in --progress")
+    p.add_argument("--report", action="store_true",
+                   help="run nothing: write the record of the cells finished in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "crosslingual" / "size-sweep.json"))
     p.set_defaults(fn=cmd_xling_size_sweep)

@@ -15,7 +15,9 @@ from (an untrained model already finds many a verse by its length).
 Each cell records its MLM loss and dev alignment along the run (the probe layer chosen on
 dev), then test alignment at every layer. Every finished cell is saved to the progress file
 at once and a running cell checkpoints into the work folder; --resume continues. The record
-(core.common.records): {"config", "machine", "started", "wall_s", "cells", "summary"}.
+(core.common.records): {"config", "machine", "started", "wall_s", "cells", "summary"} (+
+"planned": the cells not yet run, for a --report of an unfinished sweep); the summary is
+core.crosslingual.sizes.aggregate's.
 """
 from __future__ import annotations
 
@@ -24,15 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.common import records
-from core.common.stats import paired_difference, summary
 from core.crosslingual import bible, xlm
+from core.crosslingual.sizes import FAKE, MEASURES, UNTRAINED, UNTRAINED_FAKE, aggregate
 from core.text.mlm_loop import CHECKPOINT_NAME, load_checkpoint
+from core.text.mlm_sizes import SIZES as SHAPES
 
 SIZES = (250, 1_000, 4_000, 0)  # verses per language; 0 = all (~23.9k)
 LANGUAGES = ("en", "de", "fr", "ru", "ar")
-MEASURES = ("p_at_1_raw", "p_at_1_centered", "mrr_raw", "mrr_centered")
-UNTRAINED, FAKE = "untrained", "fake"
-UNTRAINED_FAKE = "untrained-fake"  # the control's own floor (its vocabulary differs)
 
 
 def _test_row(rows: list[dict], layer: int) -> dict:
@@ -81,6 +81,12 @@ def _config(c: dict, languages, size: int, seed: int, workdir: Path | None) -> x
                            checkpoint_every=max(1, c["steps"] // c["probe_points"]))
 
 
+def _architecture(size: str) -> str:
+    s = SHAPES[size]
+    return (f"{s.layers} layers, {s.hidden} wide, {s.heads} attention head"
+            f"{'s' if s.heads > 1 else ''}, feed-forward {s.ffn}")
+
+
 def plan(c: dict) -> list[tuple[str, tuple[str, ...], int, int]]:
     """(cell key, languages, verses per language, seed) of every trained cell, in run order:
     seed by seed, so a cut-off sweep has whole seeds; the control last in each seed."""
@@ -93,43 +99,17 @@ def plan(c: dict) -> list[tuple[str, tuple[str, ...], int, int]]:
     return out
 
 
-def aggregate(c: dict, cells: dict) -> dict:
-    """Per size (and the control, and the untrained floors): each measure over seeds with its
-    95 % interval, and the gain over the untrained model of the same vocabulary, paired by
-    seed."""
-    def by_seed(group: str) -> dict[int, dict]:
-        return {int(k.rsplit("/", 1)[1]): v for k, v in cells.items()
-                if k.rsplit("/", 1)[0] == group}
-
-    out = {}
-    groups = [str(s) for s in c["sizes"]] + ([FAKE, UNTRAINED_FAKE] if c["fake"] else [])
-    for group in groups + [UNTRAINED]:
-        done = by_seed(group)
-        if not done:
-            continue
-        floor = by_seed(UNTRAINED_FAKE if group == FAKE else UNTRAINED)
-        row = {"seeds": sorted(done)}
-        for m in MEASURES + ("language_ari",):
-            vals = {s: v["test"][m] for s, v in sorted(done.items())}
-            row[m] = summary(vals.values())
-            if not group.startswith(UNTRAINED) and floor:
-                row[f"{m}_gain"] = paired_difference(vals, {s: v["test"][m]
-                                                            for s, v in floor.items()})
-        if "tokens" in next(iter(done.values())):
-            row["tokens_per_language"] = next(iter(done.values()))["tokens"]
-        out[group] = row
-    return out
-
-
 def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_000,
           batch_size: int = 128, lr: float = 2e-3, vocab_size: int = 8_000,
           size: str = "narrow", line_length: int = xlm.LINE_LENGTH, packing: str = "verse",
           fake: bool = True,
           probe_points: int = 8, probe_verses: int = xlm.PROBE_VERSES,
           test_verses: int = xlm.EVAL_VERSES, workdir=None, progress_path=None,
-          resume: bool = False, on_cell: Callable[[str, dict], None] = lambda k, v: None,
+          resume: bool = False, report: bool = False, on_cell: Callable[[str, dict], None] = lambda k, v: None,
           on_event: Callable[[str, dict], None] = lambda k, p: None) -> dict:
-    """Runs (or resumes) the sweep; returns the record (see the module docstring).
+    """Runs (or resumes) the sweep; returns the record (see the module docstring). With
+    `report`, runs nothing: the record of the cells finished in the progress file, the rest
+    listed under "planned".
 
     Raises:
         ValueError: --resume with a progress file of other settings.
@@ -141,8 +121,10 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
          "line_length": line_length, "packing": packing, "fake": fake, "probe_points": probe_points,
          "probe_verses": probe_verses, "test_verses": test_verses,
          "vocabulary": "one WordPiece over all the languages' train-book verses, the same "
-                       "for every corpus size"}
-    progress = records.load_progress(progress_path, c) if resume else {}
+                       "for every corpus size",
+         "train_verses": len(bible.split_ids("train", bible.check_bible_languages(languages))),
+         "architecture": _architecture(size)}
+    progress = records.load_progress(progress_path, c) if resume or report else {}
     cells = progress.setdefault("cells", {})
     progress["config"] = c
     workdir = Path(workdir) if workdir else None
@@ -155,6 +137,12 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
 
     floors = [(UNTRAINED, c["languages"])] + ([(UNTRAINED_FAKE, ["en", bible.FAKE_ENGLISH])]
                                               if fake else [])
+    if report:
+        todo = [f"{g}/{seed}" for seed in range(seeds) for g, _ in floors]
+        todo += [key for key, *_ in plan(c)]
+        record.update(cells=cells, summary=aggregate(c, cells),
+                      planned=[k for k in todo if k not in cells])
+        return records.finish(record, t0)
     for seed in range(seeds):
         for group, langs in floors:
             key = f"{group}/{seed}"

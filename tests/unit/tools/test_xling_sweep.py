@@ -31,6 +31,11 @@ def test_sweep_runs_every_size_and_the_control_per_seed_and_resumes_a_cut_run(tm
     assert set(saved["cells"]) == {"untrained/0", "untrained/1", "untrained-fake/0",
                                    "untrained-fake/1", "100/0"}
     assert [p["step"] for p in saved["running"]["300/0"]] == [1, 2, 3, 4]
+    report = xling.sweep(**TINY, progress_path=progress, report=True)  # runs nothing
+    assert report["planned"] == ["300/0", "fake/0", "100/1", "300/1", "fake/1"]
+    assert set(report["summary"]) == {"100", "untrained", "untrained-fake"}
+    assert report["config"]["packing"] == "verse" and report["config"]["train_verses"] > 20_000
+    assert report["config"]["architecture"].startswith("6 layers, 64 wide, 1 attention head")
     record = xling.sweep(**TINY, workdir=work, progress_path=progress, resume=True,
                          on_cell=lambda k, v: seen.append(k))
     assert seen == ["300/0", "fake/0", "100/1", "300/1", "fake/1"]
