@@ -5,6 +5,9 @@ import threading
 
 import gradio as gr
 
+from core.common.errors import InputError
+from core.crosslingual import sizes as corpus_sizes
+from core.crosslingual import view as xl_view
 from core.crosslingual.data import (
     DEFAULT_LANGUAGES,
     DEFAULT_LAYER,
@@ -22,13 +25,14 @@ from demos.common import (
     localized_choices,
     localized_examples,
     localized_frame,
+    localized_plot,
     progress_callback,
     standalone,
     table_value,
     user_errors,
     whole,
 )
-from demos.i18n import TABLES, localize, t
+from demos.i18n import TABLES, localize, rendered, speaker, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
 
@@ -121,6 +125,29 @@ def translate(word, source="en", target="de", model=None, layer=DEFAULT_LAYER, s
                         for r in rows], TOP_HEADERS)
 
 
+SIZE_RECORD = corpus_sizes.load_sizes()  # the committed corpus-size reference, or None
+
+
+def size_finding(locale: str = "en") -> str:
+    """What the corpus-size reference shows, read from its file, in `locale`."""
+    return corpus_sizes.size_finding(SIZE_RECORD, speaker(locale))
+
+
+@user_errors
+def corpus_size(measure=corpus_sizes.HEADLINE):
+    """Alignment vs pretraining corpus size in the committed reference: figure and numbers."""
+    if measure not in corpus_sizes.MEASURES:
+        raise InputError(f"unknown measure {measure!r}; choose one of "
+                         f"{', '.join(corpus_sizes.MEASURES)}")
+    if SIZE_RECORD is None:
+        raise InputError("no corpus-size reference is committed yet; make one with "
+                         "python -m core xling-size-sweep")
+    metrics = {k: SIZE_RECORD[k] for k in ("config", "summary", "machine", "started", "wall_s")
+               if k in SIZE_RECORD}
+    metrics["rows"] = corpus_sizes.size_rows(SIZE_RECORD, measure)
+    return xl_view.size_figure(SIZE_RECORD, measure), metrics
+
+
 TOP_HEADERS = ["rank", "word", "cosine", "gold"]
 # the map examples' labels (translation keys), in the order of their rows
 MAP_EXAMPLES = ["xl.ex_raw", "xl.ex_centered", "xl.ex_words", "xl.ex_scripts", "xl.ex_own"]
@@ -193,6 +220,18 @@ def populate(page: gr.Blocks) -> None:
             sweep_json = gr.JSON(label=t("xl.sweep_json"), open=False)
         sweep_files = gr.File(label=t("xl.sweep_files"),
                               file_count="multiple", interactive=False)
+    with gr.Accordion(t("xl.size_accordion"), open=True):
+        gr.Markdown(t("xl.size_intro"))
+        gr.Markdown(rendered("xl.size_finding", size_finding), elem_id="xl-size-finding")
+        size_measure = gr.Radio([(corpus_sizes.MEASURE_NAMES[m], m)
+                                 for m in corpus_sizes.MEASURES],
+                                value=corpus_sizes.HEADLINE, label=t("xl.size_measure"))
+        size_fig = xl_view.size_figure(SIZE_RECORD) if SIZE_RECORD else None
+        size_plot = gr.Plot(size_fig, label=t("xl.size_plot"))
+        if size_fig is not None:
+            localized_plot(page, size_plot, size_fig)
+        with gr.Accordion(t("xl.size_json_accordion"), open=False):
+            size_json = gr.JSON(label=t("xl.size_json"), open=False)
     with gr.Accordion(t("xl.translate_accordion"), open=True):
         with gr.Row():
             word = gr.Textbox("rights", label=t("xl.word"))
@@ -217,6 +256,8 @@ def populate(page: gr.Blocks) -> None:
                     api_name="crosslingual_layers", concurrency_limit=1
                     ).success(lambda m: downloads(m, "crosslingual-layers"), sweep_json,
                               sweep_files, api_visibility="private")
+    size_measure.change(corpus_size, size_measure, [size_plot, size_json],
+                        api_name="crosslingual_corpus_size")
     tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
                  api_name="crosslingual_translate", concurrency_limit=2)
     map_examples.load_input_event.then(

@@ -116,7 +116,7 @@ def size_figure(record: dict, measure: str = sizes.HEADLINE) -> go.Figure:
         steps, mean = _probe_mean(record, str(r["size"]), measure)
         if steps:
             fig.add_trace(go.Scatter(x=steps, y=mean, mode="lines+markers",
-                                     name=f"{sizes.size_label(record, r['size'])} verses",
+                                     name=f"corpus: {sizes.size_label(record, r['size'])} verses",
                                      line=dict(color=SIZE_COLORS[(i + 1) % len(SIZE_COLORS)])),
                           row=1, col=2)
     fig.update_xaxes(type="log", title_text="verses per language (pretraining)", row=1, col=1)

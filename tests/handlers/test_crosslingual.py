@@ -61,3 +61,35 @@ def test_translate_finds_the_gold_word_with_shift():
 def test_bad_input_becomes_a_readable_error(call, message):
     with pytest.raises(gr.Error, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def _size_record() -> dict:
+    from core.crosslingual import sizes
+
+    config = {"languages": ["en", "ru"], "sizes": [1000, 0], "seeds": 2, "steps": 100,
+              "fake": False, "size": "narrow", "test_verses": 50, "train_verses": 23871}
+    cells = {f"{size}/{seed}": {"test": {**{m: v + 0.01 * seed for m in sizes.MEASURES},
+                                         "language_ari": 0.9}}
+             for size, v in ((1000, 0.1), (0, 0.3), ("untrained", 0.02)) for seed in (0, 1)}
+    return {"config": config, "cells": cells, "summary": sizes.aggregate(config, cells)}
+
+
+def test_corpus_size_draws_the_reference_in_any_measure_and_in_chinese(monkeypatch):
+    from demos.i18n import localize_figure
+
+    monkeypatch.setattr(tab, "SIZE_RECORD", _size_record())
+    fig, metrics = tab.corpus_size("mrr_raw")
+    assert list(fig.data[0].y) == pytest.approx([0.105, 0.305])  # the mean over both seeds
+    assert [r["verses"] for r in metrics["rows"]] == [1000, 23871]
+    assert metrics["config"]["languages"] == ["en", "ru"]
+    assert "1,000: 0.105 ± 0.064, all (23,871): 0.305 ± 0.064" in tab.size_finding()
+    zh = localize_figure(fig, "zh-TW")
+    assert zh.layout.annotations[0].text == "測試 MRR raw 與語料大小"
+    assert zh.layout.xaxis.title.text == "每種語言的經文節數（預訓練）"
+    assert [t.name for t in zh.data] == ["本實驗室訓練（平均）", "一個種子", "未訓練的網路"]
+    with pytest.raises(gr.Error, match="unknown measure 'accuracy'"):
+        tab.corpus_size("accuracy")
+    monkeypatch.setattr(tab, "SIZE_RECORD", None)
+    with pytest.raises(gr.Error, match="no corpus-size reference is committed yet"):
+        tab.corpus_size()
+    assert "xling-size-sweep" in tab.size_finding("zh-CN")

@@ -105,7 +105,8 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
           fake: bool = True,
           probe_points: int = 8, probe_verses: int = xlm.PROBE_VERSES,
           test_verses: int = xlm.EVAL_VERSES, workdir=None, progress_path=None,
-          resume: bool = False, report: bool = False, on_cell: Callable[[str, dict], None] = lambda k, v: None,
+          resume: bool = False, report: bool = False,
+          on_cell: Callable[[str, dict], None] = lambda k, v: None,
           on_event: Callable[[str, dict], None] = lambda k, p: None) -> dict:
     """Runs (or resumes) the sweep; returns the record (see the module docstring). With
     `report`, runs nothing: the record of the cells finished in the progress file, the rest

@@ -66,11 +66,11 @@ def test_figure_draws_sizes_seeds_floor_control_and_the_probe(record):
     fig = view.size_figure(record)
     names = [t.name for t in fig.data]
     assert names[:2] == ["lab-trained (mean)", "one seed"]
-    assert {"untrained net", "English + fake English", "1,000 verses",
-            "all (23,871) verses"} <= set(names)
+    assert {"untrained net", "English + fake English", "corpus: 1,000 verses",
+            "corpus: all (23,871) verses"} <= set(names)
     mean = fig.data[0]
     assert list(mean.x) == [1000, 23871] and list(mean.y) == pytest.approx([0.10, 0.32])
     assert len(fig.data[1].x) == 6  # every seed's dot
-    probe = next(t for t in fig.data if t.name == "all (23,871) verses")
+    probe = next(t for t in fig.data if t.name == "corpus: all (23,871) verses")
     assert list(probe.x) == [100, 200] and list(probe.y) == pytest.approx([0.16, 0.32])
     assert fig.layout.xaxis.type == "log"
