@@ -6,6 +6,7 @@ import threading
 import gradio as gr
 
 from core.common.errors import InputError
+from core.common.timing import UI_BUDGET_S, Eta
 from core.crosslingual import sizes as corpus_sizes
 from core.crosslingual import view as xl_view
 from core.crosslingual.data import (
@@ -19,6 +20,7 @@ from core.crosslingual.data import (
 from core.text.models import available_multilingual, default_model, get_spec
 from demos.common import (
     LAUNCH,
+    STOPS,
     LazyModule,
     downloads,
     gpu,
@@ -27,7 +29,11 @@ from demos.common import (
     localized_frame,
     localized_plot,
     progress_callback,
+    progress_text,
+    seed_of,
     standalone,
+    stop,
+    stopped_title,
     table_value,
     user_errors,
     whole,
@@ -35,6 +41,7 @@ from demos.common import (
 from demos.i18n import TABLES, localize, rendered, speaker, t
 
 lab = LazyModule("core.crosslingual.lab")  # torch and the models load on first use
+size_lab = LazyModule("core.crosslingual.size_lab")
 
 SAMPLE_TEXT = "\n".join([
     "en: The cat sleeps on the warm roof.", "en: Water is life.",
@@ -148,6 +155,40 @@ def corpus_size(measure=corpus_sizes.HEADLINE):
     return xl_view.size_figure(SIZE_RECORD, measure), metrics
 
 
+def _size_choices(locale: str = "en") -> list[tuple[str, int]]:
+    """The reference's corpus sizes (verses per language), smallest first, "all" last."""
+    sizes_ = (SIZE_RECORD or {}).get("config", {}).get("sizes") or [1_000, 4_000, 0]
+    say = speaker(locale)
+    return [(corpus_sizes.size_label(SIZE_RECORD or {"config": {}}, s, say), int(s))
+            for s in sorted(sizes_, key=lambda s: int(s) or 10**9)]
+
+
+@gpu(duration=UI_BUDGET_S)
+@user_errors
+def train_size(sentences=1_000, steps=corpus_sizes.LIVE_STEPS, seed=0,
+               measure=corpus_sizes.HEADLINE, request: gr.Request = None,
+               progress=gr.Progress()):
+    """Pretrains one corpus-size model live; yields the figure with its dev probe as it
+    goes, then its test point (refused up front past the UI's time budget)."""
+    if measure not in corpus_sizes.MEASURES:
+        measure = corpus_sizes.HEADLINE
+    cfg = size_lab.live_config(SIZE_RECORD, per_language=whole(sentences, "sentences", 0),
+                               steps=whole(steps, "steps", 1, corpus_sizes.LIVE_MAX_STEPS),
+                               seed=seed_of(seed))
+    STOPS.clear(request)
+    eta = Eta(total=cfg.steps)
+    for state in size_lab.run(cfg, budget_s=UI_BUDGET_S):
+        metrics = state.metrics()
+        fig = xl_view.live_size_figure(SIZE_RECORD, metrics, measure)
+        if STOPS.asked(request):  # keep the curve so far
+            yield stopped_title(fig, state.done_steps), dict(metrics,
+                                                              stopped_at=state.done_steps)
+            return
+        progress((state.done_steps, cfg.steps), unit="steps",
+                 desc=progress_text(state.phase, eta, state.done_steps, state.elapsed_s))
+        yield fig, metrics
+
+
 TOP_HEADERS = ["rank", "word", "cosine", "gold"]
 # the map examples' labels (translation keys), in the order of their rows
 MAP_EXAMPLES = ["xl.ex_raw", "xl.ex_centered", "xl.ex_words", "xl.ex_scripts", "xl.ex_own"]
@@ -232,6 +273,21 @@ def populate(page: gr.Blocks) -> None:
             localized_plot(page, size_plot, size_fig)
         with gr.Accordion(t("xl.size_json_accordion"), open=False):
             size_json = gr.JSON(label=t("xl.size_json"), open=False)
+        gr.Markdown(t("xl.size_train_intro", steps=corpus_sizes.LIVE_STEPS))
+        with gr.Row():
+            size_sentences = gr.Dropdown(_size_choices(), value=_size_choices()[0][1],
+                                         label=t("xl.size_sentences"),
+                                         info=t("xl.size_sentences_info"))
+            localized_choices(page, size_sentences, _size_choices)
+            size_steps = gr.Slider(10, 2_000, value=corpus_sizes.LIVE_STEPS, step=10,
+                                   label=t("xl.size_steps"))
+            size_seed = gr.Number(0, precision=0, label=t("xl.size_seed"))
+        with gr.Row():
+            size_train = gr.Button(t("xl.size_train"), variant="primary")
+            size_stop = gr.Button(t("common.stop"))
+        size_live = gr.Plot(label=t("xl.size_live"))
+        with gr.Accordion(t("xl.size_run_accordion"), open=False):
+            size_run = gr.JSON(label=t("xl.size_run"), open=False)
     with gr.Accordion(t("xl.translate_accordion"), open=True):
         with gr.Row():
             word = gr.Textbox("rights", label=t("xl.word"))
@@ -258,6 +314,10 @@ def populate(page: gr.Blocks) -> None:
                               sweep_files, api_visibility="private")
     size_measure.change(corpus_size, size_measure, [size_plot, size_json],
                         api_name="crosslingual_corpus_size")
+    size_train.click(train_size, [size_sentences, size_steps, size_seed, size_measure],
+                     [size_live, size_run], api_name="crosslingual_train_size",
+                     concurrency_limit=1)
+    size_stop.click(stop, None, None, queue=False, api_visibility="private")
     tr_btn.click(translate, [word, source, target, model, layer, shift, text], tr_out,
                  api_name="crosslingual_translate", concurrency_limit=2)
     map_examples.load_input_event.then(

@@ -138,3 +138,31 @@ def _probe_mean(record: dict, group: str, measure: str) -> tuple[list[int], list
     steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
     at = [{p["step"]: p[measure] for p in c} for c in curves]
     return steps, [float(np.mean([a[s] for a in at])) for s in steps]
+
+
+def live_size_figure(record: dict | None, run: dict, measure: str = sizes.HEADLINE
+                     ) -> go.Figure:
+    """The reference's size figure (when one is committed) with a live run on top: its
+    test point (a star at its corpus size) and its dev probe along pretraining (black).
+
+    Args:
+        run: core.crosslingual.size_lab.SizeRun.metrics() (curve, test, config).
+    """
+    fig = size_figure(record, measure) if record else size_figure(
+        {"config": {"sizes": []}, "summary": {}, "cells": {}}, measure)
+    c = run["config"]
+    label = (f"your run: {sizes.size_label(record or {'config': {}}, c['per_language'])} "
+             f"verses, {c['steps']:,} steps")
+    points = [p for p in run.get("curve", []) if measure in p]
+    if points:
+        fig.add_trace(go.Scatter(x=[p["step"] for p in points], y=[p[measure] for p in points],
+                                 mode="lines+markers", name=label,
+                                 line=dict(color="black", width=3)), row=1, col=2)
+    test = run.get("test")
+    if test:
+        verses = sizes.size_verses(record, c["per_language"]) if record else c["per_language"]
+        fig.add_trace(go.Scatter(x=[verses or 1], y=[test[measure]], mode="markers",
+                                 name=f"{label} (test)",
+                                 marker=dict(symbol="star", size=16, color="black")),
+                      row=1, col=1)
+    return fig

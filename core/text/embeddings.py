@@ -84,14 +84,17 @@ def iter_hidden_states(
     """
     depth = loaded.num_layers if depth is None else depth
     tok = loaded.tokenizer
+    from core.text.finetune import usable_length
+
+    longest = min(MAX_TOKENS, usable_length(loaded.model))  # the lab's small BERTs: 128
     lengths = [len(ids) for ids in tok(list(texts), add_special_tokens=True,
-                                           truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+                                           truncation=True, max_length=longest)["input_ids"]]
     order = np.argsort(lengths, kind="stable")
     done = 0
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                  max_length=MAX_TOKENS, return_offsets_mapping=True,
+                  max_length=longest, return_offsets_mapping=True,
                   return_special_tokens_mask=True)
         offsets = enc.pop("offset_mapping").numpy()  # (B, T, 2)
         special = enc.pop("special_tokens_mask").numpy().astype(bool)  # (B, T)

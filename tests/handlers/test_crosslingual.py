@@ -93,3 +93,25 @@ def test_corpus_size_draws_the_reference_in_any_measure_and_in_chinese(monkeypat
     with pytest.raises(gr.Error, match="no corpus-size reference is committed yet"):
         tab.corpus_size()
     assert "xling-size-sweep" in tab.size_finding("zh-CN")
+
+
+TINY_SIZE_RECORD = {"config": {"languages": ["en", "fake"], "vocab_size": 1_000,
+                               "batch_size": 8, "line_length": 30, "size": "narrow",
+                               "lr": 3e-3, "packing": "verse", "sizes": [300, 0],
+                               "train_verses": 23_871}, "summary": {}, "cells": {}}
+
+
+def test_train_size_streams_its_probe_then_lands_a_test_point(monkeypatch):
+    monkeypatch.setattr(tab, "SIZE_RECORD", TINY_SIZE_RECORD)
+    outs = list(tab.train_size(300, 6, 1))
+    fig, metrics = outs[-1]
+    assert metrics["config"]["per_language"] == 300 and metrics["config"]["seed"] == 1
+    assert metrics["done_steps"] == 6 and 0 <= metrics["test"]["p_at_1_centered"] <= 1
+    star = next(t for t in fig.data if t.name.endswith("(test)"))
+    assert list(star.x) == [300] and star.marker.symbol == "star"
+    assert len(outs) > 3  # the curve was drawn as it grew
+    assert [c[1] for c in tab._size_choices()] == [300, 0]  # the reference's sizes
+    with pytest.raises(gr.Error, match="verses per language must be between 0"):
+        next(tab.train_size(10**6, 6, 0))
+    with pytest.raises(gr.Error, match="steps must be between 1 and 5000"):
+        next(tab.train_size(300, 0, 0))

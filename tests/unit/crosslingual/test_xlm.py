@@ -91,3 +91,11 @@ def test_retrieval_finds_the_same_verse_and_ranks_the_rest():
     assert shuffled["p_at_1"] < 0.1 and shuffled["mrr"] < 0.3
     noisy = paired_retrieval(x, x + 0.3 * rng.normal(size=x.shape))
     assert noisy["p_at_1"] > 0.9
+
+
+def test_a_text_longer_than_the_models_positions_is_cut_not_an_error():
+    from core.text.embeddings import embed_language
+
+    model, tok = xlm.build(xlm.XlingConfig(steps=1, **TINY))  # 128 positions
+    emb = embed_language(xlm._loaded(model, tok), "en", ["and the LORD said " * 100, "Amen."])
+    assert emb.sentence_vecs.shape[:2] == (7, 2)  # every layer, both texts
