@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -169,13 +170,12 @@ def _loaded(model: MaskedLM, tok) -> LoadedModel:
     return LoadedModel(spec, model.encoder.eval(), tok, next(model.parameters()).device)
 
 
-def embed_verses(model: MaskedLM, tok, languages, *, n_verses: int = EVAL_VERSES,
+def embed_verses(loaded: LoadedModel, languages, *, n_verses: int = EVAL_VERSES,
                  split: str = "test", depth: int | None = None
                  ) -> dict[str, LanguageEmbedding]:
     """Every layer's vectors of the first n_verses `split` verses held by all `languages`
-    (the same verses, in the same order, in each)."""
+    (the same verses, in the same order, in each), from an encoder with its tokenizer."""
     ids = bible.split_ids(split, list(languages))[:n_verses]
-    loaded = _loaded(model, tok)
     with torch.no_grad():
         return {lang: embed_language(loaded, lang, [bible.verses(lang)[v] for v in ids],
                                      depth=depth) for lang in languages}
@@ -207,8 +207,32 @@ def layer_scores(embs: dict[str, LanguageEmbedding], layer: int) -> dict:
 def alignment(model: MaskedLM, tok, languages, *, n_verses: int = EVAL_VERSES,
               split: str = "test") -> list[dict]:
     """layer_scores at every layer (0 = the embeddings' output) on held-out verses."""
-    embs = embed_verses(model, tok, languages, n_verses=n_verses, split=split)
+    return alignment_of(_loaded(model, tok), languages, n_verses=n_verses, split=split)
+
+
+def alignment_of(loaded: LoadedModel, languages, *, n_verses: int = EVAL_VERSES,
+                 split: str = "test") -> list[dict]:
+    """`alignment` of an encoder with its tokenizer (e.g. an exported model, loaded through
+    the registry)."""
+    embs = embed_verses(loaded, languages, n_verses=n_verses, split=split)
     return [layer_scores(embs, layer) for layer in range(min(e.depth for e in embs.values()) + 1)]
+
+
+def export(model: MaskedLM, tok, folder, meta: dict) -> Path:
+    """Writes the encoder (safetensors), its tokenizer and `meta` (lab.json) to `folder`: a
+    model core.text.models registers as `folder`'s name (the MLM head is left out).
+
+    Returns: the folder."""
+    import json
+
+    from core.text.models import LAB_META
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(folder, safe_serialization=True)
+    tok.save_pretrained(folder)
+    (folder / LAB_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return folder
 
 
 def alignment_probe(tok, languages, *, n_verses: int = PROBE_VERSES, split: str = "dev"):

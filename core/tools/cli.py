@@ -27,6 +27,7 @@
   python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)
                                                -> assets/speech/hubert-base-layer.json
   python -m core xling-size-sweep [--resume]   alignment vs corpus size, the lab's own BERTs
+  python -m core xling-export --cell 0/0 --name lab-mbert-all   ship one of them
 """
 from __future__ import annotations
 

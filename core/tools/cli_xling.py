@@ -2,10 +2,12 @@
 
   python -m core xling-size-sweep [--resume]   the lab's own multilingual BERTs on growing
                                                corpora: alignment vs verses per language
+  python -m core xling-export --cell 0/0 --name lab-mbert-all   ship one of its models
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.common.paths import ROOT
 
@@ -37,6 +39,19 @@ def cmd_xling_size_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_xling_export(args: argparse.Namespace) -> int:
+    from core.text.models import LAB_MODEL_DIR
+    from core.tools.sweeps import xling
+
+    if not (args.out or args.name):
+        raise SystemExit("give --name (a registry name, e.g. lab-mbert-all) or --out")
+    folder = Path(args.out) if args.out else LAB_MODEL_DIR / args.name
+    meta = xling.export_cell(args.progress, args.workdir, args.cell, folder, about=args.about)
+    print(f"{args.cell} -> {folder}: recorded {meta['recorded_test']}, shipped "
+          f"{meta['shipped_test']}")
+    return 0
+
+
 def add_commands(sub) -> None:
     """Adds the cross-lingual commands to `python -m core`'s subparsers."""
     from core.tools.sweeps import xling
@@ -63,3 +78,12 @@ def add_commands(sub) -> None:
                    help="run nothing: write the record of the cells finished in --progress")
     p.add_argument("--out", default=str(ROOT / "assets" / "crosslingual" / "size-sweep.json"))
     p.set_defaults(fn=cmd_xling_size_sweep)
+    p = sub.add_parser("xling-export", help="ship a finished size-sweep model (a registry "
+                                            "entry of the Cross-lingual tab)")
+    p.add_argument("--cell", required=True, help="e.g. 0/0 (all verses, seed 0) or 1000/0")
+    p.add_argument("--name", default="", help="registry name, e.g. lab-mbert-all")
+    p.add_argument("--about", default="", help="one line for the model list")
+    p.add_argument("--workdir", default=str(ROOT / "bench-results" / "xling"))
+    p.add_argument("--progress", default=str(ROOT / "bench-results" / "xling-progress.json"))
+    p.add_argument("--out", default="", help="folder (default: assets/crosslingual/models/NAME)")
+    p.set_defaults(fn=cmd_xling_export)

@@ -170,3 +170,60 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
         on_cell(key, cells[key])
     record.update(cells=cells, summary=aggregate(c, cells))
     return records.finish(record, t0)
+
+
+def export_cell(progress_path, workdir, key: str, folder, *, about: str = "") -> dict:
+    """Ships a finished cell's model: its final checkpoint (in the sweep's work folder) as
+    an encoder, tokenizer and lab.json in `folder`, then loads the written files the way the
+    app does and checks that they score as the cell recorded (test alignment at its layer).
+
+    Returns: the lab.json written (with "recorded_test" and "shipped_test").
+    Raises:
+        InputError: an unfinished or unknown cell, a missing checkpoint, or shipped scores
+            that differ from the recorded ones.
+    """
+    import json
+
+    from core.common.errors import InputError
+    from core.text.models import LoadedModel, ModelSpec, _load_cached
+
+    path = Path(progress_path)
+    progress = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    c, cells = progress.get("config"), progress.get("cells", {})
+    if not c or key not in cells:
+        raise InputError(f"no finished cell {key!r} in {progress_path}; finished: "
+                         f"{', '.join(sorted(cells)) or 'none'}")
+    group, seed = key.rsplit("/", 1)
+    if group.startswith(UNTRAINED):
+        raise InputError("an untrained floor has no pretrained model to export")
+    langs = ("en", bible.FAKE_ENGLISH) if group == FAKE else tuple(c["languages"])
+    size = c["sizes"][-1] if group == FAKE else int(group)
+    cfg = _config(c, langs, size, int(seed), Path(workdir) / key.replace("/", "-"))
+    ckpt = Path(cfg.checkpoint_dir) / CHECKPOINT_NAME
+    if not ckpt.is_file():
+        raise InputError(f"no checkpoint of {key} at {ckpt}")
+    saved = load_checkpoint(ckpt)
+    if saved["step"] != cfg.steps:
+        raise InputError(f"{ckpt} is at step {saved['step']}, not the run's {cfg.steps}")
+    model, tok = xlm.build(cfg)
+    model.load_state_dict(saved["model"])
+    recorded = cells[key]["test"]
+    keep = ("layer", *MEASURES, "language_ari")
+    meta = {"about": about or (f"pretrained here: {c.get('architecture', cfg.size)}, "
+                               f"{cfg.steps:,} MLM steps on {size or 'all'} verses of "
+                               f"{', '.join(langs)} (Bible)"),
+            "cell": key, "languages": list(langs), "per_language": size, "seed": int(seed),
+            "config": c, "recorded_test": {k: recorded[k] for k in keep}}
+    xlm.export(model, tok, folder, meta)
+    spec = ModelSpec(Path(folder).name, "multilingual", "embedded", "folder", str(folder), "")
+    loaded: LoadedModel = _load_cached.__wrapped__(spec)  # the files as written, not a cache
+    rows = xlm.alignment_of(loaded, langs, n_verses=c["test_verses"])
+    shipped = {"layer": recorded["layer"], **{m: rows[recorded["layer"]][m] for m in
+                                              (*MEASURES, "language_ari")}}
+    meta["shipped_test"] = shipped
+    xlm.export(model, tok, folder, meta)
+    off = {m: (recorded[m], shipped[m]) for m in MEASURES if abs(recorded[m] - shipped[m]) > 1e-3}
+    if off:
+        raise InputError(f"the shipped model of {key} scores otherwise than recorded "
+                         f"(recorded, shipped): {off}")
+    return meta

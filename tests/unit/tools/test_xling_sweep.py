@@ -57,5 +57,22 @@ def test_sweep_runs_every_size_and_the_control_per_seed_and_resumes_a_cut_run(tm
     assert record["config"]["sizes"] == [100, 300] and record["wall_s"] >= 0
     for cell in cells.values():
         assert 0 <= cell["test"]["p_at_1_raw"] <= 1 and len(cell["test"]["by_layer"]) == 7
+    # a finished cell ships as a registry entry that scores as recorded
+    from core.common.errors import InputError
+    from core.text import models
+
+    folder = tmp_path / "models" / "lab-mbert-300"
+    meta = xling.export_cell(progress, work, "300/0", folder)
+    assert meta["shipped_test"]["layer"] == cells["300/0"]["test"]["layer"]
+    for m in xling.MEASURES:
+        assert meta["shipped_test"][m] == pytest.approx(cells["300/0"]["test"][m], abs=1e-3)
+    assert "300 verses of en, de" in meta["about"]
+    spec = models.lab_specs(tmp_path / "models")["lab-mbert-300"]
+    assert (spec.role, spec.profile, spec.source) == ("multilingual", "embedded", "folder")
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 10 * 2**20
+    with pytest.raises(InputError, match="no finished cell 'nope'"):
+        xling.export_cell(progress, work, "nope", folder)
+    with pytest.raises(InputError, match="untrained floor has no pretrained model"):
+        xling.export_cell(progress, work, "untrained/0", folder)
     with pytest.raises(ValueError, match="other settings"):
         xling.sweep(**{**TINY, "steps": 9}, progress_path=progress, resume=True)
