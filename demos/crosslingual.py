@@ -177,7 +177,8 @@ def train_size(sentences=1_000, steps=corpus_sizes.LIVE_STEPS, seed=0,
                                seed=seed_of(seed))
     STOPS.clear(request)
     eta = Eta(total=cfg.steps)
-    for state in size_lab.run(cfg, budget_s=UI_BUDGET_S):
+    for state in size_lab.run(cfg, budget_s=UI_BUDGET_S,
+                              probe_verses=size_lab.probe_verses_of(SIZE_RECORD)):
         metrics = state.metrics()
         fig = xl_view.live_size_figure(SIZE_RECORD, metrics, measure)
         if STOPS.asked(request):  # keep the curve so far
@@ -268,7 +269,7 @@ def populate(page: gr.Blocks) -> None:
                                  for m in corpus_sizes.MEASURES],
                                 value=corpus_sizes.HEADLINE, label=t("xl.size_measure"))
         size_fig = xl_view.size_figure(SIZE_RECORD) if SIZE_RECORD else None
-        size_plot = gr.Plot(size_fig, label=t("xl.size_plot"))
+        size_plot = gr.Plot(size_fig, label=t("xl.size_plot"), elem_id="xl-size-plot")
         if size_fig is not None:
             localized_plot(page, size_plot, size_fig)
         with gr.Accordion(t("xl.size_json_accordion"), open=False):
@@ -285,7 +286,7 @@ def populate(page: gr.Blocks) -> None:
         with gr.Row():
             size_train = gr.Button(t("xl.size_train"), variant="primary")
             size_stop = gr.Button(t("common.stop"))
-        size_live = gr.Plot(label=t("xl.size_live"))
+        size_live = gr.Plot(label=t("xl.size_live"), elem_id="xl-size-live")
         with gr.Accordion(t("xl.size_run_accordion"), open=False):
             size_run = gr.JSON(label=t("xl.size_run"), open=False)
     with gr.Accordion(t("xl.translate_accordion"), open=True):

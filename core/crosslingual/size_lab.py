@@ -28,7 +28,7 @@ from core.crosslingual.sizes import LIVE_STEPS as DEFAULT_STEPS
 from core.crosslingual.sizes import MEASURES
 
 PROBES = 6  # dev probes along a live run
-PROBE_VERSES = 100  # dev verses per probe (the reference's probes read more)
+PROBE_VERSES = xlm.PROBE_VERSES  # dev verses per probe, as the reference's (comparable)
 TEST_VERSES = xlm.EVAL_VERSES  # as the reference: its test point is comparable
 MEASURED_STEPS = 2  # timed after one warm-up step
 FORWARD_SHARE = 1 / 3  # a forward pass costs about a third of a training step
@@ -72,11 +72,12 @@ def step_seconds(cfg: xlm.XlingConfig, device_type: str) -> float:
     return (stamps[-1] - stamps[0]) / MEASURED_STEPS
 
 
-def estimate_s(cfg: xlm.XlingConfig, s_per_step: float) -> float:
+def estimate_s(cfg: xlm.XlingConfig, s_per_step: float,
+               probe_verses: int = PROBE_VERSES) -> float:
     """Wall seconds of a live run: its steps, its probes and the test pass (a probe or test
     reads every language's verses once, forward only)."""
     s_per_line = s_per_step / cfg.batch_size * FORWARD_SHARE
-    reads = (PROBES * PROBE_VERSES + TEST_VERSES) * len(cfg.languages)
+    reads = (PROBES * probe_verses + TEST_VERSES) * len(cfg.languages)
     return START_S + cfg.steps * s_per_step + reads * s_per_line
 
 
@@ -100,7 +101,13 @@ class SizeRun:
                 "done_steps": self.done_steps, "elapsed_s": round(self.elapsed_s, 1)}
 
 
-def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None) -> Iterator[SizeRun]:
+def probe_verses_of(record: dict | None) -> int:
+    """The dev verses the reference's probes read (a live probe reads as many)."""
+    return int(((record or {}).get("config") or {}).get("probe_verses") or PROBE_VERSES)
+
+
+def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,
+        probe_verses: int = PROBE_VERSES) -> Iterator[SizeRun]:
     """Pretrains cfg's model, yielding its state after every logged step and probe, then
     its test alignment (closing the generator stops it).
 
@@ -109,14 +116,14 @@ def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None) -> Iterator[Size
     """
     device = pick_device()
     if budget_s is not None:
-        estimate = estimate_s(cfg, step_seconds(cfg, device.type))
+        estimate = estimate_s(cfg, step_seconds(cfg, device.type), probe_verses)
         check_budget(estimate, budget_s, device=device.type, advice=(
             "Use fewer steps, or the command line (python -m core xling-size-sweep)."))
     t0 = time.perf_counter()
     state = SizeRun(cfg, phase="pretraining")
     model, tok = xlm.build(cfg)
     state.tokens = xlm.corpus_tokens(cfg)
-    probe = xlm.alignment_probe(tok, cfg.languages, n_verses=PROBE_VERSES)
+    probe = xlm.alignment_probe(tok, cfg.languages, n_verses=probe_verses)
     for event in xlm.pretrain(model, tok, cfg, device=device, evaluate=probe,
                               eval_every=max(1, cfg.steps // PROBES)):
         state.curve.append({"step": event.step, "loss": event.loss, **(event.metrics or {})})

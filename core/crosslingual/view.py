@@ -72,6 +72,7 @@ def sweep_figure(rows: list[dict], model: str, languages: Sequence[str]) -> go.F
     return fig
 
 
+LIVE_COLOR = "#e377c2"  # a live run: clear on the light and the dark theme
 SIZE_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b")
 
 
@@ -143,7 +144,7 @@ def _probe_mean(record: dict, group: str, measure: str) -> tuple[list[int], list
 def live_size_figure(record: dict | None, run: dict, measure: str = sizes.HEADLINE
                      ) -> go.Figure:
     """The reference's size figure (when one is committed) with a live run on top: its
-    test point (a star at its corpus size) and its dev probe along pretraining (black).
+    test point (a star at its corpus size) and its dev probe along pretraining (LIVE_COLOR).
 
     Args:
         run: core.crosslingual.size_lab.SizeRun.metrics() (curve, test, config).
@@ -157,12 +158,15 @@ def live_size_figure(record: dict | None, run: dict, measure: str = sizes.HEADLI
     if points:
         fig.add_trace(go.Scatter(x=[p["step"] for p in points], y=[p[measure] for p in points],
                                  mode="lines+markers", name=label,
-                                 line=dict(color="black", width=3)), row=1, col=2)
+                                 line=dict(color=LIVE_COLOR, width=3)), row=1, col=2)
     test = run.get("test")
     if test:
         verses = sizes.size_verses(record, c["per_language"]) if record else c["per_language"]
         fig.add_trace(go.Scatter(x=[verses or 1], y=[test[measure]], mode="markers",
                                  name=f"{label} (test)",
-                                 marker=dict(symbol="star", size=16, color="black")),
+                                 marker=dict(symbol="star", size=16, color=LIVE_COLOR)),
                       row=1, col=1)
+    fig.update_layout(title=f"Your run: step {run.get('done_steps', 0):,} of {c['steps']:,}"
+                            + (", tested" if test else ""),
+                      margin=dict(t=80))
     return fig

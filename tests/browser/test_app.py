@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.helpers import open_page
+from tests.helpers import open_page, set_sliders
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded]
 
@@ -97,3 +97,22 @@ def test_plots_follow_the_dark_theme(page, app_url, artifacts):
                .split(",")[:3])
     assert min(r, g, b) > 150, style  # light text on the dark page
     page.screenshot(path=str(artifacts / "crosslingual_dark.png"))
+
+
+def test_the_corpus_size_section_trains_one_model_live(page, artifacts):
+    """"Does alignment grow with data?": the finding read from the committed reference (or
+    how to make one), then Pretrain one streams its dev probe and lands its test point."""
+    section = page.get_by_text("Does alignment grow with data?", exact=False).first
+    section.scroll_into_view_if_needed()
+    finding = page.locator("#xl-size-finding")
+    assert "xling-size-sweep" in finding.inner_text() or "verses per language" in \
+        finding.inner_text()
+    set_sliders(page, {"Pretraining steps": "20"})
+    page.get_by_role("button", name="Pretrain one", exact=True).click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#xl-size-live .gtitle')]"
+        ".some(t => t.textContent.includes('step 20 of 20, tested'))", timeout=240_000)
+    legend = page.locator("#xl-size-live .legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert any(t.startswith("your run:") and t.endswith("(test)") for t in legend)
+    page.locator("#xl-size-live").screenshot(path=str(artifacts / "crosslingual_size_live.png"))
