@@ -277,10 +277,12 @@ def populate(page: gr.Blocks) -> None:
         gr.Markdown(t("xl.size_train_intro", steps=corpus_sizes.LIVE_STEPS))
         with gr.Row():
             size_sentences = gr.Dropdown(_size_choices(), value=_size_choices()[0][1],
+                                         allow_custom_value=True,
                                          label=t("xl.size_sentences"),
                                          info=t("xl.size_sentences_info"))
             localized_choices(page, size_sentences, _size_choices)
-            size_steps = gr.Slider(10, 2_000, value=corpus_sizes.LIVE_STEPS, step=10,
+            size_steps = gr.Slider(10, corpus_sizes.LIVE_MAX_STEPS, value=corpus_sizes.LIVE_STEPS,
+                                   step=10,
                                    label=t("xl.size_steps"))
             size_seed = gr.Number(0, precision=0, label=t("xl.size_seed"))
         with gr.Row():

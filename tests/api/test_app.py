@@ -15,7 +15,8 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
-PUBLIC = {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers", "/dna_train",
+PUBLIC = {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers",
+          "/crosslingual_corpus_size", "/crosslingual_train_size", "/dna_train",
           "/dna_predict", "/speech_qa_answer", "/speech_qa_units", "/speech_qa_voice",
           "/speech_qa_train", "/pretrain_samples", "/pretrain_run", "/pretrain_probe"}
 
@@ -70,6 +71,28 @@ def test_translate_and_layers(client):
     fig, sweep = client.predict(["en", "de"], api_name="/crosslingual_layers")
     assert len(sweep["layers"]) == 13  # embeddings + 12 layers
     assert 0 <= sweep["language_ari_peak_layer"] <= 12
+
+
+def test_corpus_size_reference_and_a_live_run_of_one_size(client):
+    from gradio_client.exceptions import AppError
+
+    from core.crosslingual.sizes import load_sizes
+
+    reference = load_sizes()
+    if reference is None:  # the page says how to make one
+        with pytest.raises(AppError, match="no corpus-size reference is committed yet"):
+            client.predict("p_at_1_centered", api_name="/crosslingual_corpus_size")
+    else:
+        fig, ref = client.predict("mrr_raw", api_name="/crosslingual_corpus_size")
+        assert ref["config"] == reference["config"] and "plot" in fig
+        assert [r["mean"] for r in ref["rows"]] == [reference["summary"][str(r["size"])][
+            "mrr_raw"]["mean"] for r in ref["rows"]]
+    fig, run = client.predict(777, 10, 3, api_name="/crosslingual_train_size")
+    assert run["config"]["per_language"] == 777 and run["config"]["seed"] == 3
+    assert run["done_steps"] == 10 and 0 <= run["test"]["p_at_1_centered"] <= 1
+    assert "your run" in json.dumps(fig)
+    with pytest.raises(AppError, match="the web UI allows 10 min 00 s. Use fewer steps"):
+        client.predict(777, 5000, 0, api_name="/crosslingual_train_size")  # refused up front
 
 
 def test_bad_input_gets_a_message_and_the_server_stays_up(client):
