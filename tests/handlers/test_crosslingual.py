@@ -111,6 +111,13 @@ def test_train_size_streams_its_probe_then_lands_a_test_point(monkeypatch):
     assert list(star.x) == [300] and star.marker.symbol == "star"
     assert len(outs) > 3  # the curve was drawn as it grew
     assert [c[1] for c in tab._size_choices()] == [300, 0]  # the reference's sizes
+    run = tab.train_size(300, 200, 0)
+    next(run)
+    tab.STOPS.ask(None)  # Stop pressed (no browser session: the API's key)
+    rest = list(run)
+    fig, metrics = rest[-1]
+    assert len(rest) == 1 and metrics["stopped_at"] < 200  # ends at once, keeping its curve
+    assert "stopped at step" in fig.layout.title.text and metrics["test"] is None
     with pytest.raises(gr.Error, match="verses per language must be between 0"):
         next(tab.train_size(10**6, 6, 0))
     with pytest.raises(gr.Error, match="steps must be between 1 and 5000"):
