@@ -149,10 +149,16 @@ def corpus_size(measure=corpus_sizes.HEADLINE):
     if SIZE_RECORD is None:
         raise InputError("no corpus-size reference is committed yet; make one with "
                          "python -m core xling-size-sweep")
-    metrics = {k: SIZE_RECORD[k] for k in ("config", "summary", "machine", "started", "wall_s")
-               if k in SIZE_RECORD}
-    metrics["rows"] = corpus_sizes.size_rows(SIZE_RECORD, measure)
-    return xl_view.size_figure(SIZE_RECORD, measure), metrics
+    return xl_view.size_figure(SIZE_RECORD, measure), _size_metrics(measure)
+
+
+def _size_metrics(measure: str = corpus_sizes.HEADLINE) -> dict | None:
+    """The reference's numbers as the API returns them (None: no reference)."""
+    if SIZE_RECORD is None:
+        return None
+    metrics = {k: SIZE_RECORD[k] for k in ("config", "summary", "machine", "started", "wall_s",
+                                           "planned") if k in SIZE_RECORD}
+    return dict(metrics, rows=corpus_sizes.size_rows(SIZE_RECORD, measure))
 
 
 def _size_choices(locale: str = "en") -> list[tuple[str, int]]:
@@ -273,7 +279,7 @@ def populate(page: gr.Blocks) -> None:
         if size_fig is not None:
             localized_plot(page, size_plot, size_fig)
         with gr.Accordion(t("xl.size_json_accordion"), open=False):
-            size_json = gr.JSON(label=t("xl.size_json"), open=False)
+            size_json = gr.JSON(_size_metrics(), label=t("xl.size_json"), open=False)
         gr.Markdown(t("xl.size_train_intro", steps=corpus_sizes.LIVE_STEPS))
         with gr.Row():
             size_sentences = gr.Dropdown(_size_choices(), value=_size_choices()[0][1],
@@ -281,9 +287,8 @@ def populate(page: gr.Blocks) -> None:
                                          label=t("xl.size_sentences"),
                                          info=t("xl.size_sentences_info"))
             localized_choices(page, size_sentences, _size_choices)
-            size_steps = gr.Slider(10, corpus_sizes.LIVE_MAX_STEPS, value=corpus_sizes.LIVE_STEPS,
-                                   step=10,
-                                   label=t("xl.size_steps"))
+            size_steps = gr.Slider(10, corpus_sizes.LIVE_MAX_STEPS, step=10,
+                                   value=corpus_sizes.LIVE_STEPS, label=t("xl.size_steps"))
             size_seed = gr.Number(0, precision=0, label=t("xl.size_seed"))
         with gr.Row():
             size_train = gr.Button(t("xl.size_train"), variant="primary")
