@@ -19,7 +19,8 @@ from pathlib import Path
 from core.common import records
 from core.common.paths import ASSETS
 from core.common.stats import ci_text, paired_difference, summary
-from core.common.words import Say, english
+from core.common.words import Say, english, listing
+from core.crosslingual.data import language_label
 
 SIZE_PATH = ASSETS / "crosslingual" / "size-sweep.json"
 MEASURES = ("p_at_1_raw", "p_at_1_centered", "mrr_raw", "mrr_centered")
@@ -30,6 +31,12 @@ LIVE_MAX_STEPS = 5_000  # a live run's steps at most (the UI budget usually refu
 LIVE_STEPS = 300  # a live run's default: about 3 minutes on 2 CPU cores
 UNTRAINED, FAKE = "untrained", "fake"
 UNTRAINED_FAKE = "untrained-fake"  # the control's own floor (its vocabulary differs)
+FAKE_LABEL = "fake English (fake)"
+
+
+def language_name(code: str) -> str:
+    """"English (en)", "fake English (fake)": as the tab names languages."""
+    return FAKE_LABEL if code == FAKE else language_label(code)
 
 
 def load_sizes(path: Path = SIZE_PATH) -> dict | None:
@@ -121,9 +128,14 @@ def size_finding(record: dict | None, say: Say = english, measure: str = HEADLIN
                  "pretraining): retrieval of the same verse in the other language, {name}, "
                  "mean over {seeds} seeds ± 95 % interval.",
                  size_name=c.get("size", ""), layers=c.get("architecture", ""),
-                 steps=f"{c['steps']:,}", languages=", ".join(c["languages"]),
+                 steps=f"{c['steps']:,}",
+                 languages=listing([say(language_name(x)) for x in c["languages"]], say),
                  verses=c.get("test_verses", ""), name=name,
                  seeds=max((len(r["per_seed"]) for r in rows), default=0))]
+    if FAKE in c["languages"]:
+        parts.append(say("Fake English is the same English text written in letters that share "
+                         "no token with English (Dufter & Schütze's setting): whatever aligns "
+                         "the two was learned, not copied."))
     if rows:
         parts.append(say("By verses per language: {points}.", points=say(", ").join(
             f"{size_label(record, r['size'], say)}: {_value(r)}" for r in rows)))
