@@ -61,12 +61,15 @@ def live_config(record: dict | None, *, per_language: int, steps: int = DEFAULT_
                    warmup_steps=None, log_every=max(1, int(steps) // 50))
 
 
-@functools.lru_cache(maxsize=4)
 def step_seconds(cfg: xlm.XlingConfig, device_type: str) -> float:
     """Measured wall seconds of one pretraining step of cfg's model and batch on this machine
-    (once per setting: ~3 steps)."""
-    probe = replace(cfg, steps=MEASURED_STEPS + 1, log_every=1, warmup_steps=1,
-                    checkpoint_dir=None)
+    (once per model and batch, whatever the run's steps, corpus or seed: ~3 steps)."""
+    return _step_seconds(replace(cfg, steps=MEASURED_STEPS + 1, log_every=1, warmup_steps=1,
+                                 seed=0, checkpoint_dir=None), device_type)
+
+
+@functools.lru_cache(maxsize=4)
+def _step_seconds(probe: xlm.XlingConfig, device_type: str) -> float:
     model, tok = xlm.build(probe)
     stamps = [time.perf_counter() for _ in xlm.pretrain(model, tok, probe)]
     return (stamps[-1] - stamps[0]) / MEASURED_STEPS
