@@ -110,6 +110,11 @@ def size_rows(record: dict, measure: str = HEADLINE) -> list[dict]:
     return rows
 
 
+def seed_count(n: int, say: Say = english) -> str:
+    """"1 seed", "3 seeds" (in the language of `say`)."""
+    return say("{n} seed", n=n) if n == 1 else say("{n} seeds", n=n)
+
+
 def _value(d: dict) -> str:
     return f"{d['mean']:.3f}" + (f" ± {d['ci95']:.3f}" if d.get("ci95") is not None else "")
 
@@ -126,12 +131,12 @@ def size_finding(record: dict | None, say: Say = english, measure: str = HEADLIN
                  "pretrained for {steps} steps on {languages} at each corpus size, then "
                  "tested on {verses} held-out verses (whole books never seen in "
                  "pretraining): retrieval of the same verse in the other language, {name}, "
-                 "mean over {seeds} seeds ± 95 % interval.",
+                 "mean over {seeds} ± 95 % interval.",
                  size_name=c.get("size", ""), layers=c.get("architecture", ""),
                  steps=f"{c['steps']:,}",
                  languages=listing([say(language_name(x)) for x in c["languages"]], say),
                  verses=c.get("test_verses", ""), name=name,
-                 seeds=max((len(r["per_seed"]) for r in rows), default=0))]
+                 seeds=seed_count(max((len(r["per_seed"]) for r in rows), default=0), say))]
     if FAKE in c["languages"]:
         parts.append(say("Fake English is the same English text written in letters that share "
                          "no token with English (Dufter & Schütze's setting): whatever aligns "
@@ -141,8 +146,8 @@ def size_finding(record: dict | None, say: Say = english, measure: str = HEADLIN
             f"{size_label(record, r['size'], say)}: {_value(r)}" for r in rows)))
     floor = summ.get(UNTRAINED)
     if floor:
-        parts.append(say("The same net before pretraining scores {value} (it finds some "
-                         "verses by length and shared tokens alone).",
+        parts.append(say("The same net before pretraining scores {value} (it finds a few "
+                         "verses by their length, word positions and shared tokens alone).",
                          value=_value(floor[measure])))
     gains = [r for r in rows if r["gain"] and r["gain"]["n"] > 1]
     if gains:
@@ -171,4 +176,4 @@ def size_finding(record: dict | None, say: Say = english, measure: str = HEADLIN
     if planned:
         parts.append(say("Still running: {n} of the sweep's runs ({cells}).", n=len(planned),
                          cells=", ".join(planned)))
-    return " ".join(parts)
+    return say(" ").join(parts)

@@ -46,7 +46,7 @@ def test_finding_reads_every_number_from_the_record(record):
     # mean 0.32, sd 0.02, t(2) 4.303: half-width 4.303 * 0.02 / sqrt(3) = 0.0497
     assert "1,000: 0.100 ± 0.050, all (23,871): 0.320 ± 0.050" in text
     assert "3,000 steps on English (en) and Russian (ru)" in text and "500 held-out verses" in text
-    assert "6 layers, 64 wide" in text and "mean over 3 seeds" in text
+    assert "6 layers, 64 wide" in text and "mean over 3 seeds ± 95 % interval" in text
     assert "before pretraining scores 0.020" in text
     # largest - smallest, paired: 0.20, 0.22, 0.24 -> mean 0.22, half-width 0.0497
     assert "Largest corpus − smallest, paired by seed: +0.220 (± 0.050) — alignment grows" \
