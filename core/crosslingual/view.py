@@ -100,9 +100,11 @@ def size_figure(record: dict, measure: str = sizes.HEADLINE) -> go.Figure:
                              marker=dict(color=SIZE_COLORS[0], opacity=0.35, size=6)),
                   row=1, col=1)
     summ = record.get("summary") or {}
-    if sizes.UNTRAINED in summ and xs:
+    planned = [sizes.size_verses(record, v) for v in record["config"]["sizes"]] or xs
+    span = [min(planned + xs) / 1.3, max(planned + xs) * 1.3] if planned + xs else []
+    if sizes.UNTRAINED in summ and span:  # across every size the sweep runs, done or not
         floor = summ[sizes.UNTRAINED][measure]["mean"]
-        fig.add_trace(go.Scatter(x=[min(xs), max(xs)], y=[floor, floor], mode="lines",
+        fig.add_trace(go.Scatter(x=span, y=[floor, floor], mode="lines",
                                  name="untrained net", line=dict(color="#777", dash="dash")),
                       row=1, col=1)
     if sizes.FAKE in summ:
@@ -120,7 +122,8 @@ def size_figure(record: dict, measure: str = sizes.HEADLINE) -> go.Figure:
                                      name=f"corpus: {sizes.size_label(record, r['size'])} verses",
                                      line=dict(color=SIZE_COLORS[(i + 1) % len(SIZE_COLORS)])),
                           row=1, col=2)
-    fig.update_xaxes(type="log", title_text="verses per language (pretraining)", row=1, col=1)
+    fig.update_xaxes(type="log", title_text="verses per language (pretraining)", row=1, col=1,
+                     **({"range": [np.log10(v) for v in span]} if span else {}))
     fig.update_xaxes(title_text="pretraining step", row=1, col=2)
     fig.update_yaxes(title_text=name, rangemode="tozero")
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=50, b=10),

@@ -77,3 +77,5 @@ def test_figure_draws_sizes_seeds_floor_control_and_the_probe(record):
     probe = next(t for t in fig.data if t.name == "corpus: all (23,871) verses")
     assert list(probe.x) == [100, 200] and list(probe.y) == pytest.approx([0.16, 0.32])
     assert fig.layout.xaxis.type == "log"
+    floor = next(t for t in fig.data if t.name == "untrained net")
+    assert floor.x[0] < 1000 and floor.x[1] > 23871  # across every size the sweep runs
