@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from core.common.errors import InputError
 from core.common.paths import ASSETS
+from core.crosslingual.bible import FAKE_ENGLISH, fake_english
 from core.text.spans import find_spans
 
 ASSET_DIR = ASSETS / "crosslingual"
@@ -32,6 +33,7 @@ LANGUAGE_NAMES = {
     "en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "de": "German",
     "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic", "hi": "Hindi",
     "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "tr": "Turkish", "sv": "Swedish",
+    FAKE_ENGLISH: "fake English",
 }
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 # A line of own text: a language code, then a tab, a colon or a bar (a tab cannot be typed into
@@ -68,6 +70,9 @@ def _corpus() -> dict[str, tuple[tuple[str, str], ...]]:
     with open(ASSET_DIR / "corpus.tsv", encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
             rows[row["lang"]].append((row["unit"], row["text"]))
+    # the English text in letters that share no token with English (core.crosslingual.bible):
+    # the language the lab's own BERTs learn beside English
+    rows[FAKE_ENGLISH] = [(unit, fake_english(text)) for unit, text in rows[PIVOT]]
     return {lang: tuple(r) for lang, r in rows.items()}
 
 
@@ -75,14 +80,18 @@ def _corpus() -> dict[str, tuple[tuple[str, str], ...]]:
 def lexicon() -> tuple[tuple[str, str, str], ...]:
     """Gold translations as (english word, lang, word) rows."""
     with open(ASSET_DIR / "lexicon.tsv", encoding="utf-8", newline="") as f:
-        return tuple((r["en"], r["lang"], r["word"])
-                     for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = [(r["en"], r["lang"], r["word"])
+                for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    english = sorted({en for en, _, _ in rows})
+    return tuple(rows) + tuple((en, FAKE_ENGLISH, fake_english(en)) for en in english)
 
 
-def builtin_languages() -> list[str]:
-    """Language codes of the shipped corpus, English first."""
-    langs = sorted(_corpus())
-    return [PIVOT] + [l for l in langs if l != PIVOT] if PIVOT in langs else langs
+def builtin_languages(*, fake: bool = True) -> list[str]:
+    """Language codes of the shipped corpus, English first (fake English last, unless
+    fake=False)."""
+    langs = sorted(l for l in _corpus() if l != FAKE_ENGLISH)
+    langs = [PIVOT] + [l for l in langs if l != PIVOT] if PIVOT in langs else langs
+    return langs + [FAKE_ENGLISH] if fake else langs
 
 
 def _gloss_table() -> dict[tuple[str, str], set[str]]:

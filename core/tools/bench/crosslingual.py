@@ -102,7 +102,7 @@ def _throughput() -> dict:
     from core.text.models import default_model, load_model
 
     loaded = load_model(default_model("multilingual"))
-    pt = builtin_text(builtin_languages())
+    pt = builtin_text(builtin_languages(fake=False))
     texts = [t for lang in pt.languages for t in pt.texts(lang)]
     tokens = sum(len(ids) for ids in loaded.tokenizer(texts, truncation=True,
                                                       max_length=256)["input_ids"])
