@@ -199,6 +199,11 @@ def train_size(sentences=1_000, steps=corpus_sizes.LIVE_STEPS, seed=0,
 TOP_HEADERS = ["rank", "word", "cosine", "gold"]
 # the map examples' labels (translation keys), in the order of their rows
 MAP_EXAMPLES = ["xl.ex_raw", "xl.ex_centered", "xl.ex_words", "xl.ex_scripts", "xl.ex_own"]
+# a BERT the lab pretrained itself (the corpus-size sweep's largest), when one is shipped
+LAB_MODEL = "lab-mbert-all"
+LAB_EXAMPLE = ([[["en", "fake"], LAB_MODEL, 1, True, "pca-2d", "", "sentences", True]]
+               if LAB_MODEL in available_multilingual() else [])
+MAP_EXAMPLES += ["xl.ex_lab"] if LAB_EXAMPLE else []
 PAIR_HEADERS = ["from", "to", "words", "word P@1 raw", "word P@1 centered",
                 "word P@1 shifted", "sentence P@1 raw", "sentence P@1 centered"]
 
@@ -246,7 +251,7 @@ def populate(page: gr.Blocks) -> None:
                  [["en", "de", "zh", "ar", "hi", "ko"], models[0], 1, False, "pca-2d", "",
                   "sentences", False],
                  [SAMPLE_LANGUAGES, models[0], DEFAULT_LAYER, True, "pca-2d", SAMPLE_TEXT,
-                  "sentences", True]],
+                  "sentences", True]] + LAB_EXAMPLE,
                 map_inputs, example_labels=[TABLES["en"][key] for key in MAP_EXAMPLES],
                 label=t("xl.examples"), api_visibility="private")
             localized_examples(page, map_examples, MAP_EXAMPLES)

@@ -78,27 +78,6 @@ def test_bad_input_shows_an_error_toast(page):
     page.get_by_text("does not occur").first.wait_for(timeout=60_000)
 
 
-def test_plots_follow_the_dark_theme(page, app_url, artifacts):
-    """In dark mode a plot is not a white box: its background shows the page through and its
-    title takes the page's (light) text colour. (Last: it reloads the page in dark mode.)"""
-    page.goto(app_url + "?__theme=dark", wait_until="domcontentloaded")
-    page.wait_for_function(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        " return p && p.data && p.data.length >= 6; }", timeout=240_000)
-    style = page.evaluate(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        " const svg = getComputedStyle(p.querySelector('.main-svg')).backgroundColor;"
-        " const title = getComputedStyle(p.querySelector('.gtitle')).fill;"
-        " return {svg, title, dark: document.body.classList.contains('dark')"
-        "  || document.documentElement.classList.contains('dark')}; }")
-    assert style["dark"], style
-    assert style["svg"] in ("rgba(0, 0, 0, 0)", "transparent"), style
-    r, g, b = (int(v) for v in style["title"][style["title"].index("(") + 1:-1]
-               .split(",")[:3])
-    assert min(r, g, b) > 150, style  # light text on the dark page
-    page.screenshot(path=str(artifacts / "crosslingual_dark.png"))
-
-
 def test_the_corpus_size_section_trains_one_model_live(page, artifacts):
     """"Does alignment grow with data?": the finding read from the committed reference (or
     how to make one), then Pretrain one streams its dev probe and lands its test point."""
@@ -116,3 +95,37 @@ def test_the_corpus_size_section_trains_one_model_live(page, artifacts):
         "els => els.map(e => e.textContent)")
     assert any(t.startswith("your run:") and t.endswith("(test)") for t in legend)
     page.locator("#xl-size-live").screenshot(path=str(artifacts / "crosslingual_size_live.png"))
+
+
+def test_the_lab_trained_model_draws_english_beside_fake_english(page, artifacts):
+    """One click on the lab-trained example: the map of a BERT the lab pretrained itself."""
+    page.get_by_text("lab-trained BERT: English + fake English", exact=True).click()
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+        " return t && t.textContent.includes('lab-mbert-all'); }", timeout=180_000)
+    legend = page.locator(".js-plotly-plot").first.locator(".legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert {"English (en)", "fake English (fake)"} <= set(legend)
+    page.locator(".js-plotly-plot").first.screenshot(path=str(artifacts / "crosslingual_lab.png"))
+
+
+def test_plots_follow_the_dark_theme(page, app_url, artifacts):
+    """In dark mode a plot is not a white box: its background shows the page through and its
+    title takes the page's (light) text colour. (Last: it reloads the page in dark mode.)"""
+    page.goto(app_url + "?__theme=dark", wait_until="domcontentloaded")
+    page.wait_for_function(  # the map: the first plot on the page, once drawn with its title
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length >= 6 && p.querySelector('.gtitle'); }",
+        timeout=240_000)
+    style = page.evaluate(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " const svg = getComputedStyle(p.querySelector('.main-svg')).backgroundColor;"
+        " const title = getComputedStyle(p.querySelector('.gtitle')).fill;"
+        " return {svg, title, dark: document.body.classList.contains('dark')"
+        "  || document.documentElement.classList.contains('dark')}; }")
+    assert style["dark"], style
+    assert style["svg"] in ("rgba(0, 0, 0, 0)", "transparent"), style
+    r, g, b = (int(v) for v in style["title"][style["title"].index("(") + 1:-1]
+               .split(",")[:3])
+    assert min(r, g, b) > 150, style  # light text on the dark page
+    page.screenshot(path=str(artifacts / "crosslingual_dark.png"))
