@@ -52,7 +52,8 @@ def live_config(record: dict | None, *, per_language: int, steps: int = DEFAULT_
     if record:
         c = record["config"]
         base = replace(FALLBACK, languages=tuple(c["languages"]),
-                       **{k: c[k] for k in SETTING if k in c})
+                       **{k: c[k] for k in SETTING if k in c and k != "packing"},
+                       packing=c.get("packing", "stream"))  # records before packing: stream
     available = len(bible.split_ids("train", base.languages))
     if not 0 <= int(per_language) <= available:
         raise InputError(f"verses per language must be between 0 (all) and {available:,}, "

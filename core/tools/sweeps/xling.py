@@ -139,6 +139,8 @@ def sweep(*, languages=LANGUAGES, sizes=SIZES, seeds: int = 3, steps: int = 2_00
     floors = [(UNTRAINED, c["languages"])] + ([(UNTRAINED_FAKE, ["en", bible.FAKE_ENGLISH])]
                                               if fake else [])
     if report:
+        if not cells:
+            raise ValueError(f"nothing to report: no finished runs in {progress_path}")
         todo = [f"{g}/{seed}" for seed in range(seeds) for g, _ in floors]
         todo += [key for key, *_ in plan(c)]
         record.update(cells=cells, summary=aggregate(c, cells),
