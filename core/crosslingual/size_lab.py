@@ -64,7 +64,7 @@ def live_config(record: dict | None, *, per_language: int, steps: int = DEFAULT_
 
 def step_seconds(cfg: xlm.XlingConfig, device_type: str) -> float:
     """Measured wall seconds of one pretraining step of cfg's model and batch on this machine
-    (once per model and batch, whatever the run's steps, corpus or seed: ~3 steps)."""
+    (once per model, batch and corpus size, whatever the run's steps or seed: ~3 steps)."""
     return _step_seconds(replace(cfg, steps=MEASURED_STEPS + 1, log_every=1, warmup_steps=1,
                                  seed=0, checkpoint_dir=None), device_type)
 
