@@ -17,6 +17,7 @@ one envelope around the finding's own results:
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -49,11 +50,15 @@ def finish(record: dict, t0: float) -> dict:
 
 
 def write(path, record: dict, *, indent: int | None = None) -> Path:
-    """Writes a record as UTF-8 JSON (creating folders); returns the path."""
+    """Writes a record as UTF-8 JSON (creating folders); returns the path. The file is
+    replaced whole (written beside it, then renamed): a sweep killed mid-write leaves its last
+    progress intact, never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, ensure_ascii=False, indent=indent) + "\n",
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(record, ensure_ascii=False, indent=indent) + "\n",
                     encoding="utf-8")
+    os.replace(part, path)
     return path
 
 

@@ -77,11 +77,12 @@ def _step_seconds(probe: xlm.XlingConfig, device_type: str) -> float:
 
 
 def estimate_s(cfg: xlm.XlingConfig, s_per_step: float,
-               probe_verses: int = PROBE_VERSES) -> float:
+               probe_verses: int = PROBE_VERSES, test_verses: int = TEST_VERSES) -> float:
     """Wall seconds of a live run: its steps, its probes and the test pass (a probe or test
     reads every language's verses once, forward only)."""
     s_per_line = s_per_step / cfg.batch_size * FORWARD_SHARE
-    reads = (PROBES * probe_verses + TEST_VERSES) * len(cfg.languages)
+    probes = len(range(eval_every(cfg.steps), cfg.steps + 1, eval_every(cfg.steps)))
+    reads = (probes * probe_verses + test_verses) * len(cfg.languages)
     return START_S + cfg.steps * s_per_step + reads * s_per_line
 
 
@@ -105,13 +106,24 @@ class SizeRun:
                 "done_steps": self.done_steps, "elapsed_s": round(self.elapsed_s, 1)}
 
 
+def eval_every(steps: int) -> int:
+    """Steps between a live run's dev probes (PROBES of them, or one a step if fewer)."""
+    return max(1, steps // PROBES)
+
+
 def probe_verses_of(record: dict | None) -> int:
     """The dev verses the reference's probes read (a live probe reads as many)."""
     return int(((record or {}).get("config") or {}).get("probe_verses") or PROBE_VERSES)
 
 
+def test_verses_of(record: dict | None) -> int:
+    """The held-out verses the reference is tested on (a live test point reads as many)."""
+    return int(((record or {}).get("config") or {}).get("test_verses") or TEST_VERSES)
+
+
 def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,
-        probe_verses: int = PROBE_VERSES) -> Iterator[SizeRun]:
+        probe_verses: int = PROBE_VERSES, test_verses: int = TEST_VERSES
+        ) -> Iterator[SizeRun]:
     """Pretrains cfg's model, yielding its state after every logged step and probe, then
     its test alignment (closing the generator stops it).
 
@@ -120,7 +132,7 @@ def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,
     """
     device = pick_device()
     if budget_s is not None:
-        estimate = estimate_s(cfg, step_seconds(cfg, device.type), probe_verses)
+        estimate = estimate_s(cfg, step_seconds(cfg, device.type), probe_verses, test_verses)
         check_budget(estimate, budget_s, device=device.type, advice=(
             "Use fewer steps, or the command line (python -m core xling-size-sweep)."))
     t0 = time.perf_counter()
@@ -129,7 +141,7 @@ def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,
     state.tokens = xlm.corpus_tokens(cfg)
     probe = xlm.alignment_probe(tok, cfg.languages, n_verses=probe_verses)
     for event in xlm.pretrain(model, tok, cfg, device=device, evaluate=probe,
-                              eval_every=max(1, cfg.steps // PROBES)):
+                              eval_every=eval_every(cfg.steps)):
         state.curve.append({"step": event.step, "loss": event.loss, **(event.metrics or {})})
         state.done_steps = event.step
         state.elapsed_s = time.perf_counter() - t0
@@ -138,7 +150,7 @@ def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,
     yield state
     layer = int(next(p["layer"] for p in reversed(state.curve) if "layer" in p))
     with torch.no_grad():
-        rows = xlm.alignment(model, tok, cfg.languages, n_verses=TEST_VERSES)
+        rows = xlm.alignment(model, tok, cfg.languages, n_verses=test_verses)
     at = rows[layer]
     state.test = {"layer": layer, **{m: at[m] for m in MEASURES},
                   "language_ari": at["language_ari"], "pairs": at["pairs"]}

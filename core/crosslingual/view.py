@@ -169,6 +169,10 @@ def live_size_figure(record: dict | None, run: dict, measure: str = sizes.HEADLI
                                  name=f"{label} (test)",
                                  marker=dict(symbol="star", size=16, color=LIVE_COLOR)),
                       row=1, col=1)
+        lo, hi = fig.layout.xaxis.range or (None, None)  # log10 of the reference's span
+        at = np.log10(verses or 1)
+        if lo is not None and not lo <= at <= hi:  # a size far from the reference's: in view
+            fig.update_xaxes(range=[min(lo, at - 0.11), max(hi, at + 0.11)], row=1, col=1)
     fig.update_layout(title=f"Your run: step {run.get('done_steps', 0):,} of {c['steps']:,}"
                             + (", tested" if test else ""),
                       margin=dict(t=80))

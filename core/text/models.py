@@ -63,6 +63,8 @@ def lab_specs(folder: Path = LAB_MODEL_DIR) -> dict[str, ModelSpec]:
 
     out = {}
     for meta in sorted(Path(folder).glob(f"*/{LAB_META}")):
+        if meta.parent.name.startswith("."):  # a model being written (xling-export)
+            continue
         about = json.loads(meta.read_text(encoding="utf-8")).get("about", "pretrained here")
         name = meta.parent.name
         out[name] = ModelSpec(name, "multilingual", "embedded", "folder", str(meta.parent),

@@ -23,7 +23,9 @@ def run() -> dict:
     s_per_step = size_lab.step_seconds(cfg, pick_device().type)
     t0 = time.perf_counter()
     state = None
-    for state in size_lab.run(cfg, probe_verses=size_lab.probe_verses_of(record)):
+    verses = {"probe_verses": size_lab.probe_verses_of(record),
+              "test_verses": size_lab.test_verses_of(record)}
+    for state in size_lab.run(cfg, **verses):
         pass
     wall = time.perf_counter() - t0
     tokens = cfg.batch_size * (cfg.line_length + 2)
@@ -31,8 +33,7 @@ def run() -> dict:
             "device": str(pick_device()), "live_run": {
                 "languages": list(cfg.languages), "per_language": cfg.per_language,
                 "steps": cfg.steps, "wall_s": round(wall, 1),
-                "estimate_s": round(size_lab.estimate_s(cfg, s_per_step,
-                                                        size_lab.probe_verses_of(record)), 1),
+                "estimate_s": round(size_lab.estimate_s(cfg, s_per_step, **verses), 1),
                 "test": {m: state.test[m] for m in sizes.MEASURES}},
             "pretraining": {"size": cfg.size, "batch": cfg.batch_size,
                             "tokens_per_step": tokens, "s_per_step": round(s_per_step, 3),

@@ -21,6 +21,7 @@ core.crosslingual.sizes.aggregate's.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -216,16 +217,25 @@ def export_cell(progress_path, workdir, key: str, folder, *, about: str = "") ->
                                f"{', '.join(langs)} (Bible)"),
             "cell": key, "languages": list(langs), "per_language": size, "seed": int(seed),
             "config": c, "recorded_test": {k: recorded[k] for k in keep}}
-    xlm.export(model, tok, folder, meta)
-    spec = ModelSpec(Path(folder).name, "multilingual", "embedded", "folder", str(folder), "")
-    loaded: LoadedModel = _load_cached.__wrapped__(spec)  # the files as written, not a cache
-    rows = xlm.alignment_of(loaded, langs, n_verses=c["test_verses"])
-    shipped = {"layer": recorded["layer"], **{m: rows[recorded["layer"]][m] for m in
-                                              (*MEASURES, "language_ari")}}
-    meta["shipped_test"] = shipped
-    xlm.export(model, tok, folder, meta)
-    off = {m: (recorded[m], shipped[m]) for m in MEASURES if abs(recorded[m] - shipped[m]) > 1e-3}
-    if off:
-        raise InputError(f"the shipped model of {key} scores otherwise than recorded "
-                         f"(recorded, shipped): {off}")
+    folder = Path(folder)
+    part = folder.with_name(f".{folder.name}.part")  # checked before it takes the name
+    shutil.rmtree(part, ignore_errors=True)
+    try:
+        xlm.export(model, tok, part, meta)
+        spec = ModelSpec(folder.name, "multilingual", "embedded", "folder", str(part), "")
+        loaded: LoadedModel = _load_cached.__wrapped__(spec)  # the files as written
+        rows = xlm.alignment_of(loaded, langs, n_verses=c["test_verses"])
+        shipped = {"layer": recorded["layer"], **{m: rows[recorded["layer"]][m] for m in
+                                                  (*MEASURES, "language_ari")}}
+        off = {m: (recorded[m], shipped[m]) for m in MEASURES
+               if abs(recorded[m] - shipped[m]) > 1e-3}
+        if off:
+            raise InputError(f"the shipped model of {key} scores otherwise than recorded "
+                             f"(recorded, shipped): {off}; nothing was written to {folder}")
+        meta["shipped_test"] = shipped
+        xlm.export(model, tok, part, meta)
+        shutil.rmtree(folder, ignore_errors=True)
+        part.rename(folder)
+    finally:
+        shutil.rmtree(part, ignore_errors=True)
     return meta

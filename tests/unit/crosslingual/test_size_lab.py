@@ -53,3 +53,25 @@ def test_a_run_past_the_budget_is_refused_before_it_starts():
     assert size_lab.estimate_s(cfg, s_step) > 5_000 * s_step
     with pytest.raises(InputError, match="the web UI allows 1 s. Use fewer steps"):
         next(size_lab.run(cfg, budget_s=1.0))
+
+
+def test_a_live_point_far_from_the_reference_sizes_stays_in_view():
+    test = {m: 0.05 for m in sizes.MEASURES} | {"layer": 2}
+    run = {"config": {"per_language": 50, "steps": 40}, "curve": [], "test": test,
+           "done_steps": 40}
+    lo, hi = view.live_size_figure(RECORD, run).layout.xaxis.range
+    assert lo < 1.69 < 4.38 < hi  # log10(50 verses) and log10(23,871) both on the axis
+    lo_ref, hi_ref = view.size_figure(RECORD).layout.xaxis.range
+    assert lo_ref > 1.69  # the reference alone starts past 50 verses
+
+
+def test_the_estimate_counts_the_probes_a_run_makes_and_the_verses_it_reads():
+    short = size_lab.live_config(RECORD, per_language=300, steps=3)  # a probe at each step
+    long = size_lab.live_config(RECORD, per_language=300, steps=600)  # PROBES probes
+    def reads(cfg, **kw):  # seconds beyond the steps: the probes and the test pass
+        return size_lab.estimate_s(cfg, 1.0, **kw) - size_lab.START_S - cfg.steps
+
+    assert reads(short) == pytest.approx(reads(long) * (3 * 200 + 500) / (6 * 200 + 500))
+    assert reads(long, test_verses=1_000) > reads(long)
+    assert size_lab.test_verses_of({"config": {"test_verses": 80}}) == 80
+    assert size_lab.test_verses_of(None) == size_lab.TEST_VERSES

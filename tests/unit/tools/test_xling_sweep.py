@@ -74,5 +74,13 @@ def test_sweep_runs_every_size_and_the_control_per_seed_and_resumes_a_cut_run(tm
         xling.export_cell(progress, work, "nope", folder)
     with pytest.raises(InputError, match="untrained floor has no pretrained model"):
         xling.export_cell(progress, work, "untrained/0", folder)
+    # a model that does not score as recorded is refused and nothing takes the name
+    tampered = json.loads(progress.read_text(encoding="utf-8"))
+    tampered["cells"]["100/1"]["test"]["mrr_centered"] += 0.5
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(tampered), encoding="utf-8")
+    with pytest.raises(InputError, match="scores otherwise than recorded"):
+        xling.export_cell(bad, work, "100/1", tmp_path / "models" / "lab-mbert-100")
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["lab-mbert-300"]
     with pytest.raises(ValueError, match="other settings"):
         xling.sweep(**{**TINY, "steps": 9}, progress_path=progress, resume=True)
