@@ -183,9 +183,7 @@ def train_size(sentences=1_000, steps=corpus_sizes.LIVE_STEPS, seed=0,
                                seed=seed_of(seed))
     STOPS.clear(request)
     eta = Eta(total=cfg.steps)
-    for state in size_lab.run(cfg, budget_s=UI_BUDGET_S,
-                              probe_verses=size_lab.probe_verses_of(SIZE_RECORD),
-                              test_verses=size_lab.test_verses_of(SIZE_RECORD)):
+    for state in size_lab.run(cfg, budget_s=UI_BUDGET_S, **size_lab.verses_of(SIZE_RECORD)):
         metrics = state.metrics()
         fig = xl_view.live_size_figure(SIZE_RECORD, metrics, measure)
         if STOPS.asked(request):  # keep the curve so far

@@ -81,7 +81,7 @@ def estimate_s(cfg: xlm.XlingConfig, s_per_step: float,
     """Wall seconds of a live run: its steps, its probes and the test pass (a probe or test
     reads every language's verses once, forward only)."""
     s_per_line = s_per_step / cfg.batch_size * FORWARD_SHARE
-    probes = len(range(eval_every(cfg.steps), cfg.steps + 1, eval_every(cfg.steps)))
+    probes = cfg.steps // eval_every(cfg.steps)
     reads = (probes * probe_verses + test_verses) * len(cfg.languages)
     return START_S + cfg.steps * s_per_step + reads * s_per_line
 
@@ -111,14 +111,12 @@ def eval_every(steps: int) -> int:
     return max(1, steps // PROBES)
 
 
-def probe_verses_of(record: dict | None) -> int:
-    """The dev verses the reference's probes read (a live probe reads as many)."""
-    return int(((record or {}).get("config") or {}).get("probe_verses") or PROBE_VERSES)
-
-
-def test_verses_of(record: dict | None) -> int:
-    """The held-out verses the reference is tested on (a live test point reads as many)."""
-    return int(((record or {}).get("config") or {}).get("test_verses") or TEST_VERSES)
+def verses_of(record: dict | None) -> dict[str, int]:
+    """The dev verses the reference's probes read and the held-out verses it is tested on,
+    as `run` and `estimate_s` take them (a live run reads as many)."""
+    c = (record or {}).get("config") or {}
+    return {"probe_verses": int(c.get("probe_verses") or PROBE_VERSES),
+            "test_verses": int(c.get("test_verses") or TEST_VERSES)}
 
 
 def run(cfg: xlm.XlingConfig, *, budget_s: float | None = None,

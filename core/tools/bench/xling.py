@@ -23,8 +23,7 @@ def run() -> dict:
     s_per_step = size_lab.step_seconds(cfg, pick_device().type)
     t0 = time.perf_counter()
     state = None
-    verses = {"probe_verses": size_lab.probe_verses_of(record),
-              "test_verses": size_lab.test_verses_of(record)}
+    verses = size_lab.verses_of(record)
     for state in size_lab.run(cfg, **verses):
         pass
     wall = time.perf_counter() - t0

@@ -73,5 +73,7 @@ def test_the_estimate_counts_the_probes_a_run_makes_and_the_verses_it_reads():
 
     assert reads(short) == pytest.approx(reads(long) * (3 * 200 + 500) / (6 * 200 + 500))
     assert reads(long, test_verses=1_000) > reads(long)
-    assert size_lab.test_verses_of({"config": {"test_verses": 80}}) == 80
-    assert size_lab.test_verses_of(None) == size_lab.TEST_VERSES
+    assert size_lab.verses_of({"config": {"test_verses": 80}}) == {
+        "probe_verses": size_lab.PROBE_VERSES, "test_verses": 80}
+    assert size_lab.verses_of(None) == {"probe_verses": size_lab.PROBE_VERSES,
+                                        "test_verses": size_lab.TEST_VERSES}
