@@ -13,7 +13,8 @@ Arms: scratch (the random init every scheme started from), matched (that init re
 the English-pretrained model's per-tensor mean and std: scale without structure; only when
 english is a scheme) and every scheme. Gains are paired differences against scratch.
 
-Every finished piece is saved to the progress file at once; --resume continues there. The
+Every finished piece is saved to the progress file at once (a scheme's MLM curve at every
+logged step); --resume continues there. The
 record (core.common.records): {"config", "machine", "started", "pretrain", "probe",
 "finetune", "lr_search", "wall_s"}.
 """
@@ -65,9 +66,20 @@ def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> ml
                               log_every=every(c["steps"], 40), vocab=c["vocab"],
                               checkpoint_dir=str(folder),
                               checkpoint_every=max(1, c["steps"] // 10))
-    t0 = time.perf_counter()
-    curve = [{"step": e.step, "loss": e.loss} for e in loop.pretrain(model, pcfg, resume=True)]
+    # The curve so far is saved at every logged step, so a sweep cut off mid-scheme resumes
+    # from its checkpoint with the points logged before it.
+    checkpoint = folder / loop.CHECKPOINT_NAME
+    start = loop.load_checkpoint(checkpoint)["step"] if checkpoint.exists() else 0
+    partial = progress.setdefault("partial", {})
+    so_far = partial.get(scheme, {})
+    curve = [p for p in so_far.get("curve", []) if p["step"] <= start]
+    t0 = time.perf_counter() - so_far.get("wall_s", 0.0)
+    for e in loop.pretrain(model, pcfg, resume=True):
+        curve.append({"step": e.step, "loss": e.loss})
+        partial[scheme] = {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
+        save()
     done[scheme] = {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
+    partial.pop(scheme, None)
     save()
     return model
 

@@ -2,6 +2,8 @@
 paired seeds, rates chosen on dev, and a resumed sweep that retrains nothing."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -54,6 +56,27 @@ def test_a_resumed_sweep_reuses_every_cell(swept):
     with pytest.raises(ValueError, match="other settings"):
         transfer.sweep(**dict(TINY, seeds=3), workdir=folder / "work",
                        progress_path=folder / "p.json", resume=True)
+
+
+def test_a_sweep_cut_off_mid_pretraining_resumes_with_the_curve_it_had(tmp_path,
+                                                                        monkeypatch):
+    real = transfer.loop.pretrain
+
+    def cut_off(model, cfg, resume):  # the process dies after two logged steps
+        for i, event in enumerate(real(model, cfg, resume=resume)):
+            yield event
+            if i == 1:
+                raise KeyboardInterrupt
+
+    small = dict(TINY, schemes=("english",), seeds=1, lr_grid=(1e-3,))
+    paths = dict(workdir=tmp_path / "work", progress_path=tmp_path / "p.json")
+    monkeypatch.setattr(transfer.loop, "pretrain", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        transfer.sweep(**small, **paths)
+    monkeypatch.undo()
+    rec = transfer.sweep(**small, **paths, resume=True)
+    assert [p["step"] for p in rec["pretrain"]["english"]["curve"]] == [1, 2, 3]
+    assert json.loads(paths["progress_path"].read_text())["partial"] == {}  # nothing half-done
 
 
 def test_stats_matched_keeps_each_tensors_mean_and_spread_but_not_its_values():
