@@ -32,11 +32,16 @@ from demos.i18n import current_locale, localize, rendered, speaker, t, text
 pretrain_lab = LazyModule("core.pretrain.lab")  # torch loads on first use
 bodies = LazyModule("core.pretrain.bodies")
 
-def intro(reference: dict | None, locale: str = "en") -> str:
-    """The tab's opening text in `locale`: the finding, then what the committed reference
-    shows (every number read from it), then how to repeat it."""
-    measured = (view.reference_finding(reference, speaker(locale)) if reference
-                else text("pre.no_reference_expect", locale))
+def intro(reference: dict | None, locale: str = "en", transfer: dict | None = None) -> str:
+    """The tab's opening text in `locale`: the finding, then what the committed runs show
+    (the transfer reference when there is one, else the earlier reference; every number read
+    from the record), then how to repeat it."""
+    if transfer:
+        measured = tview.transfer_finding(transfer, speaker(locale))
+    elif reference:
+        measured = view.reference_finding(reference, speaker(locale))
+    else:
+        measured = text("pre.no_reference_expect", locale)
     return (f"{text('pre.finding', locale)}\n\n{measured}\n\n"
             f"{text('pre.try_it', locale)}")
 
@@ -167,7 +172,8 @@ def table(metrics):
 
 
 def _reference_panel(page: gr.Blocks) -> None:
-    with gr.Accordion(t("pre.reference_accordion"), open=True):
+    # The earlier protocol (one task, the 30k vocabulary): behind the transfer reference.
+    with gr.Accordion(t("pre.reference_accordion"), open=TRANSFER is None):
         if REFERENCE is None:
             gr.Markdown(t("pre.no_reference"))
             return
@@ -194,9 +200,6 @@ def _transfer_panel(page: gr.Blocks) -> None:
         if TRANSFER is None:
             gr.Markdown(t("pre.no_transfer"))
             return
-        gr.Markdown(rendered("pre.transfer_finding",
-                             lambda loc: tview.transfer_finding(TRANSFER, speaker(loc))),
-                    elem_id="pretrain-transfer-finding")
         curves, floors = tview.pretrain_curves(TRANSFER)
         probe_fig, finetune_fig = tview.probe_figure(TRANSFER), tview.finetune_figure(TRANSFER)
         mlm = view.mlm_figure(curves, "Pretraining MLM loss, with each stream's floor",
@@ -246,7 +249,8 @@ def build() -> gr.Blocks:
 def populate(page: gr.Blocks) -> None:
     """The tab's components and events, built into the layout being built (a page of
     its own, or a tab of the lab); page-level events (load, unload) attach to `page`."""
-    gr.Markdown(rendered("pre.intro", lambda loc: intro(REFERENCE, loc)))
+    gr.Markdown(rendered("pre.intro", lambda loc: intro(REFERENCE, loc, TRANSFER)),
+                elem_id="pretrain-intro")
     _transfer_panel(page)
     _probe_section()
     _reference_panel(page)

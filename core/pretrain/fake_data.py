@@ -39,8 +39,8 @@ from core.pretrain.schemes import (
 )
 
 __all__ = ["BERT_SPECIAL_IDS", "BOUNDS", "DEFAULT_LENGTH", "SCHEMES", "SHUFFLE_RANGE",
-           "ZIPF_RANGE", "Scheme", "Vocab", "about", "available_schemes", "make_scheme",
-           "render", "unigram_from_counts"]
+           "ZIPF_RANGE", "Scheme", "Vocab", "about", "available_schemes", "has_context",
+           "make_scheme", "render", "unigram_from_counts"]
 
 # bert-base-uncased (and MiniLM, same vocabulary): ids 0..998 are [PAD], [unused0..993],
 # [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103; id 999 is "!", the first real token.
@@ -138,9 +138,24 @@ def about(name: str) -> str:
     Raises:
         KeyError / InputError: as make_scheme.
     """
+    return _stand_in(name).about
+
+
+def has_context(name: str) -> bool:
+    """Whether a scheme's ids depend on each other (flat, shuffle, nesting: a masked id can be
+    read from its line) or are drawn i.i.d. (uniform, unigram, zipf: nothing to learn beyond
+    the frequencies, so their MLM loss cannot go below its floor). English has context.
+
+    Raises:
+        KeyError / InputError: as make_scheme.
+    """
+    return name.strip().lower() == BOUNDS[0] or _stand_in(name).has_context
+
+
+def _stand_in(name: str) -> Scheme:
     size = BERT_SPECIAL_IDS.stop + 1000  # a small stand-in vocabulary: only the name matters
     vocab = Vocab.make(size, avoid=BERT_SPECIAL_IDS)
-    return make_scheme(name, vocab, unigram_freqs=np.ones(size)).about
+    return make_scheme(name, vocab, unigram_freqs=np.ones(size))
 
 
 def render(ids, tokenizer=None) -> str:

@@ -121,6 +121,7 @@ class Scheme:
     """Base: name, about (one line for the UI), length, vocab; batch/sample."""
 
     about = ""
+    has_context = True  # a line's ids depend on each other (False: drawn i.i.d.)
 
     def __init__(self, vocab: Vocab, *, length: int, name: str):
         if length < 1:
@@ -147,6 +148,8 @@ class Uniform(Scheme):
 
     about = "i.i.d. ids drawn uniformly from the vocabulary (no structure at all)"
 
+    has_context = False
+
     def __init__(self, vocab: Vocab, *, length: int = DEFAULT_LENGTH, name: str = "uniform"):
         super().__init__(vocab, length=length, name=name)
 
@@ -162,6 +165,8 @@ class Unigram(Scheme):
     """
 
     about = "i.i.d. ids drawn from English unigram frequencies (no order, no pairs)"
+
+    has_context = False
 
     def __init__(self, vocab: Vocab, freqs, *, length: int = DEFAULT_LENGTH,
                  name: str = "unigram"):
@@ -185,6 +190,8 @@ class Zipf(Scheme):
 
         1016 1004 1004 1004 1008 1018 1013 1011 1002 1017 1000 1004
     """
+
+    has_context = False
 
     def __init__(self, vocab: Vocab, a: float, *, length: int = DEFAULT_LENGTH,
                  name: str | None = None, perm_seed: int = ZIPF_PERM_SEED):

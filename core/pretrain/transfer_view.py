@@ -138,10 +138,15 @@ def transfer_finding(rec: dict, say: Say = english) -> str:
     pre = rec.get("pretrain", {})
     learned = [s for s, p in pre.items() if p.get("learned")]
     not_learned = [s for s, p in pre.items() if p.get("learned") is False]
-    if pre:
+    iid = [s for s, p in pre.items() if p.get("context") is False]
+    if learned or not_learned:
         parts.append(say("Pretraining ended clearly below its floor (learned its structure) "
                          "for {learned}; not for {not_learned}.", learned=_list(learned, say),
                          not_learned=_list(not_learned, say)))
+    if iid:
+        parts.append(say("{iid}: ids drawn i.i.d., no structure to learn; their loss stays at "
+                         "the floor by design (controls for frequency and scale).",
+                         iid=_list(iid, say)))
     probe = rec.get("probe", {})
     if probe.get(SCRATCH):
         better = [a for a, p in probe.items() if _above(p.get("gain"))]

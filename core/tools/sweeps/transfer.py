@@ -28,7 +28,7 @@ from core.common import records
 from core.common.curves import area
 from core.common.stats import paired_difference, summary
 from core.common.training import every
-from core.pretrain import floors, loop, mlm
+from core.pretrain import fake_data, floors, loop, mlm
 from core.pretrain.data import tokenizer_for
 from core.pretrain.probe import ProbeConfig, probe
 from core.text import finetune
@@ -206,8 +206,10 @@ def aggregate(progress: dict) -> dict:
     pretrain = {}
     for scheme, p in progress.get("pretrain", {}).items():  # floors: core.pretrain.floors
         floor = floors.mlm_floor(scheme, c["vocab"])
-        pretrain[scheme] = dict({k: v for k, v in p.items() if k not in ("floor", "learned")},
-                                floor=round(floor, 4),
-                                learned=floors.reached([q["loss"] for q in p["curve"]], floor))
+        context = fake_data.has_context(scheme)  # i.i.d. streams have nothing to learn
+        pretrain[scheme] = dict(
+            {k: v for k, v in p.items() if k not in ("floor", "learned", "context")},
+            floor=round(floor, 4), context=context,
+            learned=floors.reached([q["loss"] for q in p["curve"]], floor) if context else None)
     return {"pretrain": pretrain, "probe": probe_out, "finetune": ft_out,
             "lrs": progress.get("lrs", {}), "lr_search": search}

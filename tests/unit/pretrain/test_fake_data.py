@@ -215,6 +215,16 @@ def test_about_describes_every_listed_scheme_and_rejects_bad_names():
         about("shuffle-2")
 
 
+def test_only_iid_streams_are_said_to_have_no_context():
+    from core.pretrain.fake_data import has_context
+
+    iid = {name for name in available_schemes() if not has_context(name)}
+    assert iid == {"uniform", "unigram"} | {n for n in available_schemes() if n.startswith("zipf")}
+    assert has_context("english") and has_context("shuffle-12")
+    with pytest.raises(KeyError, match="unknown fake-data scheme"):
+        has_context("banana")
+
+
 @pytest.mark.parametrize("name", ["flat-2", "flat-6", "flat-128", "shuffle-4", "nesting"])
 def test_structured_schemes_draw_ids_with_the_given_frequencies_and_keep_their_structure(name):
     """With a weighted vocabulary (the paper samples ids with English frequencies) frequent

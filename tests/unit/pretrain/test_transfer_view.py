@@ -59,7 +59,8 @@ def test_finetune_figure_and_rows_sit_beside_the_papers_gains(rec):
 def test_finding_reads_its_numbers_from_the_record(rec):
     text = tv.transfer_finding(rec)
     assert "`tiny` BERT with the `lab` vocabulary pretrained 800 steps" in text
-    assert "learned its structure) for `english`; not for `uniform`" in text
+    assert "learned its structure) for `english`; not for none" in text
+    assert "`uniform`: ids drawn i.i.d., no structure to learn" in text  # a control
     assert "held-out English loss of 6.923; lower than scratch with the interval clear of " \
            "zero: `english`; higher: `uniform`" in text
     assert "**qnli** (closest GLUE task: QNLI): scratch 0.610; above scratch with the interval" \
