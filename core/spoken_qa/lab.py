@@ -14,10 +14,12 @@ core.tools.sweeps.spoken_qa (`python -m core train-spoken-qa`).
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -26,7 +28,14 @@ import torch
 from core.common.device import pick_device
 from core.common.errors import InputError
 from core.common.timing import check_budget
-from core.common.training import TrainConfig, batch_sampler, every, train, warmup_for
+from core.common.training import (
+    TrainConfig,
+    batch_sampler,
+    capture_rng_state,
+    every,
+    train,
+    warmup_for,
+)
 from core.speech.extractors import load_codebook
 from core.speech.unit_tokens import MAP_KINDS, make_unit_map
 from core.spoken_qa import cost
@@ -174,8 +183,8 @@ def split_items(cfg: SpokenQARunConfig) -> tuple[list, list, list]:
             _subset(items["test"], cfg.test_questions, cfg.seed))
 
 
-def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
-        ) -> Iterator[SpokenQAState]:
+def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
+        checkpoint_dir: str | Path | None = None) -> Iterator[SpokenQAState]:
     """Fine-tunes each starting point on the train voices; yields the state as it goes and
     scores FF1 / AOS on the held-out test voices at the end of each.
 
@@ -183,11 +192,15 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
         cfg: the run's settings.
         budget_s: refuse runs estimated (core.spoken_qa.cost, from a step measured here) to
             take longer; the web UI passes core.common.timing.UI_BUDGET_S.
+        checkpoint_dir: a folder for one checkpoint per start (<init>.pt: weights, optimizer,
+            RNGs, the curve so far; the test scores once scored), written at every evaluation;
+            a run given a folder that holds them continues where they stop, with the batches
+            the uninterrupted run would have drawn.
     Yields:
         The same SpokenQAState as it changes: voicing, training, scoring, then "done".
     Raises:
         InputError: settings out of range, missing codebook, espeak-ng missing on first use,
-            a run past `budget_s`.
+            a run past `budget_s`, a checkpoint of other settings.
     """
     check_config(cfg)
     if budget_s is not None:
@@ -220,15 +233,37 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
                          eval_every=cfg.eval_every or every(cfg.steps, 4),
                          log_every=every(cfg.steps), seed=cfg.seed)
         curve = state.curves.setdefault(init, [])
+        path = Path(checkpoint_dir) / f"{init}.pt" if checkpoint_dir is not None else None
+        saved = _load_checkpoint(path, cfg)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            curve.extend(saved["curve"])
+            state.done_steps += saved["step"]
+        if saved is not None and saved.get("test") is not None:  # trained and scored
+            state.test[init], state.models[init] = saved["test"], model
+            yield state
+            continue
         state.phase = f"training from {init} init"
+        at = {}  # the optimizer and RNGs at the last checkpoint step, saved after its event
+
+        def keep(step, _model, optimizer, rng, at=at):
+            at.update(step=step, optimizer=optimizer.state_dict(), rng=capture_rng_state(rng))
+
         for event in train(model, batch_sampler(data, cfg.batch_size), tc,
                            evaluate=lambda m: _dev_scores(m, unit_map, dev_items, dev_windows,
-                                                          qa_cfg)):
+                                                          qa_cfg),
+                           start_step=saved["step"] if saved else 0,
+                           optimizer_state=saved["optimizer"] if saved else None,
+                           rng_state=saved["rng"] if saved else None,
+                           on_checkpoint=keep if path else None,
+                           checkpoint_every=tc.eval_every):
             point = {"step": event.step, "loss": event.loss}
             if event.metrics:
                 point.update(event.metrics)
             state.done_steps += event.step - (curve[-1]["step"] if curve else 0)
             curve.append(point)
+            if at.get("step") == event.step:  # its evaluation is in the curve now
+                _save_checkpoint(path, cfg, model, curve, at)
             state.elapsed_s = time.perf_counter() - t0
             yield state
         preds = []  # scored a few questions at a time: progress, and Stop within seconds
@@ -240,10 +275,39 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None
         state.test[init] = span_scores(preds, [(it.start_s, it.end_s)
                                                    for it in test_items])
         state.models[init] = model
+        if path is not None:
+            _save_checkpoint(path, cfg, model, curve, {"step": cfg.steps}, test=state.test[init])
         state.elapsed_s = time.perf_counter() - t0
         yield state
     state.phase = "done"
     yield state
+
+
+def _settings(cfg: SpokenQARunConfig) -> dict:
+    return json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as a file reads back
+
+
+def _save_checkpoint(path: Path, cfg: SpokenQARunConfig, model, curve: list[dict], at: dict,
+                     test: dict | None = None) -> None:
+    """One start's checkpoint, written beside and renamed (a run killed mid-write keeps the
+    previous one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(dict(at, config=_settings(cfg), model=model.state_dict(), curve=list(curve),
+                    test=test), tmp)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path | None, cfg: SpokenQARunConfig) -> dict | None:
+    """A start's checkpoint made with the same settings, or None when there is none.
+    Raises: InputError when it was made with other settings."""
+    if path is None or not path.is_file():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved.get("config") != _settings(cfg):
+        raise InputError(f"{path} was made with other settings; remove it or choose another "
+                         "checkpoint folder")
+    return saved
 
 
 def qa_config(cfg: SpokenQARunConfig, encoder_config) -> sqa.QAConfig:

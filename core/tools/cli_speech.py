@@ -90,7 +90,7 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
                 last[init] = len(curve)
                 print(f"[{state.elapsed_s:7.0f} s]   {init} {curve[-1]}", flush=True)
 
-    result, state = sweep(cfg, on_state=log)
+    result, state = sweep(cfg, on_state=log, checkpoint_dir=args.checkpoint_dir or None)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     if args.save:
@@ -254,6 +254,8 @@ def add_commands(sub) -> None:
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))
     p.add_argument("--save", default="", help="folder for the shipped QA model (<= 10 MB)")
     p.add_argument("--rank", type=int, default=64, help="rank of the shipped weight deltas")
+    p.add_argument("--checkpoint-dir", default="", help="checkpoint every evaluation there; a "
+                   "run cut off continues from them when started again with the same settings")
     p.set_defaults(fn=cmd_train_spoken_qa)
     p = sub.add_parser("spoken-qa-live", help="the live panel's default run over paired seeds")
     p.add_argument("--seeds", type=int, default=5)

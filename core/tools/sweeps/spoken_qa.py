@@ -23,20 +23,22 @@ from core.spoken_qa.lab import SpokenQARunConfig, SpokenQAState, run
 from core.text.models import default_model
 
 
-def sweep(cfg: SpokenQARunConfig, *, on_state: Callable[[SpokenQAState], None] | None = None
-          ) -> tuple[dict, SpokenQAState]:
+def sweep(cfg: SpokenQARunConfig, *, on_state: Callable[[SpokenQAState], None] | None = None,
+          checkpoint_dir=None) -> tuple[dict, SpokenQAState]:
     """Runs every starting point of `cfg` to the end.
 
     Args:
         cfg: the run's settings.
         on_state: called with the state at every step of the run (progress logging).
+        checkpoint_dir: checkpoints at every evaluation; a run cut off continues from them
+            (core.spoken_qa.lab.run).
     Returns:
         (the JSON-ready run record, the final state: its models and unit map).
     """
     t0 = time.perf_counter()
     envelope = records.new_record()  # machine and start time, taken as the run begins
     state = None
-    for state in run(cfg):
+    for state in run(cfg, checkpoint_dir=checkpoint_dir):
         if on_state is not None:
             on_state(state)
     record = dict(state.metrics(), **envelope, model=cfg.model or default_model("english"))

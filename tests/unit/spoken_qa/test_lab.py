@@ -80,6 +80,37 @@ def test_training_run_end_to_end_on_a_few_voiced_passages(cache):
     assert list(metrics) == ["runs", "config", "windows", "elapsed_s"]
 
 
+@needs_espeak
+def test_a_run_cut_off_continues_from_its_checkpoints_as_if_never_stopped(cache, tmp_path):
+    cfg = lab.SpokenQARunConfig(**dict(TINY_RUN, steps=3))
+    for state in lab.run(cfg):
+        pass
+    whole = json.loads(json.dumps(state.metrics()["runs"]))
+    for state in lab.run(cfg, checkpoint_dir=tmp_path):  # cut off after random's step 1
+        if len(state.curves.get("random", [])) == 1:
+            break
+    assert (tmp_path / "pretrained.pt").is_file() and (tmp_path / "random.pt").is_file()
+    phases = []
+    for state in lab.run(cfg, checkpoint_dir=tmp_path):
+        phases.append(state.phase)
+    assert "training from pretrained init" not in phases  # trained and scored already
+    assert phases.count("training from random init") == 2  # steps 2 and 3 only
+    resumed = json.loads(json.dumps(state.metrics()["runs"]))
+    for init in sqa.INITS:  # same batches, same RNGs: the same curve and test scores
+        assert [p["step"] for p in resumed[init]["curve"]] == [p["step"] for p in
+                                                               whole[init]["curve"]]
+        for a, b in zip(resumed[init]["curve"], whole[init]["curve"]):
+            assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+            if "dev_loss" in b:  # an evaluation step
+                assert a["dev_loss"] == pytest.approx(b["dev_loss"], rel=1e-4)
+        for measure in ("ff1", "aos"):
+            assert resumed[init][measure] == pytest.approx(whole[init][measure], rel=1e-4)
+    assert state.done_steps == state.total_steps
+    with pytest.raises(InputError, match="made with other settings"):
+        next(s for s in lab.run(replace(cfg, seed=1), checkpoint_dir=tmp_path)
+             if s.phase.startswith("training"))
+
+
 def test_committed_runs_load_as_they_are_on_disk():
     ref = lab.load_reference()
     assert ref == json.loads(lab.REFERENCE_PATH.read_text(encoding="utf-8"))
