@@ -132,7 +132,8 @@ def transfer_finding(rec: dict, say: Say = english) -> str:
     parts = [say("**The reference** ({device}, {hours:.1f} h): a `{size}` BERT with the "
                  "`{vocab}` vocabulary pretrained {steps} steps of {batch} lines on each scheme "
                  "(all from the same initial weights), then every arm measured with {seeds} "
-                 "paired seeds.", device=rec["machine"]["device"], hours=rec["wall_s"] / 3600,
+                 "paired seeds.", device=rec["machine"]["device"],
+                 hours=rec.get("compute_s", rec["wall_s"]) / 3600,
                  size=c["size"], vocab=c["vocab"], steps=c["steps"], batch=c["batch_size"],
                  seeds=c["seeds"])]
     pre = rec.get("pretrain", {})

@@ -16,7 +16,7 @@ english is a scheme) and every scheme. Gains are paired differences against scra
 Every finished piece is saved to the progress file at once (a scheme's MLM curve at every
 logged step); --resume continues there. The
 record (core.common.records): {"config", "machine", "started", "pretrain", "probe",
-"finetune", "lr_search", "wall_s"}.
+"finetune", "lr_search", "compute_s" (the pretraining and cell times summed), "wall_s"}.
 """
 from __future__ import annotations
 
@@ -85,14 +85,17 @@ def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> ml
 
 
 def _probe_cell(model, c: dict, seed: int) -> dict:
+    t0 = time.perf_counter()
     cfg = ProbeConfig(steps=c["probe_steps"], vocab=c["vocab"], seed=seed,
                       eval_every=max(1, c["probe_steps"] // 4))
     curve = [{"step": e.step, "held_out_loss": e.metrics["held_out_loss"]}
              for e in probe(model, cfg) if e.metrics]
-    return {"held_out_loss": curve[-1]["held_out_loss"], "curve": curve}
+    return {"held_out_loss": curve[-1]["held_out_loss"], "curve": curve,
+            "wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def _finetune_cell(encoder, c: dict, task: str, seed: int, lr: float) -> dict:
+    t0 = time.perf_counter()
     fcfg = finetune.FinetuneConfig(task=task, steps=c["finetune_steps"], seed=seed, lr=lr,
                                    train_size=c["train_size"],
                                    eval_every=every(c["finetune_steps"], 5))
@@ -102,7 +105,7 @@ def _finetune_cell(encoder, c: dict, task: str, seed: int, lr: float) -> dict:
             curve.append({"step": p.step, "dev_accuracy": p.dev_accuracy})
         test = p.test_accuracy if p.test_accuracy is not None else test
     return {"test": test, "dev": curve[-1]["dev_accuracy"] if curve else None,
-            "dev_auc": area(curve), "curve": curve}
+            "dev_auc": area(curve), "curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def _encoder(bodies: dict, arm: str, seed: int):
@@ -211,5 +214,10 @@ def aggregate(progress: dict) -> dict:
             {k: v for k, v in p.items() if k not in ("floor", "learned", "context")},
             floor=round(floor, 4), context=context,
             learned=floors.reached([q["loss"] for q in p["curve"]], floor) if context else None)
+    # The sweep's compute: every pretraining and every cell (they may have run in several
+    # processes and sessions, so the record's own wall_s says little).
+    compute = (sum(p.get("wall_s", 0.0) for p in progress.get("pretrain", {}).values())
+               + sum(v.get("wall_s", 0.0) for v in cells.values()))
     return {"pretrain": pretrain, "probe": probe_out, "finetune": ft_out,
-            "lrs": progress.get("lrs", {}), "lr_search": search}
+            "lrs": progress.get("lrs", {}), "lr_search": search,
+            "compute_s": round(compute, 1)}

@@ -44,6 +44,8 @@ def test_every_arm_is_probed_and_fine_tuned_on_paired_seeds(swept):
         ft["flat-2"]["per_seed"], ft["scratch"]["per_seed"])])
     assert len(rec["lr_search"]) == 4 * 2  # arms x rates
     assert seen.count("pretrain english") == 1
+    walls = [p["wall_s"] for p in rec["pretrain"].values()]
+    assert rec["compute_s"] > sum(walls) > 0  # pretraining and every cell, summed
 
 
 def test_a_resumed_sweep_reuses_every_cell(swept):
