@@ -100,6 +100,7 @@ def arms_available(folder=None) -> list[str]:
 
 @dataclass(frozen=True)
 class ProbeRunConfig:
-    arms: tuple[str, ...] = ("scratch", "english", "flat-2", "uniform")
+    # every arm of the transfer reference (the bodies the lab ships): the ordering in one run
+    arms: tuple[str, ...] = ("scratch", "matched", "english", "uniform", "unigram", "flat-128")
     steps: int = 200  # probe updates per arm
     seed: int = 0  # fresh embeddings, batches and masks: the same for every arm (paired)
