@@ -51,7 +51,7 @@ def test_probe_streams_each_arms_held_out_loss_from_shipped_bodies(monkeypatch, 
                                     ["scratch", "matched", "english"])  # defaults shipped
     outputs = list(tab.probe(["scratch", "english"], 20, 0))
     fig, metrics = outputs[-1]
-    assert [t.name for t in fig.data] == ["scratch", "english"]
+    assert [t.name for t in fig.data][-2:] == ["scratch", "english"]  # over the reference's
     runs = metrics["runs"]
     assert runs["english"]["gain"] == pytest.approx(runs["scratch"]["held_out_loss"]
                                                     - runs["english"]["held_out_loss"])
@@ -94,3 +94,16 @@ def test_intro_quotes_the_reference_and_the_tab_builds_without_one(monkeypatch):
     assert "No reference run is committed yet" in bare and f"{scratch:.3f}" not in bare
     monkeypatch.setattr(tab, "REFERENCE", None)
     assert isinstance(tab.build(), gr.Blocks)
+
+
+def test_intro_leads_with_the_transfer_reference_once_it_is_committed():
+    from core.pretrain import transfer_view as tview
+
+    assert tab.TRANSFER is not None
+    intro = tab.intro(tab.REFERENCE, "en", tab.TRANSFER)
+    assert intro.startswith(text("pre.finding"))
+    assert tview.transfer_finding(tab.TRANSFER) in intro
+    assert view.reference_finding(tab.REFERENCE) not in intro  # the earlier run folds away
+    scratch = tab.TRANSFER["finetune"]["paraphrase"]["scratch"]["mean"]
+    assert f"scratch {scratch:.3f}" in intro
+    assert "**探測**" in tab.intro(tab.REFERENCE, "zh-TW", tab.TRANSFER)
