@@ -73,8 +73,9 @@ BODIES_DIR = ASSETS / "pretrain" / "bodies"
 META = "bodies.json"
 MATCHED = "matched"  # scratch with English's embedding statistics (core.pretrain.mlm)
 # Measured probe step of a tiny body with the lab vocabulary on this kind of device (16
-# lines per step, evaluation included): the UI's time estimate.
-PROBE_STEP_S = {"cpu": 0.25, "cuda": 0.02}
+# lines per step, evaluation included): the UI's time estimate. CPU: `python -m core bench
+# probe` on 2 cores, the six default arms x 200 steps in 106 s (0.088 s a step).
+PROBE_STEP_S = {"cpu": 0.09, "cuda": 0.02}
 MAX_PROBE_STEPS = 2000
 
 

@@ -167,6 +167,13 @@ def transfer_finding(rec: dict, say: Say = english) -> str:
                          "scratch with the interval clear of zero: {above}; below: {below}.",
                          task=task, glue=PAPER_TASK.get(task, "-"), scratch=base["mean"],
                          above=_list(above, say), below=_list(below, say)))
+    chosen = [lr for arms in rec.get("lrs", {}).values() for lr in arms.values()]
+    if chosen and c.get("lr_grid") and all(lr == max(c["lr_grid"]) for lr in chosen):
+        parts.append(say("Every arm chose the grid's largest fine-tuning rate ({lr:g}) on every "
+                         "task: {steps} steps leave these runs short of training, so their gains "
+                         "measure this budget (how easily a body is optimised) more than what "
+                         "pretraining put in it.", lr=max(c["lr_grid"]),
+                         steps=c["finetune_steps"]))
     return "\n\n".join(parts)
 
 

@@ -69,6 +69,10 @@ def test_finding_reads_its_numbers_from_the_record(rec):
            " clear of zero: `english`; below: `uniform`" in text
     assert "**sentiment** (closest GLUE task: SST-2): scratch 0.710; above scratch with the " \
            "interval clear of zero: none; below: none" in text
+    assert "largest fine-tuning rate" not in text  # rates chosen inside the grid
+    edge = dict(rec, lrs={t: {a: 1e-3 for a in arms} for t, arms in rec["lrs"].items()})
+    assert "Every arm chose the grid's largest fine-tuning rate (0.001) on every task: 150 " \
+           "steps leave these runs short of training" in tv.transfer_finding(edge)
     curves, floors = tv.pretrain_curves(rec)
     # floors are the sweep's own (core.pretrain.floors), whatever the progress file held
     assert floors == {"english": pytest.approx(6.13, abs=0.02),
