@@ -5,7 +5,7 @@ all of it)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.common import records
@@ -67,6 +67,11 @@ LIVE_RUN = SpokenQARunConfig(steps=80, layers=3, window=256, question_tokens=96,
                              limit_per_split=60, eval_questions=0, eval_every=20,
                              test_questions=30)
 LIVE_PATH = ASSET_DIR / "live.json"
+
+
+def settings_of(cfg: SpokenQARunConfig) -> dict:
+    """cfg as a record or checkpoint stores it (tuples as lists), for comparing with one."""
+    return json.loads(json.dumps(asdict(cfg)))
 
 
 def rate_of(cfg: SpokenQARunConfig, init: str) -> float:

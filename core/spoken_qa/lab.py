@@ -14,7 +14,6 @@ core.tools.sweeps.spoken_qa (`python -m core train-spoken-qa`).
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -54,9 +53,11 @@ from core.spoken_qa.config import (  # noqa: F401 - the settings are part of thi
     load_reference,
     load_runs,
     rate_of,
+    settings_of,
 )
 from core.spoken_qa.items import unit_items, voiced_entries
 from core.spoken_qa.metrics import span_scores
+from core.text.mlm_loop import load_checkpoint, save_checkpoint
 from core.text.models import default_model, load_model
 
 VOICING_POLL_S = 0.5  # how often the voicing progress is reported
@@ -283,19 +284,11 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
     yield state
 
 
-def _settings(cfg: SpokenQARunConfig) -> dict:
-    return json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as a file reads back
-
-
 def _save_checkpoint(path: Path, cfg: SpokenQARunConfig, model, curve: list[dict], at: dict,
                      test: dict | None = None) -> None:
-    """One start's checkpoint, written beside and renamed (a run killed mid-write keeps the
-    previous one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(dict(at, config=_settings(cfg), model=model.state_dict(), curve=list(curve),
-                    test=test), tmp)
-    tmp.replace(path)
+    """One start's checkpoint (replaced whole: a run killed mid-write keeps the previous one)."""
+    save_checkpoint(path, dict(at, config=settings_of(cfg), model=model.state_dict(),
+                               curve=list(curve), test=test))
 
 
 def _load_checkpoint(path: Path | None, cfg: SpokenQARunConfig) -> dict | None:
@@ -303,8 +296,8 @@ def _load_checkpoint(path: Path | None, cfg: SpokenQARunConfig) -> dict | None:
     Raises: InputError when it was made with other settings."""
     if path is None or not path.is_file():
         return None
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if saved.get("config") != _settings(cfg):
+    saved = load_checkpoint(path)
+    if saved.get("config") != settings_of(cfg):
         raise InputError(f"{path} was made with other settings; remove it or choose another "
                          "checkpoint folder")
     return saved

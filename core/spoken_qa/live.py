@@ -10,14 +10,11 @@ pretrained start came out ahead — both read from the file. Light (no torch).
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 from core.common import records
 from core.common.stats import paired_difference, summary
 from core.common.timing import duration_text
 from core.common.words import Say, english
-from core.spoken_qa.config import LIVE_PATH, SpokenQARunConfig
+from core.spoken_qa.config import LIVE_PATH, SpokenQARunConfig, settings_of
 
 # The measures compared, and which way is better: the held-out span loss at the run's last
 # evaluation (separates first), and test FF1 on the run's test questions.
@@ -69,8 +66,8 @@ def same_setting(record: dict | None, cfg: SpokenQARunConfig) -> bool:
     def settings(config: dict) -> dict:
         return {k: v for k, v in config.items() if k not in FREE}
 
-    defaults = json.loads(json.dumps(asdict(SpokenQARunConfig())))
-    return (settings(json.loads(json.dumps(asdict(cfg))))
+    defaults = settings_of(SpokenQARunConfig())
+    return (settings(settings_of(cfg))
             == settings({**defaults, **record["config"]}))
 
 

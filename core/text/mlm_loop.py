@@ -87,7 +87,8 @@ def is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def _save(path: Path, payload: dict) -> None:
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """torch.save beside `path`, then renamed over it (a crash leaves the previous one whole)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(payload, tmp)
@@ -164,7 +165,7 @@ def _run(model, cfg, batches_for, device, path, saved, evaluate, eval_every
                 states = [None] * world
                 dist.all_gather_object(states, capture_rng_state(rng))
             if rank == 0:
-                _save(path, {"format": CHECKPOINT_FORMAT, "step": step, "config": asdict(cfg),
+                save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "step": step, "config": asdict(cfg),
                              "world_size": world, "model": model.state_dict(),
                              "optimizer": optimizer.state_dict(), "rng": states})
 

@@ -12,13 +12,13 @@ envelope (machine, started, wall_s) plus the English model it started from.
 """
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Callable
 
 from core.common import records
 from core.spoken_qa import live
+from core.spoken_qa.config import settings_of
 from core.spoken_qa.lab import SpokenQARunConfig, SpokenQAState, run
 from core.text.models import default_model
 
@@ -60,7 +60,7 @@ def live_sweep(cfg: SpokenQARunConfig, seeds: list[int], *, progress=None,
         The run record: config (with the seeds), "seeds" {seed: {"runs", "windows", "wall_s"}},
         "paired" (core.spoken_qa.live.paired_summary), in the envelope.
     """
-    setting = json.loads(json.dumps(asdict(cfg)))  # as it reads back from the file
+    setting = settings_of(cfg)  # as it reads back from the file
     del setting["seed"]
     saved = records.load_progress(progress, setting) if resume else {}
     config = dict(setting, seeds=list(seeds))

@@ -69,9 +69,9 @@ def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> ml
     # The curve so far is saved at every logged step, so a sweep cut off mid-scheme resumes
     # from its checkpoint with the points logged before it.
     checkpoint = folder / loop.CHECKPOINT_NAME
-    start = loop.load_checkpoint(checkpoint)["step"] if checkpoint.exists() else 0
     partial = progress.setdefault("partial", {})
     so_far = partial.get(scheme, {})
+    start = loop.load_checkpoint(checkpoint)["step"] if so_far and checkpoint.exists() else 0
     curve = [p for p in so_far.get("curve", []) if p["step"] <= start]
     t0 = time.perf_counter() - so_far.get("wall_s", 0.0)
     for e in loop.pretrain(model, pcfg, resume=True):
