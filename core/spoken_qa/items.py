@@ -6,13 +6,18 @@ fitted on its train passages, and every question read as units.
     items = unit_items("tiny-hubert", 128)          # {"train": [QAItem], "dev": ..., "test": ...}
 
 Only train passages reach k-means: the dev and test voices stay unheard until scoring.
+Units are read once per audio file: a file beside the voiced set keeps every file's runs for
+one extractor and codebook (saved as they are read, so a process stopped midway loses little).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
+
+import numpy as np
 
 from core.common.errors import InputError
 from core.common.paths import cache_dir
@@ -22,6 +27,7 @@ from core.speech.extractors import (
     fit_unit_codebooks,
     load_codebook,
 )
+from core.speech.units import Runs
 from core.spoken_qa.data import SPLITS, load_records
 
 if TYPE_CHECKING:
@@ -79,20 +85,97 @@ def fit_codebooks(extractor: str, ks, entries: list[dict], *, seed: int = 0
                               paths, seed=seed)
 
 
+SAVE_EVERY = 200  # audio files read between saves of the unit cache
+
+
+class UnitCache:
+    """The runs of a voiced set's audio files for one extractor and codebook, kept in one .npz.
+
+    A file's runs are reused while its size and modification time are those it was read at
+    (a re-voiced file is read again). Saving replaces the file whole.
+    """
+
+    FIELDS = Runs._fields
+
+    def __init__(self, path: Path, root: Path):
+        self.path, self.root, self.unsaved = Path(path), Path(root), 0
+        self.runs: dict[str, tuple[tuple[int, int], Runs]] = {}
+        if self.path.is_file():
+            with np.load(self.path) as z:
+                bounds = np.r_[0, np.cumsum(z["lengths"])]
+                for i, (name, size, mtime) in enumerate(zip(z["names"].tolist(),
+                                                            z["sizes"].tolist(),
+                                                            z["mtimes"].tolist())):
+                    lo, hi = bounds[i], bounds[i + 1]
+                    self.runs[name] = ((size, mtime),
+                                       Runs(*(z[f][lo:hi] for f in self.FIELDS)))
+
+    def read(self, audio_path: str, compute: Callable[[str], Runs]) -> Runs:
+        """audio_path's runs from the cache, else compute(audio_path) (kept, saved now and
+        then)."""
+        name = os.path.relpath(audio_path, self.root)
+        st = os.stat(audio_path)
+        stamp = (st.st_size, st.st_mtime_ns)
+        kept = self.runs.get(name)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        runs = compute(audio_path)
+        self.runs[name] = (stamp, runs)
+        self.unsaved += 1
+        if self.unsaved >= SAVE_EVERY:
+            self.save()
+        return runs
+
+    def save(self) -> None:
+        """Writes what was read since the last save (a no-op when nothing was)."""
+        if not self.unsaved:
+            return
+        names = sorted(self.runs)
+        arrays = {f: np.concatenate([self.runs[n][1][i] for n in names] or [np.zeros(0)])
+                  for i, f in enumerate(self.FIELDS)}
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(tmp, names=np.array(names, dtype=str),
+                 sizes=np.array([self.runs[n][0][0] for n in names], dtype=np.int64),
+                 mtimes=np.array([self.runs[n][0][1] for n in names], dtype=np.int64),
+                 lengths=np.array([len(self.runs[n][1].units) for n in names], dtype=np.int64),
+                 **arrays)
+        os.replace(tmp, self.path)
+        self.unsaved = 0
+
+
+def unit_cache_path(extractor: str, codebook_digest: str, limit_per_split: int | None = None,
+                    train_takes: int = 1) -> Path:
+    """Where a voiced set's units for one extractor and codebook are kept."""
+    return voiced_dir(limit_per_split, train_takes) / f"units-{extractor}-{codebook_digest[:16]}.npz"
+
+
 # Keyed by the codebook's digest as well, so a codebook refitted in this process is not
 # answered with units of the old one.
 @functools.lru_cache(maxsize=4)
 def _items(extractor: str, k: int, limit_per_split: int | None, train_takes: int,
            codebook_digest: str) -> dict[str, list[QAItem]]:
+    from core.speech.audio import load_audio
     from core.speech.extractors import load_extractor
+    from core.speech.units import speech_units
     from core.spoken_qa.model import items_from_voiced
 
     entries = voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes)
     codebook = load_codebook(extractor, k)
-    extract = load_extractor(extractor)
-    return {split: items_from_voiced([e for e in entries if e["split"] == split], extract,
-                                     codebook)
-            for split in SPLITS}
+    cache = UnitCache(unit_cache_path(extractor, codebook_digest, limit_per_split, train_takes),
+                      voiced_dir(limit_per_split, train_takes))
+    extract = None
+
+    def compute(path: str) -> Runs:
+        nonlocal extract
+        extract = extract or load_extractor(extractor)  # not loaded when every file is cached
+        return speech_units(load_audio(path), extract, codebook)
+
+    try:
+        return {split: items_from_voiced([e for e in entries if e["split"] == split],
+                                         lambda path: cache.read(path, compute))
+                for split in SPLITS}
+    finally:
+        cache.save()
 
 
 def unit_items(extractor: str, k: int, *, limit_per_split: int | None = None,
@@ -105,5 +188,10 @@ def unit_items(extractor: str, k: int, *, limit_per_split: int | None = None,
     Returns:
         Split ("train", "dev", "test") -> its questions as QAItems.
     """
-    digest = hashlib.sha256(load_codebook(extractor, k).tobytes()).hexdigest()
-    return _items(extractor, int(k), limit_per_split, int(train_takes), digest)
+    return _items(extractor, int(k), limit_per_split, int(train_takes),
+                  codebook_digest(extractor, k))
+
+
+def codebook_digest(extractor: str, k: int) -> str:
+    """sha256 of the codebook's centroids: names the units a codebook makes."""
+    return hashlib.sha256(load_codebook(extractor, k).tobytes()).hexdigest()

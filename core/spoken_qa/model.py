@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -343,17 +343,19 @@ def evaluate(model: SpanQA, unit_map, items: list[QAItem], config: QAConfig = QA
     return span_scores(preds, [(it.start_s, it.end_s) for it in items])
 
 
-def items_from_voiced(entries: list[dict], extractor, codebook: np.ndarray) -> list[QAItem]:
-    """Cached voiced examples (core.spoken_qa.voicing.build_voiced_set) -> unit QAItems."""
-    from core.speech.audio import load_audio
-    from core.speech.units import speech_units
+def items_from_voiced(entries: list[dict], read_units: Callable[[str], Runs]) -> list[QAItem]:
+    """Cached voiced examples (core.spoken_qa.voicing.build_voiced_set) -> unit QAItems.
 
+    Args:
+        entries: the voiced examples of one split.
+        read_units: an audio file's path -> its runs (core.spoken_qa.items reads them once).
+    """
     items, passages = [], {}  # a passage is read once for all its questions
     for entry in entries:
         key = entry["passage_path"]
         if key not in passages:
-            passages[key] = speech_units(load_audio(key), extractor, codebook)
-        question = speech_units(load_audio(entry["question_path"]), extractor, codebook)
+            passages[key] = read_units(key)
+        question = read_units(entry["question_path"])
         items.append(QAItem(question.units, passages[key], float(entry["start_s"]),
                             float(entry["end_s"])))
     return items

@@ -2,6 +2,9 @@
 only, and the questions read as units once per process."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -57,3 +60,34 @@ def test_unit_items_read_every_split_once_per_process():
             assert q.question_units.max() < 64 and q.passage.units.max() < 64
     assert items.unit_items("mfcc", 64, limit_per_split=1) is got  # cached
     assert items.unit_items("mfcc", 128, limit_per_split=1) is not got
+
+
+@needs_espeak
+@pytest.mark.usefixtures("cache")
+def test_units_are_read_once_per_audio_file_and_kept_on_disk(monkeypatch):
+    items._items.cache_clear()
+    first = items.unit_items("mfcc", 64, limit_per_split=1)
+    kept = items.unit_cache_path("mfcc", items.codebook_digest("mfcc", 64), 1)
+    real, calls = extractors.load_extractor, []
+
+    def counting(name):
+        extract = real(name)
+        return lambda wave: calls.append(1) or extract(wave)
+
+    monkeypatch.setattr(extractors, "load_extractor", counting)
+    items._items.cache_clear()  # a new process: everything from the file, nothing extracted
+    again = items.unit_items("mfcc", 64, limit_per_split=1)
+    assert calls == []
+    for split in first:
+        for a, b in zip(first[split], again[split], strict=True):
+            assert np.array_equal(a.question_units, b.question_units)
+            assert all(np.array_equal(x, y) for x, y in zip(a.passage, b.passage))
+            assert (a.start_s, a.end_s) == (b.start_s, b.end_s)
+    # a file voiced again (new modification time) is read again, and only that file
+    entry = items.voiced_entries(limit_per_split=1)[0]
+    st = Path(entry["question_path"]).stat()
+    os.utime(entry["question_path"], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    items._items.cache_clear()
+    items.unit_items("mfcc", 64, limit_per_split=1)
+    assert calls == [1]
+    assert kept.is_file() and not list(kept.parent.glob("*.tmp.npz"))
