@@ -62,15 +62,18 @@ def probe_figure(rec: dict) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=arms, y=gains, marker_color=["#00CC96" if g > 0 else "#AB63FA" for g in gains],
         error_y=dict(type="data", array=[_ci(probe[a]["gain"]["ci95"]) for a in arms]),
-        text=[f"{g:+.3f}" for g in gains], textposition="outside",
         hovertext=[f"{a}: held-out loss {probe[a]['mean']:.3f}" for a in arms]))
+    # each gain under its arm's name: a label on the bar would sit on its error bar
+    fig.update_xaxes(tickmode="array", tickvals=arms,
+                     ticktext=[f"{a}<br>{g:+.3f}" for a, g in zip(arms, gains)])
     base = rec.get("probe", {}).get(SCRATCH, {}).get("mean")
     steps = rec["config"]["probe_steps"]
     sub = f" (scratch: {base:.3f} nats)" if base is not None else ""
     fig.update_layout(title=wrap_title(f"Probe: held-out English MLM loss after {steps} steps "
                                        f"of fresh embeddings, gain over scratch{sub}"),
-                      yaxis_title="scratch − arm (nats; higher = reads English better)",
-                      height=380, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white")
+                      yaxis=dict(title="scratch − arm (nats; higher = reads English better)",
+                                 automargin=True),
+                      height=380, margin=dict(l=60, r=10, t=60, b=10), template="plotly_white")
     return fig
 
 

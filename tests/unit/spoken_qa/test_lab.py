@@ -82,7 +82,8 @@ def test_training_run_end_to_end_on_a_few_voiced_passages(cache):
 
 @needs_espeak
 def test_a_run_cut_off_continues_from_its_checkpoints_as_if_never_stopped(cache, tmp_path):
-    cfg = lab.SpokenQARunConfig(**dict(TINY_RUN, steps=3))
+    cfg = lab.SpokenQARunConfig(**dict(TINY_RUN, steps=3, layers=1, window=128, question_tokens=32,
+                                       stride=32))
     for state in lab.run(cfg):
         pass
     whole = json.loads(json.dumps(state.metrics()["runs"]))
