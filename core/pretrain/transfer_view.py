@@ -134,10 +134,12 @@ def transfer_finding(rec: dict, say: Say = english) -> str:
     c = rec["config"]
     parts = [say("**The reference** ({device}, {hours:.1f} h): a `{size}` BERT with the "
                  "`{vocab}` vocabulary pretrained {steps} steps of {batch} lines on each scheme "
-                 "(all from the same initial weights), then every arm measured with {seeds} "
+                 "(all from the same initial weights), then every arm probed for {probe_steps} "
+                 "steps and fine-tuned for {finetune_steps} steps on each task, with {seeds} "
                  "paired seeds.", device=rec["machine"]["device"],
                  hours=rec.get("compute_s", rec["wall_s"]) / 3600,
                  size=c["size"], vocab=c["vocab"], steps=c["steps"], batch=c["batch_size"],
+                 probe_steps=c["probe_steps"], finetune_steps=c["finetune_steps"],
                  seeds=c["seeds"])]
     pre = rec.get("pretrain", {})
     learned = [s for s, p in pre.items() if p.get("learned")]
