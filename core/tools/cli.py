@@ -39,6 +39,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.common.errors import InputError, ModelUnavailable
 from core.common.paths import ROOT, cache_dir
 
 # area -> (builder module in core.tools.build, folder under assets/ it rewrites)
@@ -352,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     cli_speech.add_commands(sub)
     cli_xling.add_commands(sub)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except (InputError, ModelUnavailable) as e:  # said as the web page says them
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

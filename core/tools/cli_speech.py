@@ -133,7 +133,7 @@ def cmd_spoken_qa_live(args: argparse.Namespace) -> int:
 def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core.common.training import TrainConfig, every, warmup_for
     from core.speech import tiny_hubert as th
-    from core.speech.extractors import load_codebook
+    from core.speech.extractors import load_codebook, load_extractor
     from core.speech.quality import LAYER_WORDS, pick_layer
     from core.speech.voice import VOICES, espeak_available
     from core.spoken_qa import items
@@ -143,14 +143,16 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     if args.features:
         mels, targets, seconds = tht.load_features(args.features)
     else:
+        codebook = load_codebook(args.targets_from, args.targets)  # refused before voicing
         entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
                                        train_takes=args.takes, progress=_voicing_progress)
         paths = items.train_passage_paths(entries)
         mels, targets, seconds = tht.clip_features(
-            paths + tht.librivox_paths(), load_codebook("mfcc", args.targets),
-            max_hours=args.max_hours or None)
-    print(f"{len(mels)} frames ({seconds / 3600:.2f} h), targets: mfcc k={args.targets}",
-          flush=True)
+            paths + tht.librivox_paths(), codebook, max_hours=args.max_hours or None,
+            target_extractor=(None if args.targets_from == "mfcc"
+                              else load_extractor(args.targets_from)))
+    print(f"{len(mels)} frames ({seconds / 3600:.2f} h), targets: {args.targets_from} "
+          f"k={args.targets}", flush=True)
     if args.export_features:
         out = tht.save_features(args.export_features, mels, targets, seconds)
         print(f"features written to {out} ({out.stat().st_size / 2**20:.1f} MB)")
@@ -163,6 +165,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     model, log = tht.pretrain(mels, targets, cfg, tc,
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)
+    log["targets_from"] = args.targets_from
     if paths and espeak_available():
         best, ratios = pick_layer(lambda i: th.TinyHubertExtractor(model, i),
                                   range(1, model.config.layers + 1), paths, LAYER_WORDS,
@@ -274,7 +277,10 @@ def add_commands(sub) -> None:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--targets", type=int, default=128, help="k of the MFCC units predicted")
+    p.add_argument("--targets", type=int, default=128, help="k of the units predicted")
+    p.add_argument("--targets-from", default="mfcc",
+                   help="the units predicted: mfcc (HuBERT's first iteration) or tiny-hubert "
+                        "(its second: the shipped model's own units, its committed codebook)")
     p.add_argument("--takes", type=int, default=1, help="voicings of each train passage")
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
     p.add_argument("--max-hours", type=float, default=0, help="0 = all the audio")

@@ -1,6 +1,8 @@
 """Pretraining tiny-hubert (`python -m core train-hubert`): data, loop, and layer choice.
 
     mels, targets = clip_features(paths, mfcc_codebook)   # (N, 40) float16, (N,) units
+    # a second iteration: targets from the trained model's own units
+    mels, targets = clip_features(paths, th_codebook, target_extractor=load_extractor("tiny-hubert"))
     model, log = pretrain(mels, targets, TinyHubertConfig(), TrainConfig(max_steps=20_000))
     pick_layer(model, ...)                                 # the layer with the best units
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from core.common.training import TrainConfig, train
 from core.speech.audio import SAMPLE_RATE, load_audio
-from core.speech.frames import MfccExtractor
+from core.speech.frames import Extractor, MfccExtractor
 from core.speech.tiny_hubert import (
     CROP_FRAMES,
     TinyHubert,
@@ -37,19 +39,30 @@ def librivox_paths() -> list[Path]:
 
 
 def clip_features(paths, codebook: np.ndarray, *, max_hours: float | None = None,
-                  progress=None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Every clip's normalised log mels and MFCC units, concatenated.
+                  progress=None, target_extractor: Extractor | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Every clip's normalised log mels and its frames' units, concatenated.
 
+    Args:
+        paths: audio files.
+        codebook: the k-means centroids the targets are drawn from, in target_extractor's
+            feature space.
+        target_extractor: the features the targets are units of: MFCC frames (None, HuBERT's
+            first iteration) or a trained model's (its second iteration: tiny-hubert's own).
     Returns:
         mels (N, 40) float16, targets (N,) int16 (unit ids), seconds of audio read.
     """
-    mfcc = MfccExtractor()
+    extract = target_extractor or MfccExtractor()
     mels, targets, seconds = [], [], 0.0
     paths = list(paths)
     for i, path in enumerate(paths, 1):
         wave = load_audio(path)
-        mels.append(normalised_mels(wave).astype(np.float16))
-        targets.append(units(mfcc(wave), codebook).astype(np.int16))
+        m = normalised_mels(wave).astype(np.float16)
+        t = units(extract(wave), codebook).astype(np.int16)
+        if len(t) != len(m):  # every extractor here frames at the same hop
+            raise ValueError(f"{path}: {len(t)} target frames for {len(m)} mel frames")
+        mels.append(m)
+        targets.append(t)
         seconds += len(wave) / SAMPLE_RATE
         if progress is not None:
             progress(i, len(paths))

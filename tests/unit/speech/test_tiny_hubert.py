@@ -55,6 +55,29 @@ def test_features_line_up_with_targets(features):
     assert len(targets) == total
 
 
+def test_a_second_iteration_predicts_the_units_of_a_trained_models_own_features():
+    torch.manual_seed(0)
+    model = th.TinyHubert(TINY).eval()
+    extract = th.TinyHubertExtractor(model, 1)
+    paths = tht.librivox_paths()[:2]
+    feats = np.concatenate([extract(audio.load_audio(p)) for p in paths])
+    codebook = units.fit_codebook(feats, K, seed=0)
+    mels, targets, _ = tht.clip_features(paths, codebook, target_extractor=extract)
+    assert len(mels) == len(targets) == len(feats)
+    assert np.array_equal(targets, units.units(feats, codebook))  # its units, not MFCC's
+    with pytest.raises(ValueError, match="target frames for"):
+        tht.clip_features(paths, codebook, target_extractor=lambda wave: extract(wave)[:-1])
+
+
+def test_cli_refuses_targets_it_has_no_codebook_for(capsys):
+    from core.tools.cli import main
+
+    assert main(["train-hubert", "--targets-from", "wav2vec", "--steps", "1"]) == 2
+    assert "choose one of mfcc, tiny-hubert" in capsys.readouterr().err
+    assert main(["train-hubert", "--targets-from", "tiny-hubert", "--targets", "7"]) == 2
+    assert "fit-units --extractor tiny-hubert --k 7" in capsys.readouterr().err
+
+
 def test_masked_prediction_learns_on_real_speech(features):
     mels, targets, _ = features
     tc = TrainConfig(max_steps=60, batch_size=4, lr=2e-3, warmup_steps=5, eval_every=60,
