@@ -71,7 +71,7 @@ def probe_figure(rec: dict) -> go.Figure:
     sub = f" (scratch: {base:.3f} nats)" if base is not None else ""
     fig.update_layout(title=wrap_title(f"Probe: held-out English MLM loss after {steps} steps "
                                        f"of fresh embeddings, gain over scratch{sub}"),
-                      yaxis=dict(title="scratch − arm (nats; higher = reads English better)",
+                      yaxis=dict(title="gain over scratch (nats)",
                                  automargin=True),
                       height=380, margin=dict(l=60, r=10, t=60, b=10), template="plotly_white")
     return fig

@@ -22,6 +22,7 @@ import gradio as gr
 from gradio.context import LocalContext
 from gradio.i18n import I18nData
 
+from core.common.titles import wrap_title
 from core.common.words import english
 
 LOCALES = ("en", "zh-TW", "zh-CN")
@@ -166,8 +167,8 @@ def _localize_title(title: str, locale: str) -> str:
         flat = title.replace("<br>", " ")
         joined = localize(flat, locale)
         if joined != flat:
-            return joined
-    return out
+            out = joined
+    return wrap_title(out) if out != title else out  # broken into lines again if long
 
 
 def localize_figure(fig, locale: str):
