@@ -32,14 +32,12 @@ def test_every_arm_of_the_reference_is_shipped_and_measured_with_paired_seeds(re
 
 
 def test_the_shipped_bodies_probe_as_the_reference_recorded(rec):
-    cfg = config.ProbeRunConfig(arms=("scratch", "english"), steps=rec["config"]["probe_steps"],
-                                seed=0)
+    cfg = config.ProbeRunConfig(arms=("english",), steps=rec["config"]["probe_steps"], seed=0)
     state = None
     for state in bodies.probe_run(cfg):
         pass
-    runs = state.metrics()["runs"]
-    for arm in cfg.arms:  # float16 storage: within a few hundredths of a nat
-        assert runs[arm]["held_out_loss"] == pytest.approx(
-            rec["probe"][arm]["per_seed"][0], abs=0.02), arm
-    assert runs["english"]["gain"] > 0  # the English body reads English better than scratch
+    loss = state.metrics()["runs"]["english"]["held_out_loss"]
+    # float16 storage: within a few hundredths of a nat of the reference's seed 0
+    assert loss == pytest.approx(rec["probe"]["english"]["per_seed"][0], abs=0.02)
+    assert loss < min(rec["probe"]["scratch"]["per_seed"])  # reads English better than scratch
     assert tview.probe_figure(rec).data[0].x  # the tab's figure has its bars
