@@ -203,7 +203,7 @@ def cmd_transfer_sweep(args: argparse.Namespace) -> int:
                             train_size=args.train_size or None,
                             lr_grid=tuple(float(x) for x in args.lrs.split(",")),
                             workdir=args.workdir, progress_path=args.progress,
-                            resume=args.resume, on_cell=log)
+                            resume=args.resume, on_cell=log, jobs=args.jobs)
     out = records.write(args.out, result)
     print(f"written to {out} ({result['wall_s']} s)")
     if args.ship:
@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "transfer.json"))
     p.add_argument("--ship", default="", help="also copy the pretrained bodies there "
                    "(assets/pretrain/bodies: the tab's probe uses them)")
+    p.add_argument("--jobs", type=int, default=1, help="processes at once (schemes, then "
+                   "cells; each gets cores / jobs threads), e.g. 2 on a 2-core machine")
     p.set_defaults(fn=cmd_transfer_sweep)
     p = sub.add_parser("probe", help="fresh embeddings on a frozen pretrained body: held-out "
                                      "English MLM loss")

@@ -14,18 +14,31 @@ the English-pretrained model's per-tensor mean and std: scale without structure;
 english is a scheme) and every scheme. Gains are paired differences against scratch.
 
 Every finished piece is saved to the progress file at once (a scheme's MLM curve at every
-logged step); --resume continues there. The
+logged step, in <workdir>/<scheme>/curve.json); --resume continues there. With jobs > 1 the
+schemes pretrain, then the cells run, in that many processes at once (a cell's numbers do not
+depend on where or when it runs: each seeds itself). The
 record (core.common.records): {"config", "machine", "started", "pretrain", "probe",
 "finetune", "lr_search", "compute_s" (the pretraining and cell times summed), "wall_s"}.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
+from multiprocessing import get_context
 from pathlib import Path
 
 from core.common import records
 from core.common.curves import area
+from core.common.errors import InputError
 from core.common.stats import paired_difference, summary
 from core.common.training import every
 from core.pretrain import fake_data, floors, loop, mlm
@@ -52,36 +65,62 @@ def _save(path, progress: dict) -> None:
         records.write(path, progress)
 
 
-def _pretrained(scheme: str, c: dict, workdir: Path, progress: dict, save) -> mlm.MaskedLM:
-    """The scheme's pretrained model: trained now (resuming its checkpoint) or reloaded."""
+CURVE_NAME = "curve.json"  # a scheme's MLM curve so far, beside its checkpoint
+
+
+def _train_scheme(scheme: str, c: dict, workdir: str | Path) -> dict:
+    """Pretrains a scheme from INIT_SEED (resuming its checkpoint); returns {"curve",
+    "wall_s"}. The curve so far is kept beside the checkpoint at every logged step, so a
+    sweep cut off mid-scheme resumes with the points logged before it."""
+    folder = Path(workdir) / scheme
     tok = tokenizer_for(c["vocab"])
     model = mlm.build_mlm(c["size"], vocab_size=len(tok), seed=INIT_SEED)
-    folder = workdir / scheme
-    done = progress.setdefault("pretrain", {})
-    if scheme in done:
-        model.load_state_dict(loop.load_checkpoint(folder / loop.CHECKPOINT_NAME)["model"])
-        return model
     pcfg = mlm.PretrainConfig(scheme=scheme, size=c["size"], steps=c["steps"],
                               batch_size=c["batch_size"], seed=INIT_SEED,
                               log_every=every(c["steps"], 40), vocab=c["vocab"],
                               checkpoint_dir=str(folder),
                               checkpoint_every=max(1, c["steps"] // 10))
-    # The curve so far is saved at every logged step, so a sweep cut off mid-scheme resumes
-    # from its checkpoint with the points logged before it.
-    checkpoint = folder / loop.CHECKPOINT_NAME
-    partial = progress.setdefault("partial", {})
-    so_far = partial.get(scheme, {})
-    start = loop.load_checkpoint(checkpoint)["step"] if so_far and checkpoint.exists() else 0
+    checkpoint, kept = folder / loop.CHECKPOINT_NAME, folder / CURVE_NAME
+    so_far = json.loads(kept.read_text()) if kept.is_file() and checkpoint.is_file() else {}
+    start = loop.load_checkpoint(checkpoint)["step"] if so_far else 0
     curve = [p for p in so_far.get("curve", []) if p["step"] <= start]
     t0 = time.perf_counter() - so_far.get("wall_s", 0.0)
     for e in loop.pretrain(model, pcfg, resume=True):
         curve.append({"step": e.step, "loss": e.loss})
-        partial[scheme] = {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
-        save()
-    done[scheme] = {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
-    partial.pop(scheme, None)
-    save()
-    return model
+        records.write(kept, {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)})
+    return {"curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+_BODIES: dict[tuple, object] = {}  # (workdir, size, vocab, arm) -> body, per process
+
+
+def _body(arm: str, c: dict, workdir: str | Path):
+    """An arm's starting model: scratch's init, matched (from the English body) or a
+    pretrained scheme's last checkpoint; loaded once per process."""
+    key = (str(workdir), c["size"], c["vocab"], arm)
+    if key not in _BODIES:
+        if arm == MATCHED:
+            body = mlm.stats_matched(_body("english", c, workdir), seed=INIT_SEED)
+        else:
+            body = mlm.build_mlm(c["size"], vocab_size=len(tokenizer_for(c["vocab"])),
+                                 seed=INIT_SEED)
+            if arm != SCRATCH:
+                body.load_state_dict(loop.load_checkpoint(
+                    Path(workdir) / arm / loop.CHECKPOINT_NAME)["model"])
+        _BODIES[key] = body
+    return _BODIES[key]
+
+
+def _cell(key: str, c: dict, workdir: str | Path, lr: float | None = None) -> dict:
+    """Runs one cell by its key: probe/<arm>/<seed>, lr/<task>/<arm>/<rate> or
+    ft/<task>/<arm>/<seed> (at `lr`, the rate chosen for that task and arm)."""
+    kind, *rest = key.split("/")
+    if kind == "probe":
+        arm, seed = rest[0], int(rest[1])
+        return _probe_cell(_body(arm, c, workdir), c, seed)
+    task, arm, last = rest
+    seed, lr = (LR_SEED, float(last)) if kind == "lr" else (int(last), lr)
+    return _finetune_cell(_encoder(_body(arm, c, workdir), arm, seed), c, task, seed, lr)
 
 
 def _probe_cell(model, c: dict, seed: int) -> dict:
@@ -108,11 +147,40 @@ def _finetune_cell(encoder, c: dict, task: str, seed: int, lr: float) -> dict:
             "dev_auc": area(curve), "curve": curve, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def _encoder(bodies: dict, arm: str, seed: int):
+def _encoder(body, arm: str, seed: int):
     """The encoder an arm fine-tunes from; scratch is redrawn per seed, like the lab's."""
     if arm == SCRATCH:
-        return finetune.scratch_encoder(bodies[SCRATCH].encoder, seed)
-    return bodies[arm].encoder
+        return finetune.scratch_encoder(body.encoder, seed)
+    return body.encoder
+
+
+class _Here:
+    """An executor that runs each job at once, in this process (jobs=1)."""
+
+    def submit(self, fn, *args) -> Future:
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _one_worker_thread(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _executor(jobs: int):
+    if jobs <= 1:
+        return _Here()
+    return ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
+                               initializer=_one_worker_thread,
+                               initargs=(max(1, (os.cpu_count() or 1) // jobs),))
 
 
 def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
@@ -120,8 +188,12 @@ def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
           seeds: int = 5, probe_steps: int = 200, finetune_steps: int = 150,
           train_size: int | None = None, lr_grid: tuple[float, ...] = LR_GRID,
           workdir: str | Path = "bench-results/transfer", progress_path: str | Path | None = None,
-          resume: bool = False, on_cell: Callable[[str, dict], None] | None = None) -> dict:
-    """The reference (see the module docstring). Returns the run record, JSON-ready."""
+          resume: bool = False, on_cell: Callable[[str, dict], None] | None = None,
+          jobs: int = 1) -> dict:
+    """The reference (see the module docstring); `jobs` processes at once. Returns the run
+    record, JSON-ready."""
+    if jobs < 1:
+        raise InputError(f"jobs must be at least 1, got {jobs}")
     t0 = time.perf_counter()
     config = {"schemes": list(schemes), "tasks": list(tasks), "size": size, "vocab": vocab,
               "steps": steps, "batch_size": batch_size, "seeds": seeds,
@@ -130,51 +202,84 @@ def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
               "init_seed": INIT_SEED, "arms": arms(schemes)}
     progress = records.load_progress(progress_path, config) if resume else {}
     progress["config"] = config
+    progress.pop("partial", None)  # curves so far now live beside the checkpoints
     workdir = Path(workdir)
-
-    def save():
-        _save(progress_path, progress)
+    done = progress.setdefault("pretrain", {})
+    cells = progress.setdefault("cells", {})
+    chosen = progress.setdefault("lrs", {})
 
     def log(key, cell):
-        save()
+        _save(progress_path, progress)
         if on_cell:
             on_cell(key, cell)
 
-    tok = tokenizer_for(vocab)
-    bodies = {SCRATCH: mlm.build_mlm(size, vocab_size=len(tok), seed=INIT_SEED)}
-    for scheme in schemes:
-        bodies[scheme] = _pretrained(scheme, config, workdir, progress, save)
-        if on_cell:
-            on_cell(f"pretrain {scheme}", progress["pretrain"][scheme])
-    if "english" in schemes:
-        bodies[MATCHED] = mlm.stats_matched(bodies["english"], seed=INIT_SEED)
-    cells = progress.setdefault("cells", {})
-    for arm in config["arms"]:
-        for seed in range(seeds):
-            key = f"probe/{arm}/{seed}"
-            if key not in cells:
-                cells[key] = _probe_cell(bodies[arm], config, seed)
-                log(key, {"held_out_loss": cells[key]["held_out_loss"]})
-    chosen = progress.setdefault("lrs", {})
-    for task in tasks:
-        for arm in config["arms"]:
-            for lr in lr_grid:
-                key = f"lr/{task}/{arm}/{lr:g}"
-                if key not in cells:
-                    cells[key] = _finetune_cell(_encoder(bodies, arm, LR_SEED), config, task,
-                                                LR_SEED, lr)
-                    log(key, {"dev_auc": cells[key]["dev_auc"]})
-            best = max(lr_grid, key=lambda lr: cells[f"lr/{task}/{arm}/{lr:g}"]["dev_auc"])
-            chosen.setdefault(task, {})[arm] = best
-            for seed in range(seeds):
-                key = f"ft/{task}/{arm}/{seed}"
-                if key not in cells:
-                    cells[key] = _finetune_cell(_encoder(bodies, arm, seed), config, task,
-                                                seed, best)
-                    log(key, {"test": cells[key]["test"]})
+    def rate_keys(task, arm):
+        return [f"lr/{task}/{arm}/{lr:g}" for lr in lr_grid]
+
+    def next_cells(key: str) -> list[tuple[str, float | None]]:
+        """The cells a finished rate search unlocks: its seeds, at the rate chosen on dev."""
+        _, task, arm, _ = key.split("/")
+        if any(k not in cells for k in rate_keys(task, arm)):
+            return []
+        best = max(lr_grid, key=lambda lr: cells[f"lr/{task}/{arm}/{lr:g}"]["dev_auc"])
+        chosen.setdefault(task, {})[arm] = best
+        return [(f"ft/{task}/{arm}/{seed}", best) for seed in range(seeds)]
+
+    _BODIES.clear()  # checkpoints may have changed since another sweep in this process
+    with _executor(jobs) as pool:
+        running: dict[Future, str] = {}
+
+        def pretrained(future: Future) -> None:
+            scheme = running.pop(future)
+            done[scheme] = future.result()
+            log(f"pretrain {scheme}", done[scheme])
+
+        reused = [s for s in schemes if s in done]
+        for scheme in schemes:
+            if scheme not in done:
+                future = pool.submit(_train_scheme, scheme, config, workdir)
+                running[future] = scheme
+                if future.done():  # run here, at once: saved before the next starts
+                    pretrained(future)
+        for future in as_completed(list(running)):
+            pretrained(future)
+        for scheme in reused:
+            if on_cell:
+                on_cell(f"pretrain {scheme}", done[scheme])
+
+        def finished(future: Future) -> None:
+            key = running.pop(future)
+            cells[key] = future.result()
+            log(key, {k: v for k, v in cells[key].items()
+                      if k in ("held_out_loss", "dev_auc", "test")})
+            if key.startswith("lr/"):
+                todo.extend(next_cells(key))
+
+        todo = [(f"probe/{arm}/{seed}", None) for arm in config["arms"] for seed in range(seeds)]
+        for task in tasks:
+            for arm in config["arms"]:
+                todo += [(k, None) for k in rate_keys(task, arm)]
+                todo += next_cells(rate_keys(task, arm)[0])  # searched already (a resume)
+        while todo or running:
+            while todo:
+                key, lr = todo.pop(0)
+                if key in cells or key in running.values():
+                    continue
+                future = pool.submit(_cell, key, config, workdir, lr)
+                running[future] = key
+                if future.done():
+                    finished(future)
+            if running:
+                for future in wait(list(running), return_when=FIRST_COMPLETED)[0]:
+                    finished(future)
+    _save(progress_path, progress)
     record = records.new_record(config)
     record.update(aggregate(progress))
     return records.finish(record, t0)
+
+
+def _order(names: list[str], name: str) -> int:
+    return names.index(name) if name in names else len(names)
 
 
 def aggregate(progress: dict) -> dict:
@@ -207,7 +312,9 @@ def aggregate(progress: dict) -> dict:
     search = {k.removeprefix("lr/"): v["dev_auc"] for k, v in cells.items()
               if k.startswith("lr/")}
     pretrain = {}
-    for scheme, p in progress.get("pretrain", {}).items():  # floors: core.pretrain.floors
+    done = progress.get("pretrain", {})
+    for scheme, p in sorted(done.items(), key=lambda kv: _order(c["schemes"], kv[0])):
+        # floors: core.pretrain.floors
         floor = floors.mlm_floor(scheme, c["vocab"])
         context = fake_data.has_context(scheme)  # i.i.d. streams have nothing to learn
         pretrain[scheme] = dict(

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from core.common.errors import InputError
 from core.pretrain import mlm
 from core.tools.sweeps import transfer
 
@@ -48,6 +49,19 @@ def test_every_arm_is_probed_and_fine_tuned_on_paired_seeds(swept):
     assert rec["compute_s"] > sum(walls) > 0  # pretraining and every cell, summed
 
 
+def test_two_processes_measure_every_cell_as_one_does(swept, tmp_path):
+    folder, rec, _ = swept
+    seen = []  # the same checkpoints (pretraining is not redone), every cell run again
+    two = transfer.sweep(**TINY, workdir=folder / "work", progress_path=tmp_path / "p.json",
+                         on_cell=lambda k, c: seen.append(k), jobs=2)
+    assert two["finetune"] == rec["finetune"] and two["probe"] == rec["probe"]
+    assert two["lrs"] == rec["lrs"]
+    assert list(two["pretrain"]) == list(rec["pretrain"]) == ["english", "flat-2"]
+    assert all(two["pretrain"][s]["curve"] == rec["pretrain"][s]["curve"] for s in rec["pretrain"])
+    assert sorted(k for k in seen if not k.startswith("pretrain")) == sorted(
+        json.loads((tmp_path / "p.json").read_text())["cells"])  # each cell once
+
+
 def test_a_resumed_sweep_reuses_every_cell(swept):
     folder, rec, _ = swept
     seen = []
@@ -55,6 +69,8 @@ def test_a_resumed_sweep_reuses_every_cell(swept):
                            resume=True, on_cell=lambda k, c: seen.append(k))
     assert [k for k in seen if not k.startswith("pretrain")] == []  # nothing trained again
     assert again["finetune"] == rec["finetune"] and again["probe"] == rec["probe"]
+    with pytest.raises(InputError, match="jobs must be at least 1, got 0"):
+        transfer.sweep(**TINY, workdir=folder / "work", jobs=0)
     with pytest.raises(ValueError, match="other settings"):
         transfer.sweep(**dict(TINY, seeds=3), workdir=folder / "work",
                        progress_path=folder / "p.json", resume=True)
@@ -78,7 +94,9 @@ def test_a_sweep_cut_off_mid_pretraining_resumes_with_the_curve_it_had(tmp_path,
     monkeypatch.undo()
     rec = transfer.sweep(**small, **paths, resume=True)
     assert [p["step"] for p in rec["pretrain"]["english"]["curve"]] == [1, 2, 3]
-    assert json.loads(paths["progress_path"].read_text())["partial"] == {}  # nothing half-done
+    kept = json.loads((paths["workdir"] / "english" / transfer.CURVE_NAME).read_text())
+    assert kept["curve"] == rec["pretrain"]["english"]["curve"]  # kept beside the checkpoint
+    assert "partial" not in json.loads(paths["progress_path"].read_text())
 
 
 def test_stats_matched_keeps_each_tensors_mean_and_spread_but_not_its_values():
