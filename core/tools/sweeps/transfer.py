@@ -169,7 +169,7 @@ class _Here:
         return False
 
 
-def _one_worker_thread(threads: int) -> None:
+def _set_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
@@ -179,7 +179,7 @@ def _executor(jobs: int):
     if jobs <= 1:
         return _Here()
     return ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
-                               initializer=_one_worker_thread,
+                               initializer=_set_threads,
                                initargs=(max(1, (os.cpu_count() or 1) // jobs),))
 
 
