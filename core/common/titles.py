@@ -9,8 +9,8 @@ import unicodedata
 
 TITLE_CHARS = 62  # characters a line holds at the title size in a half-page plot
 # a wide character, a run of other non-space characters (a Latin word, a number), or spaces
-_TOKENS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff"
-                     r"\uff00-\uffef]+|\s+")
+_WIDE = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"  # CJK, Hangul, full-width
+_TOKENS = re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
 _NO_LINE_START = set("，。、；：！？）」』】》,.;:!?)")  # punctuation kept on the line before
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -88,6 +89,20 @@ def fit_codebooks(extractor: str, ks, entries: list[dict], *, seed: int = 0
 SAVE_EVERY = 200  # audio files read between saves of the unit cache
 
 
+def _extractor_files(extractor: str) -> tuple[Path, ...]:
+    """The files besides the codebook that decide an extractor's units (its weights)."""
+    if extractor == "tiny-hubert":
+        from core.speech import tiny_hubert
+
+        return (tiny_hubert.MODEL_DIR / tiny_hubert.WEIGHTS,
+                tiny_hubert.MODEL_DIR / tiny_hubert.CONFIG)
+    if extractor == "hubert-base":
+        from core.speech.hubert import LAYER_FILE
+
+        return (LAYER_FILE,)
+    return ()
+
+
 class UnitCache:
     """The runs of a voiced set's audio files for one extractor and codebook, kept in one .npz.
 
@@ -100,15 +115,18 @@ class UnitCache:
     def __init__(self, path: Path, root: Path):
         self.path, self.root, self.unsaved = Path(path), Path(root), 0
         self.runs: dict[str, tuple[tuple[int, int], Runs]] = {}
-        if self.path.is_file():
+        try:
             with np.load(self.path) as z:
-                bounds = np.r_[0, np.cumsum(z["lengths"])]
-                for i, (name, size, mtime) in enumerate(zip(z["names"].tolist(),
-                                                            z["sizes"].tolist(),
-                                                            z["mtimes"].tolist())):
-                    lo, hi = bounds[i], bounds[i + 1]
-                    self.runs[name] = ((size, mtime),
-                                       Runs(*(z[f][lo:hi] for f in self.FIELDS)))
+                arrays = {f: z[f] for f in (*self.FIELDS, "names", "sizes", "mtimes",
+                                            "lengths")}  # each read once
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # none, or unreadable
+            return
+        bounds = np.r_[0, np.cumsum(arrays["lengths"])]
+        for i, (name, size, mtime) in enumerate(zip(arrays["names"].tolist(),
+                                                    arrays["sizes"].tolist(),
+                                                    arrays["mtimes"].tolist())):
+            lo, hi = bounds[i], bounds[i + 1]
+            self.runs[name] = ((size, mtime), Runs(*(arrays[f][lo:hi] for f in self.FIELDS)))
 
     def read(self, audio_path: str, compute: Callable[[str], Runs]) -> Runs:
         """audio_path's runs from the cache, else compute(audio_path) (kept, saved now and
@@ -133,7 +151,7 @@ class UnitCache:
         names = sorted(self.runs)
         arrays = {f: np.concatenate([self.runs[n][1][i] for n in names] or [np.zeros(0)])
                   for i, f in enumerate(self.FIELDS)}
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")  # one per process
         np.savez(tmp, names=np.array(names, dtype=str),
                  sizes=np.array([self.runs[n][0][0] for n in names], dtype=np.int64),
                  mtimes=np.array([self.runs[n][0][1] for n in names], dtype=np.int64),
@@ -145,8 +163,13 @@ class UnitCache:
 
 def unit_cache_path(extractor: str, codebook_digest: str, limit_per_split: int | None = None,
                     train_takes: int = 1) -> Path:
-    """Where a voiced set's units for one extractor and codebook are kept."""
-    return voiced_dir(limit_per_split, train_takes) / f"units-{extractor}-{codebook_digest[:16]}.npz"
+    """Where a voiced set's units for one extractor, its weights and a codebook are kept."""
+    digest = hashlib.sha256(codebook_digest.encode())
+    for path in _extractor_files(extractor):  # retrained weights: other units
+        if Path(path).is_file():
+            digest.update(Path(path).read_bytes())
+    return (voiced_dir(limit_per_split, train_takes) /
+            f"units-{extractor}-{digest.hexdigest()[:16]}.npz")
 
 
 # Keyed by the codebook's digest as well, so a codebook refitted in this process is not
@@ -167,7 +190,8 @@ def _items(extractor: str, k: int, limit_per_split: int | None, train_takes: int
 
     def compute(path: str) -> Runs:
         nonlocal extract
-        extract = extract or load_extractor(extractor)  # not loaded when every file is cached
+        if extract is None:  # not loaded when every file is cached
+            extract = load_extractor(extractor)
         return speech_units(load_audio(path), extract, codebook)
 
     try:

@@ -165,7 +165,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     model, log = tht.pretrain(mels, targets, cfg, tc,
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)
-    log["targets_from"] = args.targets_from
+    log["targets_from"] = args.features or args.targets_from  # a features file: its targets
     if paths and espeak_available():
         best, ratios = pick_layer(lambda i: th.TinyHubertExtractor(model, i),
                                   range(1, model.config.layers + 1), paths, LAYER_WORDS,

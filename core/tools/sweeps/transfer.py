@@ -112,14 +112,15 @@ def _body(arm: str, c: dict, workdir: str | Path):
 
 
 def _cell(key: str, c: dict, workdir: str | Path, lr: float | None = None) -> dict:
-    """Runs one cell by its key: probe/<arm>/<seed>, lr/<task>/<arm>/<rate> or
-    ft/<task>/<arm>/<seed> (at `lr`, the rate chosen for that task and arm)."""
+    """Runs one cell by its key: probe/<arm>/<seed>, lr/<task>/<arm>/<rate> (at `lr`, that
+    rate of the grid) or ft/<task>/<arm>/<seed> (at `lr`, the rate chosen for that task and
+    arm)."""
     kind, *rest = key.split("/")
     if kind == "probe":
         arm, seed = rest[0], int(rest[1])
         return _probe_cell(_body(arm, c, workdir), c, seed)
     task, arm, last = rest
-    seed, lr = (LR_SEED, float(last)) if kind == "lr" else (int(last), lr)
+    seed = LR_SEED if kind == "lr" else int(last)
     return _finetune_cell(_encoder(_body(arm, c, workdir), arm, seed), c, task, seed, lr)
 
 
@@ -162,6 +163,9 @@ class _Here:
         future.set_result(fn(*args))
         return future
 
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        pass
+
     def __enter__(self):
         return self
 
@@ -176,11 +180,16 @@ def _set_threads(threads: int) -> None:
 
 
 def _executor(jobs: int):
+    """jobs=1: this process; else a pool whose workers share the cores (and at most this
+    process's thread count each, so a run set to one thread stays one)."""
+    import torch
+
     if jobs <= 1:
         return _Here()
     return ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
                                initializer=_set_threads,
-                               initargs=(max(1, (os.cpu_count() or 1) // jobs),))
+                               initargs=(max(1, min(torch.get_num_threads(),
+                                                    (os.cpu_count() or 1) // jobs)),))
 
 
 def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
@@ -202,8 +211,11 @@ def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
               "init_seed": INIT_SEED, "arms": arms(schemes)}
     progress = records.load_progress(progress_path, config) if resume else {}
     progress["config"] = config
-    progress.pop("partial", None)  # curves so far now live beside the checkpoints
     workdir = Path(workdir)
+    for scheme, so_far in progress.pop("partial", {}).items():  # older progress files kept
+        kept = workdir / scheme / CURVE_NAME                    # them here: moved beside
+        if so_far and not kept.is_file():                       # the checkpoints
+            records.write(kept, so_far)
     done = progress.setdefault("pretrain", {})
     cells = progress.setdefault("cells", {})
     chosen = progress.setdefault("lrs", {})
@@ -215,6 +227,9 @@ def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
 
     def rate_keys(task, arm):
         return [f"lr/{task}/{arm}/{lr:g}" for lr in lr_grid]
+
+    def rate_cells(task, arm) -> list[tuple[str, float]]:
+        return list(zip(rate_keys(task, arm), lr_grid))
 
     def next_cells(key: str) -> list[tuple[str, float | None]]:
         """The cells a finished rate search unlocks: its seeds, at the rate chosen on dev."""
@@ -258,20 +273,24 @@ def sweep(*, schemes: tuple[str, ...] = SCHEMES, tasks: tuple[str, ...] = TASKS,
         todo = [(f"probe/{arm}/{seed}", None) for arm in config["arms"] for seed in range(seeds)]
         for task in tasks:
             for arm in config["arms"]:
-                todo += [(k, None) for k in rate_keys(task, arm)]
+                todo += rate_cells(task, arm)
                 todo += next_cells(rate_keys(task, arm)[0])  # searched already (a resume)
-        while todo or running:
-            while todo:
-                key, lr = todo.pop(0)
-                if key in cells or key in running.values():
-                    continue
-                future = pool.submit(_cell, key, config, workdir, lr)
-                running[future] = key
-                if future.done():
-                    finished(future)
-            if running:
-                for future in wait(list(running), return_when=FIRST_COMPLETED)[0]:
-                    finished(future)
+        try:
+            while todo or running:
+                while todo:
+                    key, lr = todo.pop(0)
+                    if key in cells or key in running.values():
+                        continue
+                    future = pool.submit(_cell, key, config, workdir, lr)
+                    running[future] = key
+                    if future.done():
+                        finished(future)
+                if running:
+                    for future in wait(list(running), return_when=FIRST_COMPLETED)[0]:
+                        finished(future)
+        except BaseException:  # a failed cell (or Ctrl-C): the queued ones are not run
+            pool.shutdown(cancel_futures=True)
+            raise
     _save(progress_path, progress)
     record = records.new_record(config)
     record.update(aggregate(progress))

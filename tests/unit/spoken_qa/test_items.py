@@ -91,3 +91,17 @@ def test_units_are_read_once_per_audio_file_and_kept_on_disk(monkeypatch):
     items.unit_items("mfcc", 64, limit_per_split=1)
     assert calls == [1]
     assert kept.is_file() and not list(kept.parent.glob("*.tmp.npz"))
+    kept.write_bytes(b"half a file")  # unreadable: read again, and written whole
+    items._items.cache_clear()
+    items.unit_items("mfcc", 64, limit_per_split=1)
+    assert len(calls) > 1 and items.UnitCache(kept, kept.parent).runs
+
+
+def test_units_of_retrained_weights_are_kept_apart(monkeypatch, tmp_path):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"one")
+    monkeypatch.setattr(items, "_extractor_files", lambda name: (weights,))
+    before = items.unit_cache_path("tiny-hubert", "c0ffee", 1)
+    weights.write_bytes(b"two")
+    assert items.unit_cache_path("tiny-hubert", "c0ffee", 1) != before
+    assert items.unit_cache_path("tiny-hubert", "c0ffee", 1).parent == items.voiced_dir(1)

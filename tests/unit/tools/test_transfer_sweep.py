@@ -92,7 +92,14 @@ def test_a_sweep_cut_off_mid_pretraining_resumes_with_the_curve_it_had(tmp_path,
     with pytest.raises(KeyboardInterrupt):
         transfer.sweep(**small, **paths)
     monkeypatch.undo()
+    # as an older sweep left it: the curve so far in the progress file, not beside the model
+    kept = paths["workdir"] / "english" / transfer.CURVE_NAME
+    so_far = json.loads(kept.read_text())
+    kept.unlink()
+    monkeypatch.setattr(transfer.records, "load_progress",
+                        lambda path, config: {"config": config, "partial": {"english": so_far}})
     rec = transfer.sweep(**small, **paths, resume=True)
+    monkeypatch.undo()
     assert [p["step"] for p in rec["pretrain"]["english"]["curve"]] == [1, 2, 3]
     kept = json.loads((paths["workdir"] / "english" / transfer.CURVE_NAME).read_text())
     assert kept["curve"] == rec["pretrain"]["english"]["curve"]  # kept beside the checkpoint
