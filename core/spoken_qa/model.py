@@ -344,12 +344,8 @@ def evaluate(model: SpanQA, unit_map, items: list[QAItem], config: QAConfig = QA
 
 
 def items_from_voiced(entries: list[dict], read_units: Callable[[str], Runs]) -> list[QAItem]:
-    """Cached voiced examples (core.spoken_qa.voicing.build_voiced_set) -> unit QAItems.
-
-    Args:
-        entries: the voiced examples of one split.
-        read_units: an audio file's path -> its runs (core.spoken_qa.items reads them once).
-    """
+    """Cached voiced examples of one split (core.spoken_qa.voicing.build_voiced_set) -> unit
+    QAItems; read_units: an audio file's path -> its runs (core.spoken_qa.items caches them)."""
     items, passages = [], {}  # a passage is read once for all its questions
     for entry in entries:
         key = entry["passage_path"]

@@ -9,25 +9,19 @@
   python -m core bench probe [--out F]         the fake-data tab's live probe, timed
   python -m core bench speech [--out F]        spoken QA: answer time over 60 s, extractor speed
   python -m core bench xling [--out F]         the live corpus-size run's time, tokens/s
-  python -m core dna-sweep [--resume ...]      DNA reference run (rates chosen on dev, then
-                                               tasks x sizes x starting points x seeds)
+  python -m core dna-sweep [--resume ...]      DNA reference: rates on dev, tasks x sizes x seeds
   python -m core pretrain --scheme S [...]     MLM pretraining on a fake-data scheme or English;
                                                also under `torchrun --nproc_per_node N -m core`
   python -m core pretrain-sweep [--size ...]   fake-data reference run (all schemes + scratch)
-  python -m core probe [--checkpoint F]        a pretrained body (or scratch) read as English:
-                                               fresh embeddings only, held-out MLM loss
-  python -m core transfer-sweep [--resume]     fake-data reference: pretrain each scheme, probe
-                                               and fine-tune every arm (paired seeds, rates
-                                               chosen on dev per arm and task)
-  python -m core build-spoken-qa [--voice]     spoken-QA text set -> assets/spoken_qa/text.jsonl
-                                               (--voice: espeak-ng audio into the cache too)
+  python -m core probe [--checkpoint F]        fresh embeddings on a body: held-out English loss
+  python -m core transfer-sweep [--resume]     fake-data reference: pretrain, probe, fine-tune
+                                               every arm (paired seeds, rates on dev; --jobs N)
+  python -m core build-spoken-qa [--voice]     spoken-QA text set (--voice: its audio, cached)
   python -m core fit-units [--k 64,128,512]    k-means unit codebooks -> assets/speech/*.npy
   python -m core train-spoken-qa [--steps N]   pretrained vs random init, FF1 / AOS on test voices
   python -m core spoken-qa-live [--seeds 5]    the live panel's default run over paired seeds
   python -m core train-hubert [--steps N]      pretrain tiny-hubert -> assets/speech/tiny-hubert/
-                                               (--export-features F: features for a GPU machine)
-  python -m core pick-layer [--model R]        score every layer of hubert-base (or any HuBERT)
-                                               -> assets/speech/hubert-base-layer.json
+  python -m core pick-layer [--model R]        score each HuBERT layer -> hubert-base-layer.json
   python -m core xling-size-sweep [--resume]   alignment vs corpus size, the lab's own BERTs
   python -m core xling-export --cell 0/0 --name lab-mbert-all   ship one of them
 """
@@ -337,8 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "assets" / "pretrain" / "transfer.json"))
     p.add_argument("--ship", default="", help="also copy the pretrained bodies there "
                    "(assets/pretrain/bodies: the tab's probe uses them)")
-    p.add_argument("--jobs", type=int, default=1, help="processes at once (schemes, then "
-                   "cells; each gets cores / jobs threads), e.g. 2 on a 2-core machine")
+    p.add_argument("--jobs", type=int, default=1, help="processes at once (2 on 2 cores)")
     p.set_defaults(fn=cmd_transfer_sweep)
     p = sub.add_parser("probe", help="fresh embeddings on a frozen pretrained body: held-out "
                                      "English MLM loss")
