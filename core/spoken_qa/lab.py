@@ -196,7 +196,10 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
         checkpoint_dir: a folder for one checkpoint per start (<init>.pt: weights, optimizer,
             RNGs, the curve so far; the test scores once scored), written at every evaluation;
             a run given a folder that holds them continues where they stop, with the batches
-            the uninterrupted run would have drawn.
+            the uninterrupted run would have drawn. A start's checkpoint serves any run of the
+            same settings whatever other starts it trains: starts run as separate processes
+            (--inits pretrained, --inits random) share one folder, and a run of both then
+            reads their scores.
     Yields:
         The same SpokenQAState as it changes: voicing, training, scoring, then "done".
     Raises:
@@ -287,7 +290,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
 def _save_checkpoint(path: Path, cfg: SpokenQARunConfig, model, curve: list[dict], at: dict,
                      test: dict | None = None) -> None:
     """One start's checkpoint (replaced whole: a run killed mid-write keeps the previous one)."""
-    save_checkpoint(path, dict(at, config=settings_of(cfg), model=model.state_dict(),
+    save_checkpoint(path, dict(at, config=_start_settings(cfg), model=model.state_dict(),
                                curve=list(curve), test=test))
 
 
@@ -297,10 +300,18 @@ def _load_checkpoint(path: Path | None, cfg: SpokenQARunConfig) -> dict | None:
     if path is None or not path.is_file():
         return None
     saved = load_checkpoint(path)
-    if saved.get("config") != settings_of(cfg):
+    if _start_settings(saved.get("config") or {}) != _start_settings(cfg):
         raise InputError(f"{path} was made with other settings; remove it or choose another "
                          "checkpoint folder")
     return saved
+
+
+def _start_settings(cfg: SpokenQARunConfig | dict) -> dict:
+    """The settings one start's training depends on: all but which other starts the run has
+    (each start draws its own batches and RNGs from the seed)."""
+    settings = dict(cfg) if isinstance(cfg, dict) else settings_of(cfg)
+    settings.pop("inits", None)
+    return settings
 
 
 def qa_config(cfg: SpokenQARunConfig, encoder_config) -> sqa.QAConfig:
