@@ -70,8 +70,8 @@ def test_comparison_has_a_row_per_run_with_both_starts():
     del other["runs"]["random"]
     rows = view.comparison_rows([_ref(), other])
     assert [len(r) for r in rows] == [len(view.RUN_COLUMNS)] * 2
-    assert rows[0] == ["mfcc", 128, "offset", 5, 0.41, 0.33, 0.05, 0.03, 177]
-    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][6:8] == [None, None]
+    assert rows[0] == ["mfcc", 128, "offset", 5, 1, 0, 0.41, 0.33, 0.05, 0.03, 177]
+    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][8:10] == [None, None]
 
 
 def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
