@@ -100,11 +100,16 @@ class SpokenQAState:
     done_steps: int = 0
     total_steps: int = 0
     elapsed_s: float = 0.0
+    # init -> seconds its training and scoring took, summed over the processes that ran it
+    # (a run resumed from checkpoints, starts run apart); None where part of it went untimed
+    train_s: dict[str, float | None] = field(default_factory=dict)
 
     def metrics(self) -> dict:
-        """Returns: JSON-ready {"runs": {init: test scores + "curve"}, "config", "windows",
-        "elapsed_s"} (the results part of a run record)."""
-        return {"runs": {i: dict(self.test.get(i, {}), curve=self.curves.get(i, []))
+        """Returns: JSON-ready {"runs": {init: test scores + "curve" + "train_s"}, "config",
+        "windows", "elapsed_s"} (the results part of a run record)."""
+        return {"runs": {i: dict(self.test.get(i, {}), curve=self.curves.get(i, []),
+                                 **({"train_s": round(self.train_s[i], 1)}
+                                    if self.train_s.get(i) is not None else {}))
                          for i in self.config.inits},
                 "config": asdict(self.config), "windows": self.windows,
                 "elapsed_s": round(self.elapsed_s, 1)}
@@ -194,7 +199,8 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
         budget_s: refuse runs estimated (core.spoken_qa.cost, from a step measured here) to
             take longer; the web UI passes core.common.timing.UI_BUDGET_S.
         checkpoint_dir: a folder for one checkpoint per start (<init>.pt: weights, optimizer,
-            RNGs, the curve so far; the test scores once scored), written at every evaluation;
+            RNGs, the curve so far, the seconds spent; the test scores once scored), written
+            at every evaluation;
             a run given a folder that holds them continues where they stop, with the batches
             the uninterrupted run would have drawn. A start's checkpoint serves any run of the
             same settings whatever other starts it trains: starts run as separate processes
@@ -239,6 +245,8 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
         curve = state.curves.setdefault(init, [])
         path = Path(checkpoint_dir) / f"{init}.pt" if checkpoint_dir is not None else None
         saved = _load_checkpoint(path, cfg)
+        spent = saved.get("train_s") if saved is not None else 0.0  # None: untimed checkpoint
+        state.train_s[init] = spent
         if saved is not None:
             model.load_state_dict(saved["model"])
             curve.extend(saved["curve"])
@@ -249,6 +257,11 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
             continue
         state.phase = f"training from {init} init"
         at = {}  # the optimizer and RNGs at the last checkpoint step, saved after its event
+        t_init = time.perf_counter()
+
+        def timed(t_init=t_init, spent=spent):
+            """Seconds spent on this start so far, across the processes that trained it."""
+            return None if spent is None else spent + time.perf_counter() - t_init
 
         def keep(step, _model, optimizer, rng, at=at):
             at.update(step=step, optimizer=optimizer.state_dict(), rng=capture_rng_state(rng))
@@ -266,8 +279,9 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
                 point.update(event.metrics)
             state.done_steps += event.step - (curve[-1]["step"] if curve else 0)
             curve.append(point)
+            state.train_s[init] = timed()
             if at.get("step") == event.step:  # its evaluation is in the curve now
-                _save_checkpoint(path, cfg, model, curve, at)
+                _save_checkpoint(path, cfg, model, curve, dict(at, train_s=timed()))
             state.elapsed_s = time.perf_counter() - t0
             yield state
         preds = []  # scored a few questions at a time: progress, and Stop within seconds
@@ -279,8 +293,10 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
         state.test[init] = span_scores(preds, [(it.start_s, it.end_s)
                                                    for it in test_items])
         state.models[init] = model
+        state.train_s[init] = timed()
         if path is not None:
-            _save_checkpoint(path, cfg, model, curve, {"step": cfg.steps}, test=state.test[init])
+            _save_checkpoint(path, cfg, model, curve, {"step": cfg.steps, "train_s": timed()},
+                             test=state.test[init])
         state.elapsed_s = time.perf_counter() - t0
         yield state
     state.phase = "done"

@@ -207,18 +207,26 @@ def reference_summary(ref: dict, say: Say = english) -> str:
                voices=", ".join(TEST_VOICES), extractor=cfg["extractor"], k=cfg["k"],
                unit_map=cfg["unit_map"], steps=cfg["steps"], batch=cfg["batch_size"],
                lr=cfg["lr"], seed=cfg["seed"], model=ref["model"],
-               device=ref["machine"]["device"], minutes=ref["wall_s"] / 60,
+               device=ref["machine"]["device"], minutes=run_seconds(ref) / 60,
                started=ref["started"], command=command)
+
+
+def run_seconds(record: dict) -> float:
+    """Seconds a run record's training took: the sum of its starts' own times where each start
+    has one (they survive resumes and starts run as separate processes), else the wall time of
+    the process that wrote it."""
+    times = [r.get("train_s") for r in record["runs"].values()]
+    return sum(times) if times and None not in times else record["wall_s"]
 
 
 def steps_label(ref: dict | None, say: Say = english) -> str:
     """The live panel's step slider label, with the cost of one step measured by the reference
-    run (its wall time over its training steps, evaluation included)."""
+    run (its training time over its training steps, evaluation included)."""
     if not ref:
         return say("Steps")
     steps = ref["config"]["steps"] * max(1, len(ref["config"].get("inits", ())))
     return say("Steps (~{seconds:.0f} s each in the reference run, on {device})",
-               seconds=ref["wall_s"] / steps, device=ref["machine"]["device"])
+               seconds=run_seconds(ref) / steps, device=ref["machine"]["device"])
 
 
 def comparison_rows(runs: list[dict]) -> list[list]:

@@ -107,6 +107,8 @@ def test_a_run_cut_off_continues_from_its_checkpoints_as_if_never_stopped(cache,
         for measure in ("ff1", "aos"):
             assert resumed[init][measure] == pytest.approx(whole[init][measure], rel=1e-4)
     assert state.done_steps == state.total_steps
+    for init in sqa.INITS:  # each start's time, summed over the two processes that trained it
+        assert 0 < resumed[init]["train_s"] and whole[init]["train_s"] > 0
     # each start's checkpoint serves a run of that start alone (starts run as two processes)
     alone = [s.phase for s in lab.run(replace(cfg, inits=("random",)), checkpoint_dir=tmp_path)]
     assert not any(p.startswith("training") for p in alone) and alone[-1] == "done"

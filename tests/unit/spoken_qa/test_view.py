@@ -103,7 +103,11 @@ def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
 
 def test_steps_label_reads_the_cost_of_a_step_from_the_reference():
     ref = {"config": {"steps": 100, "inits": ["pretrained", "random"]}, "wall_s": 1000.0,
-           "machine": {"device": "CPU (2 threads)"}}
+           "machine": {"device": "CPU (2 threads)"}, "runs": {"pretrained": {}, "random": {}}}
     assert view.steps_label(ref) == "Steps (~5 s each in the reference run, on CPU (2 threads))"
     assert view.steps_label(dict(ref, wall_s=1800.0)).startswith("Steps (~9 s each")
+    timed = {"pretrained": {"train_s": 1000.0}, "random": {"train_s": 1000.0}}  # resumed or apart
+    assert view.steps_label(dict(ref, runs=timed)).startswith("Steps (~10 s each")
+    part = dict(timed, random={})  # one start untimed: the process's wall time
+    assert view.steps_label(dict(ref, runs=part)).startswith("Steps (~5 s each")
     assert view.steps_label(None) == "Steps"
