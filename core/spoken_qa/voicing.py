@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -114,6 +116,27 @@ def voicings(record: dict, n: int = 1) -> list[tuple[str, int, int]]:
     return takes
 
 
+def _voice_record(r: dict, n_takes: int, cache: Path) -> list[dict]:
+    """Voices one passage record (n_takes takes) and its questions into cache/audio; returns
+    their build_voiced_set entries."""
+    import soundfile as sf
+
+    out = []
+    for j, (name, speed, pitch) in enumerate(voicings(r, n_takes)):
+        wave, spans = voice_chunks(r["text"], r["cuts"], name, speed, pitch)
+        p_path = cache / "audio" / f"{r['passage_id']}-t{j}.{AUDIO_FORMAT}"
+        sf.write(str(p_path), wave, SAMPLE_RATE, format=AUDIO_FORMAT.upper())
+        for ex in examples([r]):
+            q = trim(voice(ex["question"], name, speed=speed, pitch=pitch))
+            q_path = cache / "audio" / f"{ex['id']}-t{j}.{AUDIO_FORMAT}"
+            sf.write(str(q_path), q, SAMPLE_RATE, format=AUDIO_FORMAT.upper())
+            start_s, end_s = answer_span(ex, spans)
+            out.append(dict(ex, id=f"{ex['id']}-t{j}", voice=name, speed=speed, pitch=pitch,
+                            passage_path=str(p_path), question_path=str(q_path),
+                            start_s=start_s, end_s=end_s, duration_s=len(wave) / SAMPLE_RATE))
+    return out
+
+
 def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
                      limit_per_split: int | None = None, train_takes: int = 1,
                      progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -152,27 +175,17 @@ def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
         if saved.get("key") == key and all(Path(e[p]).is_file() for e in saved["examples"]
                                            for p in ("passage_path", "question_path")):
             return saved["examples"]
-    import soundfile as sf
-
     (cache / "audio").mkdir(parents=True, exist_ok=True)
     out = []
-    for done, r in enumerate(chosen, 1):
-        takes = voicings(r, train_takes if r["split"] == "train" else 1)
-        for j, (name, speed, pitch) in enumerate(takes):
-            wave, spans = voice_chunks(r["text"], r["cuts"], name, speed, pitch)
-            p_path = cache / "audio" / f"{r['passage_id']}-t{j}.{AUDIO_FORMAT}"
-            sf.write(str(p_path), wave, SAMPLE_RATE, format=AUDIO_FORMAT.upper())
-            for ex in examples([r]):
-                q = trim(voice(ex["question"], name, speed=speed, pitch=pitch))
-                q_path = cache / "audio" / f"{ex['id']}-t{j}.{AUDIO_FORMAT}"
-                sf.write(str(q_path), q, SAMPLE_RATE, format=AUDIO_FORMAT.upper())
-                start_s, end_s = answer_span(ex, spans)
-                out.append(dict(ex, id=f"{ex['id']}-t{j}", voice=name, speed=speed,
-                                pitch=pitch, passage_path=str(p_path),
-                                question_path=str(q_path), start_s=start_s, end_s=end_s,
-                                duration_s=len(wave) / SAMPLE_RATE))
-        if progress is not None:
-            progress(done, len(chosen))
+    # espeak-ng runs as a subprocess, so threads voice passages side by side (one per core);
+    # map keeps the records' order, so the manifest is the same whatever the number of workers
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        for done, entries in enumerate(pool.map(
+                lambda r: _voice_record(r, train_takes if r["split"] == "train" else 1, cache),
+                chosen), 1):
+            out += entries
+            if progress is not None:
+                progress(done, len(chosen))
     manifest.write_text(json.dumps({"key": key, "examples": out}), encoding="utf-8")
     return out
 

@@ -194,6 +194,17 @@ def test_train_passages_can_be_voiced_in_several_takes(records, tmp_path):
     assert len({e["passage_path"] for e in entries}) == 2
 
 
+@needs_espeak
+def test_passages_voiced_side_by_side_keep_the_records_order(records, tmp_path):
+    calls = []
+    entries = voicing.build_voiced_set(records, tmp_path, splits=("dev",), limit_per_split=3,
+                                    progress=lambda done, total: calls.append((done, total)))
+    chosen = [r for r in records if r["split"] == "dev"][:3]
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert [e["id"] for e in entries] == [f"{ex['id']}-t0" for ex in data.examples(chosen)]
+    assert all(e["passage_path"].endswith(f"{e['passage_id']}-t0.flac") for e in entries)
+
+
 def test_voicing_without_espeak_says_how_to_get_it(records, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no espeak-ng anywhere
     with pytest.raises(InputError, match="apt-get install espeak-ng"):
