@@ -19,6 +19,7 @@ from core.common.view import add_seed_bands
 from core.common.words import Say, english
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
+from core.spoken_qa.config import MAX_LEN
 from core.spoken_qa.data import TEST_VOICES
 
 COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
@@ -29,7 +30,8 @@ GOLD_LINE = "#B8860B"  # the true answer's frame (dark gold: visible on light an
 # DUAL (Lin et al. 2022), NMSQA test, HuBERT-128 units + Longformer, pretrained init.
 DUAL_NMSQA = {"ff1": 0.560, "aos": 0.491}
 DUAL_TRAIN_QUESTIONS = 87_599  # NMSQA train: the SQuAD v1.1 train questions, spoken
-RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "train voicings", "seed", "pretrained FF1",
+RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "window", "train voicings", "seed",
+               "pretrained FF1",
                "pretrained AOS", "random FF1", "random AOS", "test questions"]
 
 
@@ -231,13 +233,14 @@ def steps_label(ref: dict | None, say: Say = english) -> str:
 
 def comparison_rows(runs: list[dict]) -> list[list]:
     """Args: run records (lab.load_runs).
-    Returns: one row per run (RUN_COLUMNS): its units, length, voicings of each train passage,
-    seed and the test scores of both starts (None where a start was not run)."""
+    Returns: one row per run (RUN_COLUMNS): its units, length, tokens per window, voicings of
+    each train passage, seed and the test scores of both starts (None where a start was not run)."""
     rows = []
     for record in runs:
         cfg = record["config"]
         scores = [round(record["runs"][init][m], 3) if init in record["runs"] else None
                   for init in ("pretrained", "random") for m in ("ff1", "aos")]
         rows.append([cfg["extractor"], cfg["k"], cfg["unit_map"], cfg["steps"],
-                     cfg.get("train_takes") or 1, cfg["seed"], *scores, _test_questions(record)])
+                     cfg.get("window") or MAX_LEN, cfg.get("train_takes") or 1, cfg["seed"],
+                     *scores, _test_questions(record)])
     return rows
