@@ -19,7 +19,7 @@ from core.common.view import add_seed_bands
 from core.common.words import Say, english
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
-from core.spoken_qa.config import MAX_LEN
+from core.spoken_qa.config import MAX_LEN, SpokenQARunConfig, settings_of
 from core.spoken_qa.data import TEST_VOICES
 
 COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
@@ -199,18 +199,36 @@ def reference_summary(ref: dict, say: Say = english) -> str:
     cfg = ref["config"]
     scores = say("; ").join(f"**{say(init)}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
                             for init, r in ref["runs"].items() if "ff1" in r)
-    command = (f"python -m core train-spoken-qa --extractor {cfg['extractor']} --k {cfg['k']} "
-               f"--unit-map {cfg['unit_map']} --steps {cfg['steps']} --eval-every "
-               f"{cfg['eval_every']} --eval-questions {cfg['eval_questions']}")
     return say("{scores} on {questions} held-out test questions (voices {voices}). {extractor} "
-               "units, k={k}, {unit_map} map; {steps} steps of {batch} windows, lr {lr:g}, seed "
-               "{seed}; {model} on {device}, {minutes:.0f} min, started {started}. Again: "
-               "`{command}`.", scores=scores, questions=_test_questions(ref),
+               "units, k={k}, {unit_map} map; {steps} steps of {batch} windows of {window} "
+               "tokens, lr {lr:g}, seed {seed}; {model} on {device}, {minutes:.0f} min, started "
+               "{started}. Again: `{command}`.", scores=scores, questions=_test_questions(ref),
                voices=", ".join(TEST_VOICES), extractor=cfg["extractor"], k=cfg["k"],
                unit_map=cfg["unit_map"], steps=cfg["steps"], batch=cfg["batch_size"],
-               lr=cfg["lr"], seed=cfg["seed"], model=ref["model"],
+               window=cfg.get("window") or MAX_LEN, lr=cfg["lr"], seed=cfg["seed"],
+               model=ref["model"],
                device=ref["machine"]["device"], minutes=run_seconds(ref) / 60,
-               started=ref["started"], command=command)
+               started=ref["started"], command=run_command(cfg))
+
+
+# Settings the command names whenever a run's value is not the CLI's default.
+_OPTIONAL_FLAGS = ("seed", "batch_size", "lr", "layers", "window", "question_tokens", "stride",
+                   "train_takes")
+
+
+def run_command(cfg: dict) -> str:
+    """The `python -m core train-spoken-qa` line that makes a run of these settings again."""
+    default = settings_of(SpokenQARunConfig())
+    flags = [f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float)
+             else f"--{name.replace('_', '-')} {value}"
+             for name in _OPTIONAL_FLAGS
+             if (value := cfg.get(name, default[name])) != default[name] and value is not None]
+    if cfg.get("lrs"):
+        flags.append("--lrs " + ",".join(f"{init}={lr:g}" for init, lr in cfg["lrs"]))
+    return " ".join([f"python -m core train-spoken-qa --extractor {cfg['extractor']} --k "
+                     f"{cfg['k']} --unit-map {cfg['unit_map']} --steps {cfg['steps']} "
+                     f"--eval-every {cfg['eval_every']} --eval-questions "
+                     f"{cfg['eval_questions']}", *flags])
 
 
 def run_seconds(record: dict) -> float:

@@ -7,6 +7,7 @@ import pytest
 
 from core.speech import extractors
 from core.spoken_qa import lab, ship, view
+from core.spoken_qa.config import settings_of
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,29 @@ def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref, init, f
     assert meta["k"] == cfg["k"] == 128 and meta["unit_map"] == cfg["unit_map"] == "offset"
     assert {k: v for k, v in meta["train_config"].items() if k != "inits"} == \
         {k: v for k, v in cfg.items() if k != "inits"}
+
+
+def test_the_command_each_committed_run_states_makes_its_settings_again(monkeypatch):
+    """The tab and the README give a run's command: parsed by the CLI, it must ask for the
+    very settings the record holds (every non-default one named)."""
+    from core.tools import cli
+    from core.tools.sweeps import spoken_qa as sweeps
+
+    class Asked(Exception):
+        pass
+
+    def stop(cfg, **_):
+        raise Asked(cfg)
+
+    monkeypatch.setattr(sweeps, "sweep", stop)
+    for run in lab.load_runs():
+        command = view.run_command(run["config"])
+        assert command.startswith("python -m core train-spoken-qa ")
+        with pytest.raises(Asked) as asked:
+            cli.main(command.split()[3:])
+        settings, default = settings_of(asked.value.args[0]), settings_of(lab.SpokenQARunConfig())
+        # Older records predate some settings: those ran at the default.
+        assert settings == {**default, **run["config"]}, command
 
 
 def test_tab_intro_states_the_committed_scores_and_units(ref):
