@@ -130,6 +130,10 @@ def populate(page: gr.Blocks) -> None:
         _examples(), [p_text, q_text, voice_name], [p_audio, q_audio, gold],
         fn=h.voice_pair, run_on_click=True, cache_examples=False,
         label=rendered("sqa.examples", examples_label), elem_id="sqa-examples"))
+    ex_btn = gr.Button(t("sqa.examples_download"), size="sm", interactive=can_voice)
+    ex_json = gr.JSON(visible=False)
+    ex_files = gr.File(label=t("sqa.examples_files"), file_count="multiple", interactive=False,
+                       visible=False, elem_id="sqa-example-files")
     ask = gr.Button(t("sqa.ask"), variant="primary")
     with gr.Row():
         start = gr.Number(label=t("sqa.start"), precision=2)
@@ -191,6 +195,8 @@ def populate(page: gr.Blocks) -> None:
     page.load(h.unit_map_rows, None, unit_map, api_visibility="private")
     page.load(h.steps_slider, None, steps, api_visibility="private")
     u_btn.click(h.units, [u_audio, extractor, k], u_json, api_name="speech_qa_units")
+    ex_btn.click(h.example_set, None, [ex_json, ex_files], api_name="speech_qa_examples") \
+        .success(lambda: gr.File(visible=True), None, ex_files, api_visibility="private")
     run_event = run_btn.click(h.train, [init, steps, seed], [curves, metrics],
                               api_name="speech_qa_train", concurrency_limit=1)
     run_event.success(h.run_tables, metrics, [scores, files], api_visibility="private")

@@ -1,9 +1,10 @@
 """The spoken-QA tab's handlers: each is one of the tab's buttons and, where named in
 demos.spoken_qa.build, a public API endpoint (/speech_qa_answer, /speech_qa_units,
-/speech_qa_voice, /speech_qa_train)."""
+/speech_qa_voice, /speech_qa_train, /speech_qa_examples)."""
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from core.common.device import pick_device
 from core.common.errors import InputError
+from core.common.export import export_folder
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
 from core.speech.extractors import runs_of
@@ -320,6 +322,36 @@ def voice_pair(passage_text, question_text, voice_name):
                                                          voice_name):
             if not voice.espeak_available():
                 break  # voice_text says how to get espeak-ng
-            passage, question, gold = held_out.voice_gold(ex)
+            passage, question, gold = _voiced(ex["id"])
             return _wav(passage), _wav(question), gold
     return voice_text(passage_text, voice_name), voice_text(question_text, voice_name), None
+
+
+@functools.lru_cache(maxsize=8)
+def _voiced(example_id):
+    """held_out.voice_gold of the built-in example with this id (voiced once per process)."""
+    return held_out.voice_gold(next(ex for ex in examples() if ex["id"] == example_id))
+
+
+@user_errors
+def example_set():
+    """The built-in examples with their true answer spans (/speech_qa_examples): ({"rule": how
+    they were drawn, "examples": [{"id", "question", "answer", "voice", "start_s", "end_s",
+    "passage_file", "question_file"}]}, [that as examples.json, the wav files it names]). Each
+    clip is voiced as the test set is, so start_s / end_s are the true span, exact to the
+    sample; feed the two files to /speech_qa_answer."""
+    if not voice.espeak_available():
+        raise InputError(voice.INSTALL_HINT)
+    folder, rows, files = export_folder(), [], []
+    for ex in examples():
+        passage, question, gold = _voiced(ex["id"])
+        row = {"id": ex["id"], "question": ex["question"], "answer": ex["answer"],
+               "voice": ex["voice"], "start_s": gold["start_s"], "end_s": gold["end_s"]}
+        for part, wave in (("passage", passage), ("question", question)):
+            path = audio.write_wav(folder / f"example-{ex['id']}-{part}.wav", wave)
+            row[f"{part}_file"] = Path(path).name
+            files.append(str(path))
+        rows.append(row)
+    listing = {"rule": held_out.rule(load_records()), "examples": rows}
+    (folder / "examples.json").write_text(json.dumps(listing, indent=1) + "\n", encoding="utf-8")
+    return listing, [str(folder / "examples.json"), *files]

@@ -65,15 +65,21 @@ def sweep(now: float | None = None) -> int:
     return removed
 
 
+def export_folder() -> Path:
+    """A fresh folder for files a user downloads (old ones swept first)."""
+    sweep()
+    folder = export_root() / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    return folder
+
+
 def write_exports(record: dict, stem: str) -> tuple[str, str]:
     """Writes `record` as <stem>.json (indented, NaN as null) and <stem>.csv (field, value).
 
     Returns:
         (json path, csv path), in a fresh folder of their own.
     """
-    sweep()
-    folder = export_root() / uuid.uuid4().hex
-    folder.mkdir(parents=True)
+    folder = export_folder()
     json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
     json_path.write_text(json.dumps(_plain(record), indent=1, ensure_ascii=False) + "\n")
     with open(csv_path, "w", newline="", encoding="utf-8") as f:

@@ -40,6 +40,24 @@ def test_voice_answer_units_and_train_over_the_api(spoken_qa_url, tmp_path):
     assert 0 <= metrics["aos"] <= 1 and metrics["runs"]["pretrained"]["n"] == 30
 
 
+def test_the_examples_come_with_their_true_spans_and_audio_to_answer(spoken_qa_url):
+    from pathlib import Path
+
+    from gradio_client import Client, handle_file
+
+    client = Client(spoken_qa_url, verbose=False)
+    listing, files = client.predict(api_name="/speech_qa_examples")
+    by_name = {Path(f).name: f for f in files}
+    assert len(listing["examples"]) == listing["rule"]["n"] == 3 and "examples.json" in by_name
+    ex = listing["examples"][0]
+    passage = by_name[ex["passage_file"]]
+    length = audio.duration_s(audio.load_audio(passage))
+    assert 0 <= ex["start_s"] < ex["end_s"] <= length
+    start, end, *_ = client.predict(handle_file(passage), handle_file(by_name[ex["question_file"]]),
+                                    api_name="/speech_qa_answer")
+    assert 0 <= start < end <= length + 1e-6  # a span of the passage, to compare with the true one
+
+
 def test_uploads_are_capped_and_voicing_leaves_no_temporary_file(spoken_qa_url, tmp_path):
     import glob
     import os

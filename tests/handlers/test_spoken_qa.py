@@ -95,6 +95,30 @@ def test_a_built_in_example_brings_its_true_span_and_the_answer_is_judged_on_it(
     assert tab.voice_pair("A passage of my own.", "Whose?", ex["voice"])[2] is None
 
 
+def test_the_examples_download_with_their_audio_and_true_spans(monkeypatch):
+    import json
+    from pathlib import Path
+
+    listing, files = tab.example_set()
+    rows = listing["examples"]
+    assert [r["id"] for r in rows] == [ex["id"] for ex in tab.examples()]
+    assert listing["rule"]["n"] == len(rows) and listing["rule"]["total"] == 177
+    by_name = {Path(f).name: f for f in files}
+    assert json.loads(Path(by_name["examples.json"]).read_text()) == listing
+    for row, ex in zip(rows, tab.examples()):
+        assert (row["question"], row["answer"], row["voice"]) == \
+            (ex["question"], ex["answer"], ex["voice"])
+        passage = audio.load_audio(by_name[row["passage_file"]])
+        _, _, gold = tab.voice_pair(ex["text"], ex["question"], ex["voice"])  # the page's click
+        assert len(passage) == gold["samples"]  # the very voicing the page judges on
+        assert (row["start_s"], row["end_s"]) == (gold["start_s"], gold["end_s"])
+        assert 0 <= row["start_s"] < row["end_s"] <= len(passage) / audio.SAMPLE_RATE
+        assert audio.duration_s(audio.load_audio(by_name[row["question_file"]])) > 1.0
+    monkeypatch.setattr(voice, "espeak_available", lambda: False)
+    with pytest.raises(gr.Error, match="apt-get install espeak-ng"):
+        tab.example_set()
+
+
 def _frame_units(path) -> np.ndarray:
     runs = tab.units(str(path), "mfcc", 128)["units"]
     return np.repeat([r["unit"] for r in runs], [r["frames"] for r in runs])
