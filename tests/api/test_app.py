@@ -18,7 +18,8 @@ def client(app_url):
 PUBLIC = {"/crosslingual_map", "/crosslingual_translate", "/crosslingual_layers",
           "/crosslingual_corpus_size", "/crosslingual_train_size", "/dna_train",
           "/dna_predict", "/speech_qa_answer", "/speech_qa_units", "/speech_qa_voice",
-          "/speech_qa_train", "/pretrain_samples", "/pretrain_run", "/pretrain_probe"}
+          "/speech_qa_examples", "/speech_qa_train", "/pretrain_samples", "/pretrain_run",
+          "/pretrain_probe"}
 
 
 def test_exactly_the_documented_endpoints_are_public_with_the_readme_argument_names(client):
