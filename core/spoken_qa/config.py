@@ -17,9 +17,9 @@ REFERENCE_PATH = ASSET_DIR / "reference.json"  # python -m core train-spoken-qa
 RUNS_DIR = ASSET_DIR / "runs"  # more runs to compare (other extractors, k, maps): --out here
 DEFAULT_K = 128  # DUAL's best (HuBERT-128)
 DEFAULT_EXTRACTOR = "tiny-hubert"  # the lab's own speech model (assets/speech/tiny-hubert)
-# Bounds a UI run respects (the CLI may go beyond): one step of 8 windows x 512 tokens takes
-# ~4.5 s on 2 CPU cores with MiniLM-L6.
-MAX_STEPS = 2000
+# Steps a run may take: one step of 8 windows takes ~1 s (256 tokens) to ~3.5 s (512 tokens) on
+# 2 CPU cores with MiniLM-L6, so the longest run is a few CPU-hours (checkpointed, resumable).
+MAX_STEPS = 5000
 # Windows of core.spoken_qa.model (a run may choose shorter ones):
 MAX_LEN = 512  # tokens a window holds at most (BERT's positions); capped by the encoder's
 DOC_STRIDE = 128  # passage units shared by neighbouring windows

@@ -39,6 +39,9 @@ def test_bad_settings_are_refused_with_the_reason():
         lab.check_config(lab.SpokenQARunConfig(inits=("scratch",)))
     with pytest.raises(InputError, match="steps must be between 1"):
         lab.check_config(lab.SpokenQARunConfig(steps=0))
+    with pytest.raises(InputError, match=f"steps must be between 1 and {lab.MAX_STEPS}"):
+        lab.check_config(lab.SpokenQARunConfig(steps=lab.MAX_STEPS + 1))
+    lab.check_config(lab.SpokenQARunConfig(steps=3000))  # a long reference run is allowed
     with pytest.raises(InputError, match="unknown unit map"):
         lab.check_config(lab.SpokenQARunConfig(unit_map="alphabet"))
     with pytest.raises(InputError, match="k=100"):
