@@ -29,6 +29,11 @@ VOICES: dict[str, str] = {
     "en+f4": "British English, female variant f4",  # "en-gb+f4" ignores the variant
     "en-us+m3": "American English, male variant m3",
 }
+# More espeak-ng variants (female and male) voiced for training only, not offered in the UI.
+# None is a spoken-QA test voice (not Scottish, not variant f3): core.spoken_qa.data.TAKE_POOLS.
+TRAINING_VARIANTS = ("en-us+f1", "en-us+f2", "en-us+f4", "en-us+f5", "en+f1", "en+f2", "en+f5",
+                     "en-029+f2", "en-us+m1", "en-us+m2", "en+m4", "en-us+m5", "en-us+m6",
+                     "en+m7")
 DEFAULT_VOICE = "en-us"
 SPEEDS = (120, 160, 200)  # words per minute offered in the UI: slow, normal, fast
 DEFAULT_SPEED = 160  # espeak-ng's own default is 175 wpm; a little slower is clearer
@@ -57,7 +62,7 @@ def voice(text: str, voice_name: str = DEFAULT_VOICE, *, speed: int = DEFAULT_SP
 
     Args:
         text: what to say (plain text; at most MAX_TEXT_CHARS characters).
-        voice_name: one of VOICES.
+        voice_name: one of VOICES (or TRAINING_VARIANTS).
         speed: words per minute, MIN_SPEED..MAX_SPEED.
         pitch: base pitch, MIN_PITCH..MAX_PITCH.
     Returns:
@@ -75,7 +80,7 @@ def voice(text: str, voice_name: str = DEFAULT_VOICE, *, speed: int = DEFAULT_SP
     if len(text) > MAX_TEXT_CHARS:
         raise InputError(f"the text is {len(text)} characters long; voicing takes at most "
                          f"{MAX_TEXT_CHARS} (about {MAX_PASSAGE_S:g} s of speech)")
-    if voice_name not in VOICES:
+    if voice_name not in VOICES and voice_name not in TRAINING_VARIANTS:
         raise InputError(f"unknown voice {voice_name!r}; choose one of "
                          f"{', '.join(available_voices())}")
     if not MIN_SPEED <= int(speed) <= MAX_SPEED:

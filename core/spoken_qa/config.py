@@ -56,6 +56,8 @@ class SpokenQARunConfig:
     model: str | None = None  # english role model (default: the profile's)
     train_takes: int = 1  # espeak-ng voicings of every train passage (more voices, speeds
     #   and pitches of the same text); dev and test keep their one voice
+    take_voices: str = "train"  # voices of the extra voicings: data.TAKE_POOLS' "train" (the
+    #   six train voices) or "more" (with espeak-ng's female and male variants)
 
 
 # The live panel's default run: MiniLM's first 3 layers for both starts (the full body takes

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 from core.common.errors import InputError
 from core.common.paths import ASSETS
-from core.speech.voice import PITCHES, SPEEDS, VOICES
+from core.speech.voice import PITCHES, SPEEDS, TRAINING_VARIANTS, VOICES
 from core.text.tasks import ASSET_DIR
 
 BBC_CSV = ASSET_DIR / "bbc.csv"
@@ -50,6 +50,10 @@ MAX_ANSWER_WORDS = 5
 MAX_QUESTIONS_PER_PASSAGE = 4  # drawn by seed when a passage offers more
 TEST_VOICES = ("en-gb-scotland", "en-us+f3")  # one accent and one variant never trained on
 TRAIN_VOICES = tuple(v for v in VOICES if v not in TEST_VOICES)  # train and dev
+# The voices of a train passage's extra takes (train_takes > 1): the train voices, or "more":
+# with espeak-ng's female and male variants on the train accents (never a test voice's accent
+# or variant; one of the two test voices is female, one of the six train voices is).
+TAKE_POOLS = {"train": TRAIN_VOICES, "more": TRAIN_VOICES + TRAINING_VARIANTS}
 EXTRA_CUT_P = 0.25  # each other word boundary is a chunk cut with this chance (~4 words a chunk)
 
 _MONTH = ("(?:January|February|March|April|May|June|July|August|September|October|November|"

@@ -35,14 +35,17 @@ if TYPE_CHECKING:
     from core.spoken_qa.model import QAItem
 
 
-def voiced_dir(limit_per_split: int | None = None, train_takes: int = 1) -> Path:
-    """Args: limit_per_split, train_takes as in voiced_entries.
-    Returns: the cache folder of that voiced set (one folder per choice of both)."""
+def voiced_dir(limit_per_split: int | None = None, train_takes: int = 1,
+               take_voices: str = "train") -> Path:
+    """Args: limit_per_split, train_takes, take_voices as in voiced_entries.
+    Returns: the cache folder of that voiced set (one folder per choice of them)."""
+    pool = "" if take_voices == "train" else f"-{take_voices}"
     return (cache_dir() / "spoken_qa" /
-            f"voiced-{limit_per_split or 'all'}-t{train_takes}")
+            f"voiced-{limit_per_split or 'all'}-t{train_takes}{pool}")
 
 
 def voiced_entries(*, limit_per_split: int | None = None, train_takes: int = 1,
+                   take_voices: str = "train",
                    progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """The committed text set voiced by espeak-ng: voices what the cache lacks (~1 s a passage
     on one core) and reuses it after that.
@@ -50,15 +53,16 @@ def voiced_entries(*, limit_per_split: int | None = None, train_takes: int = 1,
     Args:
         limit_per_split: voice only the first N passages of each split (None = all).
         train_takes: voicings of every train passage (dev and test get one).
+        take_voices: the voices of a train passage's extra voicings (a key of TAKE_POOLS).
         progress: called as progress(passages done, passages in all) while voicing.
     Returns:
         One dict per question and take (see core.spoken_qa.voicing.build_voiced_set).
     """
     from core.spoken_qa.voicing import build_voiced_set  # needs soundfile only when voicing
 
-    return build_voiced_set(load_records(), voiced_dir(limit_per_split, train_takes),
+    return build_voiced_set(load_records(), voiced_dir(limit_per_split, train_takes, take_voices),
                             limit_per_split=limit_per_split, train_takes=train_takes,
-                            progress=progress)
+                            take_voices=take_voices, progress=progress)
 
 
 def train_passage_paths(entries: list[dict]) -> list[str]:
@@ -162,13 +166,13 @@ class UnitCache:
 
 
 def unit_cache_path(extractor: str, codebook_digest: str, limit_per_split: int | None = None,
-                    train_takes: int = 1) -> Path:
+                    train_takes: int = 1, take_voices: str = "train") -> Path:
     """Where a voiced set's units for one extractor, its weights and a codebook are kept."""
     digest = hashlib.sha256(codebook_digest.encode())
     for path in _extractor_files(extractor):  # retrained weights: other units
         if Path(path).is_file():
             digest.update(Path(path).read_bytes())
-    return (voiced_dir(limit_per_split, train_takes) /
+    return (voiced_dir(limit_per_split, train_takes, take_voices) /
             f"units-{extractor}-{digest.hexdigest()[:16]}.npz")
 
 
@@ -176,16 +180,18 @@ def unit_cache_path(extractor: str, codebook_digest: str, limit_per_split: int |
 # answered with units of the old one.
 @functools.lru_cache(maxsize=4)
 def _items(extractor: str, k: int, limit_per_split: int | None, train_takes: int,
-           codebook_digest: str) -> dict[str, list[QAItem]]:
+           take_voices: str, codebook_digest: str) -> dict[str, list[QAItem]]:
     from core.speech.audio import load_audio
     from core.speech.extractors import load_extractor
     from core.speech.units import speech_units
     from core.spoken_qa.model import items_from_voiced
 
-    entries = voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes)
+    entries = voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes,
+                             take_voices=take_voices)
     codebook = load_codebook(extractor, k)
-    cache = UnitCache(unit_cache_path(extractor, codebook_digest, limit_per_split, train_takes),
-                      voiced_dir(limit_per_split, train_takes))
+    cache = UnitCache(unit_cache_path(extractor, codebook_digest, limit_per_split, train_takes,
+                                      take_voices),
+                      voiced_dir(limit_per_split, train_takes, take_voices))
     extract = None
 
     def compute(path: str) -> Runs:
@@ -203,16 +209,16 @@ def _items(extractor: str, k: int, limit_per_split: int | None, train_takes: int
 
 
 def unit_items(extractor: str, k: int, *, limit_per_split: int | None = None,
-               train_takes: int = 1) -> dict[str, list[QAItem]]:
+               train_takes: int = 1, take_voices: str = "train") -> dict[str, list[QAItem]]:
     """The voiced set in units, computed once per process.
 
     Args:
         extractor, k: the registered extractor and the size of its codebook.
-        limit_per_split, train_takes: which voiced set (see voiced_entries).
+        limit_per_split, train_takes, take_voices: which voiced set (see voiced_entries).
     Returns:
         Split ("train", "dev", "test") -> its questions as QAItems.
     """
-    return _items(extractor, int(k), limit_per_split, int(train_takes),
+    return _items(extractor, int(k), limit_per_split, int(train_takes), take_voices,
                   codebook_digest(extractor, k))
 
 

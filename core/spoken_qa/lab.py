@@ -55,6 +55,7 @@ from core.spoken_qa.config import (  # noqa: F401 - the settings are part of thi
     rate_of,
     settings_of,
 )
+from core.spoken_qa.data import TAKE_POOLS
 from core.spoken_qa.items import unit_items, voiced_entries
 from core.spoken_qa.metrics import span_scores
 from core.text.mlm_loop import load_checkpoint, save_checkpoint
@@ -139,6 +140,9 @@ def check_config(cfg: SpokenQARunConfig) -> None:
                          "ratio not negative")
     if not 1 <= cfg.train_takes <= MAX_TAKES:
         raise InputError(f"train takes must be 1 to {MAX_TAKES}, got {cfg.train_takes}")
+    if cfg.take_voices not in TAKE_POOLS:
+        raise InputError(f"take voices must be one of {', '.join(TAKE_POOLS)}, got "
+                         f"{cfg.take_voices!r}")
     if cfg.layers is not None and cfg.layers < 1:
         raise InputError(f"layers must be at least 1 (or None: all), got {cfg.layers}")
     if not MIN_WINDOW <= cfg.window <= MAX_LEN or cfg.question_tokens < 1 or cfg.stride < 0:
@@ -156,14 +160,15 @@ def _subset(items: list, n: int | None, seed: int) -> list:
     return [items[i] for i in np.sort(pick)]
 
 
-def _voice_in_background(state: SpokenQAState, limit_per_split: int | None,
-                         train_takes: int = 1) -> Iterator[SpokenQAState]:
+def _voice_in_background(state: SpokenQAState, cfg: SpokenQARunConfig
+                         ) -> Iterator[SpokenQAState]:
     """Voices what the cache lacks (minutes on a fresh machine), yielding progress."""
     done, box = {"n": 0, "of": 0}, {}
 
     def work():
         try:
-            voiced_entries(limit_per_split=limit_per_split, train_takes=train_takes,
+            voiced_entries(limit_per_split=cfg.limit_per_split, train_takes=cfg.train_takes,
+                           take_voices=cfg.take_voices,
                            progress=lambda n, of: done.update(n=n, of=of))
         except BaseException as exc:  # re-raised in the generator, where the caller sees it
             box["error"] = exc
@@ -183,7 +188,7 @@ def split_items(cfg: SpokenQARunConfig) -> tuple[list, list, list]:
     """Args: the run's settings (units, question counts, seed).
     Returns: its train, dev (curve) and test questions as unit QAItems."""
     items = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split,
-                       train_takes=cfg.train_takes)
+                       train_takes=cfg.train_takes, take_voices=cfg.take_voices)
     return (_subset(items["train"], cfg.train_questions, cfg.seed),
             _subset(items["dev"], cfg.eval_questions, cfg.seed),
             _subset(items["test"], cfg.test_questions, cfg.seed))
@@ -222,7 +227,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
     state = SpokenQAState(cfg, phase="voicing the passages with espeak-ng",
                           total_steps=cfg.steps * len(cfg.inits))
     yield state
-    yield from _voice_in_background(state, cfg.limit_per_split, cfg.train_takes)
+    yield from _voice_in_background(state, cfg)
     state.phase = "reading the audio as units"
     yield state
     base = load_model(cfg.model or default_model("english"))
@@ -233,7 +238,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
     data = select_windows(sqa.encode_items(train_items, unit_map, qa_cfg),
                           cfg.negative_ratio, cfg.seed)
     all_dev = unit_items(cfg.extractor, cfg.k, limit_per_split=cfg.limit_per_split,
-                         train_takes=cfg.train_takes)["dev"]
+                         train_takes=cfg.train_takes, take_voices=cfg.take_voices)["dev"]
     dev_windows = sqa.answer_windows(sqa.encode_items(all_dev, unit_map, qa_cfg))
     state.windows = len(data["input_ids"])
     for init in cfg.inits:
@@ -325,7 +330,8 @@ def _load_checkpoint(path: Path | None, cfg: SpokenQARunConfig) -> dict | None:
 def _start_settings(cfg: SpokenQARunConfig | dict) -> dict:
     """The settings one start's training depends on: all but which other starts the run has
     (each start draws its own batches and RNGs from the seed)."""
-    settings = dict(cfg) if isinstance(cfg, dict) else settings_of(cfg)
+    settings = ({**settings_of(SpokenQARunConfig()), **cfg} if isinstance(cfg, dict)
+                else settings_of(cfg))  # a setting added since a checkpoint: its default
     settings.pop("inits", None)
     return settings
 

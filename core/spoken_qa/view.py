@@ -20,7 +20,7 @@ from core.common.words import Say, english
 from core.speech.audio import SAMPLE_RATE
 from core.speech.units import Runs
 from core.spoken_qa.config import MAX_LEN, SpokenQARunConfig, settings_of
-from core.spoken_qa.data import TEST_VOICES
+from core.spoken_qa.data import TAKE_POOLS, TEST_VOICES
 
 COLORS = {"pretrained": "#EF553B", "random": "#636EFA"}
 ENVELOPE_POINTS = 1_500  # min/max pairs drawn for the waveform, whatever its length
@@ -30,9 +30,9 @@ GOLD_LINE = "#B8860B"  # the true answer's frame (dark gold: visible on light an
 # DUAL (Lin et al. 2022), NMSQA test, HuBERT-128 units + Longformer, pretrained init.
 DUAL_NMSQA = {"ff1": 0.560, "aos": 0.491}
 DUAL_TRAIN_QUESTIONS = 87_599  # NMSQA train: the SQuAD v1.1 train questions, spoken
-RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "window", "train voicings", "seed",
-               "pretrained FF1",
-               "pretrained AOS", "random FF1", "random AOS", "test questions"]
+RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "window", "train voicings",
+               "train voices", "seed", "pretrained FF1", "pretrained AOS", "random FF1",
+               "random AOS", "test questions"]
 
 
 def envelope(wave: np.ndarray, points: int = ENVELOPE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +213,7 @@ def reference_summary(ref: dict, say: Say = english) -> str:
 
 # Settings the command names whenever a run's value is not the CLI's default.
 _OPTIONAL_FLAGS = ("seed", "batch_size", "lr", "layers", "window", "question_tokens", "stride",
-                   "train_takes")
+                   "train_takes", "take_voices")
 
 
 def run_command(cfg: dict) -> str:
@@ -252,13 +252,16 @@ def steps_label(ref: dict | None, say: Say = english) -> str:
 def comparison_rows(runs: list[dict]) -> list[list]:
     """Args: run records (lab.load_runs).
     Returns: one row per run (RUN_COLUMNS): its units, length, tokens per window, voicings of
-    each train passage, seed and the test scores of both starts (None where a start was not run)."""
+    each train passage, the voices they draw from (one voicing: the train voices), seed and the
+    test scores of both starts (None where a start was not run)."""
     rows = []
     for record in runs:
         cfg = record["config"]
+        takes = cfg.get("train_takes") or 1
+        pool = cfg.get("take_voices", "train") if takes > 1 else "train"
         scores = [round(record["runs"][init][m], 3) if init in record["runs"] else None
                   for init in ("pretrained", "random") for m in ("ff1", "aos")]
         rows.append([cfg["extractor"], cfg["k"], cfg["unit_map"], cfg["steps"],
-                     cfg.get("window") or MAX_LEN, cfg.get("train_takes") or 1, cfg["seed"],
+                     cfg.get("window") or MAX_LEN, takes, len(TAKE_POOLS[pool]), cfg["seed"],
                      *scores, _test_questions(record)])
     return rows

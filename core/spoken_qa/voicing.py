@@ -25,7 +25,7 @@ from core.common.errors import InputError
 from core.speech.audio import SAMPLE_RATE, load_audio
 from core.speech.voice import DEFAULT_SPEED, INSTALL_HINT, PITCHES, SPEEDS, voice
 from core.speech.voice import espeak_available as voice_available
-from core.spoken_qa.data import SPLITS, TEST_VOICES, TRAIN_VOICES, answer_end_cut, examples
+from core.spoken_qa.data import SPLITS, TAKE_POOLS, TEST_VOICES, answer_end_cut, examples
 
 # Pauses put between chunks, measured on espeak-ng at 160 wpm: ~0.35 s after a sentence,
 # ~0.18 s at a comma, and stop closures of ~0.04 s between words; scaled by 160 / speed.
@@ -105,10 +105,12 @@ def voice_example(example: dict, voice_name: str | None = None, speed: int | Non
     return VoicedExample(passage, question, *answer_span(example, spans))
 
 
-def voicings(record: dict, n: int = 1) -> list[tuple[str, int, int]]:
+def voicings(record: dict, n: int = 1, take_voices: str = "train"
+             ) -> list[tuple[str, int, int]]:
     """n (voice, speed, pitch) takes of a passage: its own first, then seeded draws from its
-    split's voices (more takes of the same text = more training audio)."""
-    pool = TEST_VOICES if record["split"] == "test" else TRAIN_VOICES
+    split's voices (more takes of the same text = more training audio); a train passage's
+    extra takes draw from TAKE_POOLS[take_voices]."""
+    pool = TEST_VOICES if record["split"] == "test" else TAKE_POOLS[take_voices]
     takes = [(record["voice"], int(record["speed"]), int(record["pitch"]))]
     for j in range(1, n):
         rng = random.Random(f"{record['passage_id']}:take{j}")
@@ -116,13 +118,14 @@ def voicings(record: dict, n: int = 1) -> list[tuple[str, int, int]]:
     return takes
 
 
-def _voice_record(r: dict, n_takes: int, cache: Path) -> list[dict]:
+def _voice_record(r: dict, n_takes: int, cache: Path, take_voices: str = "train"
+                  ) -> list[dict]:
     """Voices one passage record (n_takes takes) and its questions into cache/audio; returns
     their build_voiced_set entries."""
     import soundfile as sf
 
     out = []
-    for j, (name, speed, pitch) in enumerate(voicings(r, n_takes)):
+    for j, (name, speed, pitch) in enumerate(voicings(r, n_takes, take_voices)):
         wave, spans = voice_chunks(r["text"], r["cuts"], name, speed, pitch)
         p_path = cache / "audio" / f"{r['passage_id']}-t{j}.{AUDIO_FORMAT}"
         sf.write(str(p_path), wave, SAMPLE_RATE, format=AUDIO_FORMAT.upper())
@@ -139,6 +142,7 @@ def _voice_record(r: dict, n_takes: int, cache: Path) -> list[dict]:
 
 def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
                      limit_per_split: int | None = None, train_takes: int = 1,
+                     take_voices: str = "train",
                      progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Voices passages and questions into cache_dir (FLAC) unless already there.
 
@@ -149,6 +153,7 @@ def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
         splits: which splits to voice.
         limit_per_split: at most this many passages of each split (the first ones).
         train_takes: takes of every train passage (see `voicings`); dev and test get one.
+        take_voices: the voices of the extra takes (a key of TAKE_POOLS).
         progress: called as progress(passages done, passages in all).
     Returns:
         One dict per question and take: the example's fields (voice, speed, pitch of the
@@ -165,8 +170,9 @@ def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
             chosen.append(r)
     version = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True,
                              check=False).stdout.strip()
+    pool = [] if take_voices == "train" else [take_voices]  # (sets voiced before it existed)
     key = hashlib.sha256(json.dumps([chosen, train_takes, SENTENCE_GAP_S, CLAUSE_GAP_S,
-                                     WORD_GAP_S, TRIM_DBFS, TRIM_MARGIN_S, version],
+                                     WORD_GAP_S, TRIM_DBFS, TRIM_MARGIN_S, version, *pool],
                                     sort_keys=True).encode("utf-8")).hexdigest()
     cache = Path(cache_dir)
     manifest = cache / "manifest.json"
@@ -181,7 +187,8 @@ def build_voiced_set(records: list[dict], cache_dir, *, splits=SPLITS,
     # map keeps the records' order, so the manifest is the same whatever the number of workers
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
         for done, entries in enumerate(pool.map(
-                lambda r: _voice_record(r, train_takes if r["split"] == "train" else 1, cache),
+                lambda r: _voice_record(r, train_takes if r["split"] == "train" else 1, cache,
+                                        take_voices),
                 chosen), 1):
             out += entries
             if progress is not None:

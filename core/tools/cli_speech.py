@@ -37,10 +37,12 @@ def cmd_build_spoken_qa(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                       train_takes=args.train_takes, progress=_voicing_progress)
+                                       train_takes=args.train_takes,
+                                       take_voices=args.take_voices, progress=_voicing_progress)
         hours = sum({e["passage_path"]: e["duration_s"] for e in entries}.values()) / 3600
-        print(f"{len(entries)} voiced questions, {hours:.2f} h of passages in "
-              f"{items.voiced_dir(args.limit_per_split or None, args.train_takes)}")
+        folder = items.voiced_dir(args.limit_per_split or None, args.train_takes,
+                                  args.take_voices)
+        print(f"{len(entries)} voiced questions, {hours:.2f} h of passages in {folder}")
     return 0
 
 
@@ -78,7 +80,8 @@ def cmd_train_spoken_qa(args: argparse.Namespace) -> int:
         test_questions=args.test_questions or None,
         limit_per_split=args.limit_per_split or None, layers=args.layers or None,
         window=args.window, question_tokens=args.question_tokens, stride=args.stride,
-        lrs=parse_rates(args.lrs), train_takes=args.train_takes)
+        lrs=parse_rates(args.lrs), train_takes=args.train_takes,
+        take_voices=args.take_voices)
     last = {"phase": ""}
 
     def log(state):
@@ -218,12 +221,16 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
 def add_commands(sub) -> None:
     """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
     from core.spoken_qa import config  # light: settings only
+    from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
     p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
     p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
     p.add_argument("--voice", action="store_true", help="voice it into the cache as well")
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
     p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
+                   help="voices of the extra voicings: train (the six train voices) | more "
+                        "(with espeak-ng's female and male variants)")
     p.set_defaults(fn=cmd_build_spoken_qa)
     p = sub.add_parser("fit-units", help="k-means codebooks on the voiced train passages")
     p.add_argument("--extractor", default="mfcc", help="mfcc | hubert-base | ...")
@@ -252,6 +259,9 @@ def add_commands(sub) -> None:
                    help="passage units shared by neighbouring windows")
     p.add_argument("--lrs", default="", help="per start, e.g. pretrained=1e-4,random=3e-4")
     p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
+                   help="voices of the extra voicings: train (the six train voices) | more "
+                        "(with espeak-ng's female and male variants)")
     p.add_argument("--limit-per-split", type=int, default=0,
                    help="voice only the first N passages of each split (0 = all)")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))

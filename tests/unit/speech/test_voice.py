@@ -43,6 +43,17 @@ def test_every_listed_voice_exists_and_differs():
 
 
 @needs_espeak
+def test_training_variants_are_real_voices_of_their_own():
+    """espeak-ng ignores a variant it cannot apply ("en-gb+f4" sounds as "en-gb"): each training
+    variant must sound unlike its accent and unlike every other voice."""
+    names = [*voice.VOICES, *voice.TRAINING_VARIANTS]
+    assert not set(voice.TRAINING_VARIANTS) & set(voice.VOICES)
+    takes = {v: voice.voice("seven yellow windows", v) for v in names}
+    distinct = {(len(w), round(float(np.abs(w).sum()), 2)) for w in takes.values()}
+    assert len(distinct) == len(names)
+
+
+@needs_espeak
 def test_text_is_never_read_as_an_option():
     wave = voice.voice("-v xx hello there")
     assert audio.duration_s(wave) > 0.5

@@ -97,7 +97,7 @@ def test_every_committed_run_scores_both_starts_on_the_whole_test_split():
         for init, r in run["runs"].items():
             assert r["n"] == 177 and r["curve"][-1]["step"] == cfg["steps"], (cfg, init)
     rows = view.comparison_rows(runs)
-    assert len({tuple(r[:7]) for r in rows}) == len(rows)  # no run committed twice
+    assert len({tuple(r[:8]) for r in rows}) == len(rows)  # no run committed twice
 
 
 def test_live_reference_is_the_live_default_over_five_paired_seeds():

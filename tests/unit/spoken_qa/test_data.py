@@ -194,6 +194,21 @@ def test_train_passages_can_be_voiced_in_several_takes(records, tmp_path):
     assert len({e["passage_path"] for e in entries}) == 2
 
 
+def test_more_take_voices_add_variants_but_never_a_test_voice(records):
+    more = data.TAKE_POOLS["more"]
+    assert set(data.TAKE_POOLS["train"]) < set(more) and len(set(more)) == len(more)
+    test_parts = {part for v in data.TEST_VOICES for part in v.split("+")} - {"en-us"}
+    assert not {part for v in more for part in v.split("+")} & test_parts  # no Scottish, no f3
+    assert sum("+f" in v for v in more) >= len(more) // 3  # female voices, as one test voice is
+    train = [r for r in records if r["split"] == "train"][:40]
+    drawn = {name for r in train for name, _, _ in voicing.voicings(r, 3, "more")[1:]}
+    assert drawn <= set(more) and drawn - set(data.TRAIN_VOICES)
+    assert [voicing.voicings(r, 3, "more")[0] for r in train] == \
+        [voicing.voicings(r, 3)[0] for r in train]  # a passage's own voicing stays
+    test = next(r for r in records if r["split"] == "test")
+    assert voicing.voicings(test, 1, "more") == voicing.voicings(test, 1)
+
+
 @needs_espeak
 def test_passages_voiced_side_by_side_keep_the_records_order(records, tmp_path):
     calls = []

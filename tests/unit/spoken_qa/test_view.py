@@ -67,13 +67,14 @@ def test_reference_figure_table_and_summary_put_ours_beside_dual():
 def test_comparison_has_a_row_per_run_with_both_starts():
     other = _ref()
     other["config"] = {**other["config"], "extractor": "tiny-hubert", "k": 64,
-                       "window": 256}
+                       "window": 256, "train_takes": 3, "take_voices": "more"}
     del other["runs"]["random"]
     rows = view.comparison_rows([_ref(), other])
     assert [len(r) for r in rows] == [len(view.RUN_COLUMNS)] * 2
-    assert rows[0] == ["mfcc", 128, "offset", 5, 512, 1, 0, 0.41, 0.33, 0.05, 0.03, 177]
-    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][4] == 256
-    assert rows[1][9:11] == [None, None]  # no random start
+    assert rows[0] == ["mfcc", 128, "offset", 5, 512, 1, 6, 0, 0.41, 0.33, 0.05, 0.03, 177]
+    assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][4:7] == [256, 3, 20]
+    assert rows[1][10:12] == [None, None]  # no random start
+    assert "--train-takes 3 --take-voices more" in view.run_command(other["config"])
 
 
 def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
