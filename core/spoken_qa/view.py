@@ -223,6 +223,8 @@ def run_command(cfg: dict) -> str:
              else f"--{name.replace('_', '-')} {value}"
              for name in _OPTIONAL_FLAGS
              if (value := cfg.get(name, default[name])) != default[name] and value is not None]
+    if list(cfg.get("inits", default["inits"])) != default["inits"]:  # one start only
+        flags.insert(0, "--inits " + ",".join(cfg["inits"]))
     if cfg.get("lrs"):
         flags.append("--lrs " + ",".join(f"{init}={lr:g}" for init, lr in cfg["lrs"]))
     return " ".join([f"python -m core train-spoken-qa --extractor {cfg['extractor']} --k "

@@ -75,6 +75,10 @@ def test_comparison_has_a_row_per_run_with_both_starts():
     assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][4:7] == [256, 3, 20]
     assert rows[1][10:12] == [None, None]  # no random start
     assert "--train-takes 3 --take-voices more" in view.run_command(other["config"])
+    assert "--inits" not in view.run_command(other["config"])
+    one = view.run_command({**other["config"], "inits": ["pretrained"]})
+    assert one.startswith("python -m core train-spoken-qa --extractor tiny-hubert --k 64 ") \
+        and " --inits pretrained " in one
 
 
 def test_curves_figure_draws_loss_span_loss_and_dev_ff1_per_start():
