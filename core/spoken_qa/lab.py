@@ -57,7 +57,7 @@ from core.spoken_qa.config import (  # noqa: F401 - the settings are part of thi
 )
 from core.spoken_qa.data import TAKE_POOLS
 from core.spoken_qa.items import unit_items, voiced_entries
-from core.spoken_qa.metrics import span_scores
+from core.spoken_qa.metrics import scores_by, span_scores
 from core.text.mlm_loop import load_checkpoint, save_checkpoint
 from core.text.models import default_model, load_model
 
@@ -94,7 +94,7 @@ class SpokenQAState:
     config: SpokenQARunConfig
     phase: str = ""  # what is running now, in words
     curves: dict[str, list[dict]] = field(default_factory=dict)  # init -> [{step, loss, ...}]
-    test: dict[str, dict] = field(default_factory=dict)  # init -> {"ff1", "aos", "n"}
+    test: dict[str, dict] = field(default_factory=dict)  # init -> {"ff1", "aos", "n", "by_voice"}
     models: dict[str, sqa.SpanQA] = field(default_factory=dict)
     unit_map: object | None = None
     windows: int = 0  # training windows in the pool
@@ -295,8 +295,9 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
             yield state
             preds += [sqa.predict(model, unit_map, it.question_units, it.passage, qa_cfg)[:2]
                       for it in test_items[lo:lo + SCORE_CHUNK]]
-        state.test[init] = span_scores(preds, [(it.start_s, it.end_s)
-                                                   for it in test_items])
+        golds = [(it.start_s, it.end_s) for it in test_items]
+        state.test[init] = dict(span_scores(preds, golds), by_voice=scores_by(
+            preds, golds, [it.voice for it in test_items]))  # the two unheard voices apart
         state.models[init] = model
         state.train_s[init] = timed()
         if path is not None:

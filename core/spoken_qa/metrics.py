@@ -76,3 +76,14 @@ def span_scores(preds, golds) -> dict[str, float]:
     f1s = [frame_f1(p, g) for p, g in zip(preds, golds)]
     overlaps = [aos(p, g) for p, g in zip(preds, golds)]
     return {"ff1": sum(f1s) / len(f1s), "aos": sum(overlaps) / len(overlaps), "n": len(f1s)}
+
+
+def scores_by(preds, golds, keys) -> dict[str, dict[str, float]]:
+    """span_scores of each group of the paired spans: {key: {"ff1", "aos", "n"}}, keys
+    sorted; keys[i] names the group of the i-th pair (a test question's voice, say)."""
+    groups: dict[str, tuple[list, list]] = {}
+    for pred, gold, key in zip(preds, golds, keys, strict=True):
+        groups.setdefault(key, ([], []))
+        groups[key][0].append(pred)
+        groups[key][1].append(gold)
+    return {key: span_scores(*groups[key]) for key in sorted(groups)}

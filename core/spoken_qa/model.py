@@ -255,6 +255,7 @@ class QAItem(NamedTuple):
     passage: Runs  # deduplicated passage units with counts and times
     start_s: float  # gold answer span in the passage audio
     end_s: float
+    voice: str = ""  # the espeak-ng voice it was spoken in (voiced sets)
 
 
 def _windows_for(item: QAItem, unit_map, config: QAConfig) -> list[Window]:
@@ -353,5 +354,5 @@ def items_from_voiced(entries: list[dict], read_units: Callable[[str], Runs]) ->
             passages[key] = read_units(key)
         question = read_units(entry["question_path"])
         items.append(QAItem(question.units, passages[key], float(entry["start_s"]),
-                            float(entry["end_s"])))
+                            float(entry["end_s"]), entry.get("voice", "")))
     return items

@@ -14,6 +14,7 @@ from core.common.records import RecordError
 from core.speech import voice
 from core.spoken_qa import lab
 from core.spoken_qa import model as sqa
+from core.spoken_qa.data import TEST_VOICES
 
 needs_espeak = pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)
 TINY_RUN = dict(steps=2, batch_size=2, eval_questions=2, test_questions=3, limit_per_split=2,
@@ -77,6 +78,10 @@ def test_training_run_end_to_end_on_a_few_voiced_passages(cache):
         assert all(np.isfinite(p["loss"]) and 0 <= p["dev_ff1"] <= 1 for p in curve)
         assert all(p["dev_loss"] > 0 for p in curve)  # held-out span loss at each evaluation
         assert state.test[init]["n"] == 3 and 0 <= state.test[init]["ff1"] <= 1
+        by_voice = state.test[init]["by_voice"]  # the test voices apart, summing to the whole
+        assert set(by_voice) <= set(TEST_VOICES) and sum(v["n"] for v in by_voice.values()) == 3
+        assert np.isclose(sum(v["ff1"] * v["n"] for v in by_voice.values()) / 3,
+                          state.test[init]["ff1"])
     assert state.done_steps == state.total_steps == 4
     metrics = json.loads(json.dumps(state.metrics()))  # JSON-ready for the API
     assert set(metrics["runs"]) == set(sqa.INITS) and metrics["windows"] > 0

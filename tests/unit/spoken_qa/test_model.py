@@ -14,7 +14,7 @@ from core.speech import frames, units, voice
 from core.speech.unit_tokens import OffsetMap
 from core.spoken_qa import data, voicing
 from core.spoken_qa import model as qa
-from core.spoken_qa.metrics import aos, frame_f1, span_scores
+from core.spoken_qa.metrics import aos, frame_f1, scores_by, span_scores
 
 needs_espeak = pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)
 # Windows that fit the tiny test encoder (128 positions).
@@ -50,6 +50,16 @@ def test_span_scores_average_and_reject_bad_spans():
         span_scores([(0, 1), (0, 1)], [(0, 1)])
     with pytest.raises(InputError, match="finite"):
         aos((0.0, math.nan), (0.0, 1.0))
+
+
+def test_scores_by_group_score_each_group_alone():
+    preds, golds = [(1.0, 3.0), (0.0, 1.0), (5.0, 6.0)], [(2.0, 4.0), (0.0, 1.0), (0.0, 1.0)]
+    by = scores_by(preds, golds, ["b", "a", "b"])
+    assert list(by) == ["a", "b"]
+    assert by["a"] == span_scores(preds[1:2], golds[1:2]) and by["a"]["ff1"] == 1.0
+    assert by["b"] == {"ff1": pytest.approx(0.25), "aos": pytest.approx(1 / 6), "n": 2}
+    with pytest.raises(ValueError):
+        scores_by(preds, golds, ["a"])  # a key for every pair
 
 
 # ------------------------------------------------------------------------------ windows
