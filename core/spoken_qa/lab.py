@@ -256,7 +256,7 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
             model.load_state_dict(saved["model"])
             curve.extend(saved["curve"])
             state.done_steps += saved["step"]
-        if saved is not None and saved.get("test") is not None:  # trained and scored
+        if saved is not None and "by_voice" in (saved.get("test") or {}):  # trained, scored
             state.test[init], state.models[init] = saved["test"], model
             yield state
             continue
@@ -275,8 +275,8 @@ def run(cfg: SpokenQARunConfig, *, budget_s: float | None = None,
                            evaluate=lambda m: _dev_scores(m, unit_map, dev_items, dev_windows,
                                                           qa_cfg),
                            start_step=saved["step"] if saved else 0,
-                           optimizer_state=saved["optimizer"] if saved else None,
-                           rng_state=saved["rng"] if saved else None,
+                           optimizer_state=saved.get("optimizer") if saved else None,
+                           rng_state=saved.get("rng") if saved else None,
                            on_checkpoint=keep if path else None,
                            checkpoint_every=tc.eval_every):
             point = {"step": event.step, "loss": event.loss}

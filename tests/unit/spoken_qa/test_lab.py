@@ -15,6 +15,7 @@ from core.speech import voice
 from core.spoken_qa import lab
 from core.spoken_qa import model as sqa
 from core.spoken_qa.data import TEST_VOICES
+from core.text.mlm_loop import load_checkpoint, save_checkpoint
 
 needs_espeak = pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)
 TINY_RUN = dict(steps=2, batch_size=2, eval_questions=2, test_questions=3, limit_per_split=2,
@@ -120,6 +121,16 @@ def test_a_run_cut_off_continues_from_its_checkpoints_as_if_never_stopped(cache,
     # each start's checkpoint serves a run of that start alone (starts run as two processes)
     alone = [s.phase for s in lab.run(replace(cfg, inits=("random",)), checkpoint_dir=tmp_path)]
     assert not any(p.startswith("training") for p in alone) and alone[-1] == "done"
+    # a start scored before the test voices were scored apart is scored again, not retrained
+    saved = load_checkpoint(tmp_path / "pretrained.pt")
+    del saved["test"]["by_voice"]
+    save_checkpoint(tmp_path / "pretrained.pt", saved)
+    for state in lab.run(replace(cfg, inits=("pretrained",)), checkpoint_dir=tmp_path):
+        pass
+    again = state.metrics()["runs"]["pretrained"]
+    assert again["ff1"] == pytest.approx(whole["pretrained"]["ff1"], rel=1e-4)
+    assert len(again["curve"]) == len(whole["pretrained"]["curve"]) and again["by_voice"]
+    assert "by_voice" in load_checkpoint(tmp_path / "pretrained.pt")["test"]
     with pytest.raises(InputError, match="made with other settings"):
         next(s for s in lab.run(replace(cfg, seed=1), checkpoint_dir=tmp_path)
              if s.phase.startswith("training"))
