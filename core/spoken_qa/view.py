@@ -199,6 +199,11 @@ def reference_summary(ref: dict, say: Say = english) -> str:
     cfg = ref["config"]
     scores = say("; ").join(f"**{say(init)}** FF1 {r['ff1']:.3f}, AOS {r['aos']:.3f}"
                             for init, r in ref["runs"].items() if "ff1" in r)
+    by_voice = say("; ").join(
+        f"{say(init)} " + ", ".join(f"{v} {s['ff1']:.3f}" for v, s in r["by_voice"].items())
+        for init, r in ref["runs"].items() if r.get("by_voice"))
+    if by_voice:  # records scored since the voices were scored apart
+        scores += say(" (test FF1 by voice: {by_voice})", by_voice=by_voice)
     return say("{scores} on {questions} held-out test questions (voices {voices}). {extractor} "
                "units, k={k}, {unit_map} map; {steps} steps of {batch} windows of {window} "
                "tokens, lr {lr:g}, seed {seed}; {model} on {device}, {minutes:.0f} min, started "

@@ -62,6 +62,11 @@ def test_reference_figure_table_and_summary_put_ours_beside_dual():
     assert "all-minilm-l6-v2 on CPU (2 threads), 10 min" in text
     assert ("train-spoken-qa --extractor mfcc --k 128 --unit-map offset --steps 5 --eval-every 5 "
             "--eval-questions 40") in text
+    assert "by voice" not in text  # a record scored before the voices were scored apart
+    ref["runs"]["pretrained"]["by_voice"] = {"en-gb-scotland": {"ff1": 0.5, "aos": 0.4, "n": 2},
+                                             "en-us+f3": {"ff1": 0.25, "aos": 0.2, "n": 1}}
+    assert ("**random** FF1 0.050, AOS 0.030 (test FF1 by voice: pretrained en-gb-scotland "
+            "0.500, en-us+f3 0.250) on 177") in view.reference_summary(ref)
 
 
 def test_comparison_has_a_row_per_run_with_both_starts():
