@@ -45,8 +45,11 @@ def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref, init, f
     cfg = ref["config"]  # the reference run is the one the shipped model came from
     assert meta["extractor"] == cfg["extractor"] == lab.DEFAULT_EXTRACTOR
     assert meta["k"] == cfg["k"] and meta["unit_map"] == cfg["unit_map"] == "offset"
-    assert {k: v for k, v in meta["train_config"].items() if k != "inits"} == \
-        {k: v for k, v in cfg.items() if k != "inits"}
+    default = settings_of(lab.SpokenQARunConfig())  # settings added since: their default
+
+    def settings(c):
+        return {k: v for k, v in {**default, **c}.items() if k != "inits"}
+    assert settings(meta["train_config"]) == settings(cfg)
 
 
 def test_the_command_each_committed_run_states_makes_its_settings_again(monkeypatch):

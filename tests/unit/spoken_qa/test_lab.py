@@ -128,6 +128,7 @@ def test_a_run_cut_off_continues_from_its_checkpoints_as_if_never_stopped(cache,
     for state in lab.run(replace(cfg, inits=("pretrained",)), checkpoint_dir=tmp_path):
         pass
     again = state.metrics()["runs"]["pretrained"]
+    assert again["train_s"] == round(saved["train_s"], 1)  # its training time, not rescoring
     assert again["ff1"] == pytest.approx(whole["pretrained"]["ff1"], rel=1e-4)
     assert len(again["curve"]) == len(whole["pretrained"]["curve"]) and again["by_voice"]
     assert "by_voice" in load_checkpoint(tmp_path / "pretrained.pt")["test"]
