@@ -218,19 +218,24 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_voicing_flags(p) -> None:
+    """--train-takes and --take-voices: which voiced set a command voices or trains on."""
+    from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
+    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
+                   help="voices of the extra voicings: train (the six train voices) | more "
+                        "(with espeak-ng's female and male variants)")
+
+
 def add_commands(sub) -> None:
     """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
     from core.spoken_qa import config  # light: settings only
-    from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
     p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
     p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
     p.add_argument("--voice", action="store_true", help="voice it into the cache as well")
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
-    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
-    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
-                   help="voices of the extra voicings: train (the six train voices) | more "
-                        "(with espeak-ng's female and male variants)")
+    _add_voicing_flags(p)
     p.set_defaults(fn=cmd_build_spoken_qa)
     p = sub.add_parser("fit-units", help="k-means codebooks on the voiced train passages")
     p.add_argument("--extractor", default="mfcc", help="mfcc | hubert-base | ...")
@@ -258,10 +263,7 @@ def add_commands(sub) -> None:
     p.add_argument("--stride", type=int, default=config.DOC_STRIDE,
                    help="passage units shared by neighbouring windows")
     p.add_argument("--lrs", default="", help="per start, e.g. pretrained=1e-4,random=3e-4")
-    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
-    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
-                   help="voices of the extra voicings: train (the six train voices) | more "
-                        "(with espeak-ng's female and male variants)")
+    _add_voicing_flags(p)
     p.add_argument("--limit-per-split", type=int, default=0,
                    help="voice only the first N passages of each split (0 = all)")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "reference.json"))

@@ -62,6 +62,8 @@ def test_bad_settings_are_refused_with_the_reason():
         lab.check_config(lab.SpokenQARunConfig(layers=0))
     with pytest.raises(InputError, match="train takes must be 1 to 8, got 0"):
         lab.check_config(lab.SpokenQARunConfig(train_takes=0))
+    with pytest.raises(InputError, match="take voices must be one of train, more, got 'all'"):
+        lab.check_config(lab.SpokenQARunConfig(train_takes=3, take_voices="all"))
     lab.check_config(lab.LIVE_RUN)  # the live default is a valid run
 
 
