@@ -45,3 +45,18 @@ def test_bench_runs_on_cpu():
                                              / out["loops"]["ours"]["tokens_per_s"], 2)
     assert set(out["data_ms_per_batch"]) == set(bp.DATA_SCHEMES)
     assert all(ms > 0 for ms in out["data_ms_per_batch"].values())
+
+
+def test_the_committed_gpu_benchmarks_ran_on_cuda_and_our_loop_beat_the_stock_one():
+    import json
+
+    from core.common.paths import ASSETS
+
+    folder = ASSETS / "bench" / "nvidia-h100"
+    runs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    assert set(runs) == {"pretrain", "xling", "probe"}
+    for run in runs.values():
+        assert run["device"] == "cuda" and "H100" in run["machine"]["device"]
+    loops = runs["pretrain"]["loops"]
+    assert loops["ours"]["s_per_step"] < loops["stock"]["s_per_step"]
+    assert 0 < loops["ours"]["mfu"] < 1 and runs["pretrain"]["size"] == "medium"
