@@ -207,7 +207,7 @@ def reference_summary(ref: dict, say: Say = english) -> str:
     return say("{scores} on {questions} held-out test questions (voices {voices}). {extractor} "
                "units, k={k}, {unit_map} map; {steps} steps of {batch} windows of {window} "
                "tokens, lr {lr:g}, seed {seed}; {model} on {device}, {minutes:.0f} min, started "
-               "{started}. Again: `{command}`.", scores=scores, questions=_test_questions(ref),
+               "{started}. Again: `{command}`", scores=scores, questions=_test_questions(ref),
                voices=", ".join(TEST_VOICES), extractor=cfg["extractor"], k=cfg["k"],
                unit_map=cfg["unit_map"], steps=cfg["steps"], batch=cfg["batch_size"],
                window=cfg.get("window") or MAX_LEN, lr=cfg["lr"], seed=cfg["seed"],
