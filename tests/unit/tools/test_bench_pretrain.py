@@ -1,8 +1,12 @@
-"""`python -m core bench pretrain` (core.tools.bench.pretrain): the FLOP count and a CPU run."""
+"""`python -m core bench pretrain` (core.tools.bench.pretrain): the FLOP count, a CPU run and the
+committed GPU runs."""
 from __future__ import annotations
+
+import json
 
 import pytest
 
+from core.common.paths import ASSETS
 from core.pretrain.mlm import build_mlm
 from core.tools.bench import pretrain as bp
 
@@ -48,10 +52,6 @@ def test_bench_runs_on_cpu():
 
 
 def test_the_committed_gpu_benchmarks_ran_on_cuda_and_our_loop_beat_the_stock_one():
-    import json
-
-    from core.common.paths import ASSETS
-
     folder = ASSETS / "bench" / "nvidia-h100"
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
     assert set(runs) == {"pretrain", "xling", "probe"}
