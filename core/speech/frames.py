@@ -56,19 +56,33 @@ def check_wave(wave: np.ndarray) -> np.ndarray:
     return wave
 
 
+def mel(f):
+    """Hz -> mel (HTK's formula)."""
+    return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+
+def hz(m):
+    """mel -> Hz."""
+    return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+
+def _mel_edges_hz() -> np.ndarray:
+    """(N_MELS + 2,) the filters' edges in Hz, evenly spaced in mel; filter i peaks at i + 1."""
+    return hz(np.linspace(mel(MEL_LOW_HZ), mel(MEL_HIGH_HZ), N_MELS + 2))
+
+
+def mel_centres_hz() -> np.ndarray:
+    """(N_MELS,) the frequency where each mel filter peaks."""
+    return _mel_edges_hz()[1:-1]
+
+
 @functools.lru_cache(maxsize=1)
 def _mel_dct() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(window (400,), mel filterbank (N_MELS, N_FFT//2+1), DCT-II (N_MELS, N_MFCC))."""
     from scipy.fft import dct
 
-    def mel(f):
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    def hz(m):
-        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
-
     freqs = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
-    edges = hz(np.linspace(mel(MEL_LOW_HZ), mel(MEL_HIGH_HZ), N_MELS + 2))
+    edges = _mel_edges_hz()
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     bank = np.maximum(0.0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
     basis = dct(np.eye(N_MELS), type=2, norm="ortho", axis=0)[:, :N_MFCC]

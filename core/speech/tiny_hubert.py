@@ -28,7 +28,7 @@ from torch import nn
 
 from core.common.errors import ModelUnavailable
 from core.common.paths import ASSETS
-from core.speech.frames import N_MELS, log_mel
+from core.speech.frames import N_MELS, log_mel, mel, mel_centres_hz
 from core.speech.hubert import HUBERT_CHUNK_FRAMES
 
 MODEL_DIR = ASSETS / "speech" / "tiny-hubert"
@@ -50,12 +50,30 @@ class TinyHubertConfig:
     mask_prob: float = 0.08  # chance a frame starts a masked span (HuBERT: 0.08)
     mask_span: int = 10  # frames per span (HuBERT: 10), so ~50 % of frames are masked
     feature_layer: int = 2  # the layer (1..layers) whose output becomes units
+    warp: float = 0.0  # training only: each crop's frequency axis stretched by a factor drawn
+    # from [1 - warp, 1 + warp] (vocal-tract-length perturbation) while its targets stay the
+    # unwarped audio's units, so voices with longer or shorter vocal tracts map to one unit
 
 
 def normalised_mels(wave: np.ndarray) -> np.ndarray:
     """Per-clip mean/variance-normalised log mels (T, 40) float32: channel and loudness out."""
     m = log_mel(wave)
     return ((m - m.mean(axis=0)) / (m.std(axis=0) + 1e-5)).astype(np.float32)
+
+
+def warp_mels(mels: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
+    """mels (B, T, 40) -> the same crops with crop b's frequency axis stretched by factors[b]:
+    channel i takes the spectrum at its centre frequency / factor (linear between channels,
+    the edge channels held), so factor > 1 moves every formant up, as a shorter vocal tract."""
+    centres = mel_centres_hz()
+    index = np.arange(len(centres), dtype=np.float64)
+    src = np.stack([np.interp(mel(centres / f), mel(centres), index) for f in factors])
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, len(centres) - 1)
+    frac = torch.from_numpy(src - lo).to(mels.dtype)[:, None, :]  # (B, 1, 40)
+    lo_t = torch.from_numpy(lo)[:, None, :].expand(-1, mels.shape[1], -1)
+    hi_t = torch.from_numpy(hi)[:, None, :].expand(-1, mels.shape[1], -1)
+    return mels.gather(2, lo_t) * (1 - frac) + mels.gather(2, hi_t) * frac
 
 
 def span_mask(rng: np.random.Generator, batch: int, frames: int, prob: float, span: int
@@ -109,7 +127,7 @@ class TinyHubert(nn.Module):
 def batch_maker(mels: np.ndarray, targets: np.ndarray, cfg: TinyHubertConfig, batch_size: int,
                 crop: int = CROP_FRAMES):
     """make_batch(step, rng) for core.common.training.train: random crops of the concatenated
-    clips (mels (N, 40), targets (N,)) with a fresh span mask each."""
+    clips (mels (N, 40), targets (N,)) with a fresh span mask each (and warped: cfg.warp)."""
     if len(mels) != len(targets) or len(mels) <= crop:
         raise ValueError(f"need more than {crop} frames with one target each; got "
                          f"{len(mels)} frames, {len(targets)} targets")
@@ -119,8 +137,10 @@ def batch_maker(mels: np.ndarray, targets: np.ndarray, cfg: TinyHubertConfig, ba
         idx = rng.integers(0, len(mels) - crop, batch_size)[:, None] + np.arange(crop)
         idx = torch.from_numpy(idx)
         mask = span_mask(rng, batch_size, crop, cfg.mask_prob, cfg.mask_span)
-        return {"mels": mels_t[idx].float(), "targets": targets_t[idx],
-                "mask": torch.from_numpy(mask)}
+        crops = mels_t[idx].float()
+        if cfg.warp:  # drawn after the mask, so warp=0 keeps the unwarped runs' streams
+            crops = warp_mels(crops, rng.uniform(1 - cfg.warp, 1 + cfg.warp, batch_size))
+        return {"mels": crops, "targets": targets_t[idx], "mask": torch.from_numpy(mask)}
 
     return make_batch
 

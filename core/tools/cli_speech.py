@@ -148,7 +148,8 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     else:
         codebook = load_codebook(args.targets_from, args.targets)  # refused before voicing
         entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
-                                       train_takes=args.takes, progress=_voicing_progress)
+                                       train_takes=args.takes, take_voices=args.take_voices,
+                                       progress=_voicing_progress)
         paths = items.train_passage_paths(entries)
         mels, targets, seconds = tht.clip_features(
             paths + tht.librivox_paths(), codebook, max_hours=args.max_hours or None,
@@ -161,7 +162,7 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
         print(f"features written to {out} ({out.stat().st_size / 2**20:.1f} MB)")
         return 0
     cfg = th.TinyHubertConfig(hidden=args.hidden, layers=args.layers, heads=args.heads,
-                              ffn=4 * args.hidden, targets=args.targets)
+                              ffn=4 * args.hidden, targets=args.targets, warp=args.warp)
     tc = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                      warmup_steps=warmup_for(args.steps), eval_every=every(args.steps, 20),
                      log_every=every(args.steps, 100), seed=args.seed)
@@ -230,6 +231,7 @@ def _add_voicing_flags(p) -> None:
 def add_commands(sub) -> None:
     """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
     from core.spoken_qa import config  # light: settings only
+    from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
     p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
     p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
@@ -294,6 +296,11 @@ def add_commands(sub) -> None:
                    help="the units predicted: mfcc (HuBERT's first iteration) or tiny-hubert "
                         "(its second: the shipped model's own units, its committed codebook)")
     p.add_argument("--takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
+                   help="voices of the extra voicings (as build-spoken-qa's --take-voices)")
+    p.add_argument("--warp", type=float, default=0.0,
+                   help="vocal-tract-length perturbation: each crop's frequency axis stretched "
+                        "by a factor in [1 - warp, 1 + warp] (0 = none)")
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
     p.add_argument("--max-hours", type=float, default=0, help="0 = all the audio")
     p.add_argument("--features", default="", help="train from an --export-features file")

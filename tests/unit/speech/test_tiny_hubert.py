@@ -47,6 +47,26 @@ def test_span_masks_cover_about_half_the_frames_in_spans():
     assert (runs.counts[runs.units == 1] >= 10).all() or mask[0, -10:].any()
 
 
+def test_warping_moves_the_spectrum_along_frequency_and_leaves_the_targets(features):
+    mels, targets, _ = features
+    crops = torch.from_numpy(mels[:400].astype(np.float32))[None].repeat(3, 1, 1)
+    warped = th.warp_mels(crops, np.array([1.0, 0.85, 1.15]))
+    assert torch.allclose(warped[0], crops[0], atol=1e-6)  # factor 1: the crop as it was
+    centre = frames.mel_centres_hz()
+
+    def centroid_hz(x):  # each frame's energy-weighted frequency, averaged
+        energy = torch.softmax(x, dim=-1).numpy()
+        return float((energy @ centre).mean())
+
+    assert centroid_hz(warped[1]) < centroid_hz(crops[0]) < centroid_hz(warped[2])
+    plain = th.batch_maker(mels, targets, TINY, 4)(0, np.random.default_rng(3))
+    warp_cfg = th.TinyHubertConfig(**{**TINY.__dict__, "warp": 0.15})
+    perturbed = th.batch_maker(mels, targets, warp_cfg, 4)(0, np.random.default_rng(3))
+    assert torch.equal(plain["targets"], perturbed["targets"])  # the unwarped audio's units
+    assert torch.equal(plain["mask"], perturbed["mask"])
+    assert not torch.allclose(plain["mels"], perturbed["mels"])
+
+
 def test_features_line_up_with_targets(features):
     mels, targets, seconds = features
     assert mels.shape == (len(targets), 40) and mels.dtype == np.float16
@@ -159,10 +179,10 @@ def test_cli_exports_features_and_trains_from_them(tmp_path):
     out = tmp_path / "model"
     cmd = [sys.executable, "-m", "core", "train-hubert", "--features", str(feats), "--steps",
            "3", "--batch-size", "2", "--hidden", "32", "--layers", "2", "--heads", "2",
-           "--out", str(out)]
+           "--warp", "0.2", "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "layer not measured here" in done.stdout
     log = json.loads((out / th.LOG).read_text())
     assert [p["step"] for p in log["curve"]][-1] == 3 and log["hours_of_audio"] == 0.01
-    assert th.load(out).config.layers == 2
+    assert th.load(out).config.layers == 2 and th.load(out).config.warp == 0.2
