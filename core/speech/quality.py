@@ -40,6 +40,8 @@ class Consistency:
     ratio: float
     words: int
     takes: int
+    by_voice: dict[str, float] | None = None  # word_consistency: each voice's takes' mean
+    # distance to the same word in the other voices / between (a voice the units miss: ~1.0)
 
 
 def edit_distance(a, b) -> int:
@@ -60,18 +62,28 @@ def normalised_edit_distance(a, b) -> float:
     return 0.0 if longest == 0 else edit_distance(a, b) / longest
 
 
-def unit_consistency(takes: dict[str, list]) -> Consistency:
-    """Scores deduplicated unit strings grouped by word: {word: [units of each take]}."""
-    items = [(w, np.asarray(u)) for w, group in takes.items() for u in group]
+def unit_consistency(takes: dict[str, list], voices: list[str] | None = None) -> Consistency:
+    """Scores deduplicated unit strings grouped by word: {word: [units of each take]}; with
+    `voices` (take i of every word is in voices[i]) also each voice's own ratio (by_voice)."""
+    items = [(w, i, np.asarray(u)) for w, group in takes.items() for i, u in enumerate(group)]
     if len(takes) < 2 or any(len(g) < 2 for g in takes.values()):
         raise InputError("unit consistency needs at least 2 words with 2 takes each")
     within, between = [], []
+    by_take: dict[int, list[float]] = {}
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
-            d = normalised_edit_distance(items[i][1], items[j][1])
-            (within if items[i][0] == items[j][0] else between).append(d)
+            d = normalised_edit_distance(items[i][2], items[j][2])
+            if items[i][0] == items[j][0]:
+                within.append(d)
+                by_take.setdefault(items[i][1], []).append(d)
+                by_take.setdefault(items[j][1], []).append(d)
+            else:
+                between.append(d)
     w, b = float(np.mean(within)), float(np.mean(between))
-    return Consistency(w, b, w / b if b else float("nan"), len(takes), len(items))
+    per_voice = None
+    if voices is not None and b:
+        per_voice = {v: round(float(np.mean(by_take[i])) / b, 4) for i, v in enumerate(voices)}
+    return Consistency(w, b, w / b if b else float("nan"), len(takes), len(items), per_voice)
 
 
 def word_consistency(extractor: Extractor, codebook: np.ndarray, words: list[str],
@@ -82,7 +94,7 @@ def word_consistency(extractor: Extractor, codebook: np.ndarray, words: list[str
     kwargs = {} if speed is None else {"speed": speed}
     takes = {w: [speech_units(voice.voice(w, v, **kwargs), extractor, codebook).units
                  for v in voices] for w in words}
-    return unit_consistency(takes)
+    return unit_consistency(takes, list(voices))
 
 
 def score_layers(make_extractor: Callable[[int], Extractor], layers: Iterable[int], fit_paths,

@@ -5,7 +5,8 @@ Measures on this machine: the time to answer a question over a ~60 s passage wit
 QA model (target <= 5 s on 2 CPU cores), split by stage; the real-time factor of every
 registered extractor (seconds of compute per second of audio; < 1 is faster than real time);
 and each extractor's unit quality with each shipped codebook (core.speech.quality: the same word
-in 8 voices, edit distance within vs between words; ratio 1.0 = chance, lower is better).
+in 8 voices, edit distance within vs between words; ratio 1.0 = chance, lower is better), overall
+and by voice (how far one voice's units sit from the others' for the same word).
 An extractor whose model cannot be had here (hubert-base offline) is reported as unavailable.
 """
 from __future__ import annotations
@@ -101,7 +102,7 @@ def _unit_quality() -> dict:
                 out[f"{name}-k{k}"] = {"within": round(c.within, 3),
                                        "between": round(c.between, 3),
                                        "ratio": round(c.ratio, 3), "words": c.words,
-                                       "takes": c.takes}
+                                       "takes": c.takes, "by_voice": c.by_voice}
     return out
 
 

@@ -168,6 +168,11 @@ def test_edit_distance_and_consistency_by_hand():
     assert c.within == 0.0 and c.between == 1.0 and c.ratio == 0.0 and c.takes == 4
     with pytest.raises(InputError, match="2 takes"):
         unit_quality.unit_consistency({"a": [[1]], "b": [[2], [2]]})
+    # the third voice says both words in units of its own: its ratio is the between distance's
+    takes = {"a": [[1, 2], [1, 2], [5, 6]], "b": [[3, 4], [3, 4], [7, 8]]}
+    c = unit_quality.unit_consistency(takes, ["v1", "v2", "odd"])
+    assert c.by_voice["v1"] == c.by_voice["v2"] == pytest.approx(0.5 / c.between)
+    assert c.by_voice["odd"] == pytest.approx(1.0 / c.between) and c.by_voice["odd"] > c.ratio
 
 
 def test_mfcc_units_know_words_across_voices(waves, extractors):

@@ -28,3 +28,4 @@ def test_bench_speech_times_a_minute_of_passage_and_each_extractor():
     quality = result["unit_quality"]
     assert set(quality) >= {f"{e}-k{k}" for e in ("mfcc", "tiny-hubert") for k in (64, 128, 512)}
     assert all(0 < q["ratio"] < 1 and q["takes"] == 96 for q in quality.values())
+    assert all(set(q["by_voice"]) == set(voice.VOICES) for q in quality.values())
