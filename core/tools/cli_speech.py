@@ -50,6 +50,7 @@ def cmd_fit_units(args: argparse.Namespace) -> int:
     from core.spoken_qa import items
 
     entries = items.voiced_entries(limit_per_split=args.limit_per_split or None,
+                                   train_takes=args.train_takes, take_voices=args.take_voices,
                                    progress=_voicing_progress)
     ks = [int(k) for k in args.k.split(",")]
     for info in items.fit_codebooks(args.extractor, ks, entries, seed=args.seed):
@@ -170,6 +171,8 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
                               on_event=lambda p: print(p, flush=True))
     log["hours_of_audio"] = round(seconds / 3600, 2)
     log["targets_from"] = args.features or args.targets_from  # a features file: its targets
+    if not args.features:
+        log.update(takes=args.takes, take_voices=args.take_voices)
     if paths and espeak_available():
         best, ratios = pick_layer(lambda i: th.TinyHubertExtractor(model, i),
                                   range(1, model.config.layers + 1), paths, LAYER_WORDS,
@@ -244,6 +247,7 @@ def add_commands(sub) -> None:
     p.add_argument("--k", default="64,128,512", help="comma-separated unit counts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-per-split", type=int, default=0, help="0 = every passage")
+    _add_voicing_flags(p)
     p.set_defaults(fn=cmd_fit_units)
     p = sub.add_parser("train-spoken-qa", help="spoken QA: pretrained vs random init")
     p.add_argument("--inits", default="pretrained,random")

@@ -105,3 +105,28 @@ def test_units_of_retrained_weights_are_kept_apart(monkeypatch, tmp_path):
     weights.write_bytes(b"two")
     assert items.unit_cache_path("tiny-hubert", "c0ffee", 1) != before
     assert items.unit_cache_path("tiny-hubert", "c0ffee", 1).parent == items.voiced_dir(1)
+
+
+def test_fit_units_fits_on_the_voiced_set_it_is_told(monkeypatch, capsys):
+    """`fit-units --train-takes 3 --take-voices more` reads the codebook's frames from that
+    voiced set (the one a 3-take run trains on), not the one-take set."""
+    from core.tools.cli import main
+
+    seen = {}
+
+    def entries(**kw):
+        seen.update(kw)
+        return [{"split": "train", "passage_path": "p.wav"}]
+
+    def fit(extractor, ks, got, *, seed):
+        seen.update(extractor=extractor, ks=ks, seed=seed, entries=got)
+        return []
+
+    monkeypatch.setattr(items, "voiced_entries", entries)
+    monkeypatch.setattr(items, "fit_codebooks", fit)
+    assert main(["fit-units", "--extractor", "tiny-hubert", "--k", "512", "--train-takes", "3",
+                 "--take-voices", "more"]) == 0
+    assert seen["train_takes"] == 3 and seen["take_voices"] == "more"
+    assert seen["extractor"] == "tiny-hubert" and seen["ks"] == [512] and seen["seed"] == 0
+    assert main(["fit-units", "--k", "64"]) == 0  # the defaults: the one-take set, train voices
+    assert seen["train_takes"] == 1 and seen["take_voices"] == "train"
