@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from core.common.errors import InputError
 from core.common.paths import ROOT
 from core.speech import hubert  # light: the model loads only when a command asks for it
 
@@ -143,6 +144,9 @@ def cmd_train_hubert(args: argparse.Namespace) -> int:
     from core.spoken_qa import items
     from core.tools import train_hubert as tht
 
+    if not 0 <= args.warp < 1:
+        raise InputError(f"--warp is how far a crop's frequency axis may stretch either way, "
+                         f"from 0 up to but not 1 (0.25: factors 0.75-1.25); got {args.warp}")
     paths = []
     if args.features:
         mels, targets, seconds = tht.load_features(args.features)

@@ -96,6 +96,8 @@ def test_cli_refuses_targets_it_has_no_codebook_for(capsys):
     assert "choose one of mfcc, tiny-hubert" in capsys.readouterr().err
     assert main(["train-hubert", "--targets-from", "tiny-hubert", "--targets", "7"]) == 2
     assert "fit-units --extractor tiny-hubert --k 7" in capsys.readouterr().err
+    assert main(["train-hubert", "--warp", "1.5", "--steps", "1"]) == 2  # factors below 0
+    assert "0.25: factors 0.75-1.25); got 1.5" in capsys.readouterr().err
 
 
 def test_masked_prediction_learns_on_real_speech(features):
