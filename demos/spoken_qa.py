@@ -88,6 +88,7 @@ def _reference_panel(ref: dict | None, page: gr.Blocks) -> None:
             rows = view.comparison_rows(runs)
             localized_frame(page, gr.Dataframe(rows, headers=view.RUN_COLUMNS,
                                                interactive=False, label=t("sqa.runs"),
+                                               wrap=True, column_widths=view.RUN_WIDTHS,
                                                elem_id="sqa-runs"), rows, view.RUN_COLUMNS)
 
 

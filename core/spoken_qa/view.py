@@ -33,6 +33,8 @@ DUAL_TRAIN_QUESTIONS = 87_599  # NMSQA train: the SQuAD v1.1 train questions, sp
 RUN_COLUMNS = ["extractor", "k", "unit map", "steps", "window", "train voicings",
                "train voices", "seed", "pretrained FF1", "pretrained AOS", "random FF1",
                "random AOS", "test questions"]
+# Shares of the table's width (sum 100 %): every column shows at 1,000 px, no word split.
+RUN_WIDTHS = ["11%", "4%", "7%", "6%", "7%", "8%", "7%", "6%", "9%", "9%", "8%", "8%", "10%"]
 
 
 def envelope(wave: np.ndarray, points: int = ENVELOPE_POINTS) -> tuple[np.ndarray, np.ndarray]:

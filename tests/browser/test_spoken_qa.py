@@ -12,6 +12,12 @@ pytestmark = [pytest.mark.embedded,
               pytest.mark.skipif(not voice.espeak_available(), reason=voice.INSTALL_HINT)]
 
 
+# How many lines an element's text is laid out on (its text's boxes at distinct heights).
+TEXT_LINES = """el => { const r = document.createRange(); r.selectNodeContents(el);
+  const tops = [...r.getClientRects()].filter(c => c.width > 0).map(c => Math.round(c.top));
+  return new Set(tops).size; }"""
+
+
 @pytest.fixture(scope="module")
 def page(spoken_qa_url):
     yield from open_page(spoken_qa_url)
@@ -41,6 +47,19 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
     files.get_by_text("examples.json").wait_for(timeout=60_000)  # and a wav per clip
     assert files.get_by_text(".wav").count() == 6
     page.screenshot(path=str(artifacts / "spoken_qa_tab.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_every_column_of_the_runs_table_shows_without_scrolling(page):
+    table = page.locator("#sqa-runs")
+    table.get_by_text("test questions").first.wait_for(timeout=60_000)
+    box = table.bounding_box()
+    for header in ("extractor", "seed", "test questions"):
+        cell = table.locator("th", has_text=header).first.bounding_box()
+        assert box["x"] <= cell["x"] and cell["x"] + cell["width"] <= box["x"] + box["width"] + 1
+    for header in ("extractor", "window", "seed"):  # one word, one line: never split
+        label = table.locator("th", has_text=header).first.locator("span[data-editable]").first
+        assert label.evaluate(TEXT_LINES) == 1, header
 
 
 @pytest.mark.browser

@@ -76,6 +76,8 @@ def test_comparison_has_a_row_per_run_with_both_starts():
     del other["runs"]["random"]
     rows = view.comparison_rows([_ref(), other])
     assert [len(r) for r in rows] == [len(view.RUN_COLUMNS)] * 2
+    assert len(view.RUN_WIDTHS) == len(view.RUN_COLUMNS)  # a width for every column
+    assert sum(float(w.rstrip("%")) for w in view.RUN_WIDTHS) == 100
     assert rows[0] == ["mfcc", 128, "offset", 5, 512, 1, 6, 0, 0.41, 0.33, 0.05, 0.03, 177]
     assert rows[1][:2] == ["tiny-hubert", 64] and rows[1][4:7] == [256, 3, 20]
     assert rows[1][10:12] == [None, None]  # no random start
