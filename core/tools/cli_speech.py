@@ -226,10 +226,11 @@ def cmd_pick_layer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_voicing_flags(p) -> None:
-    """--train-takes and --take-voices: which voiced set a command voices or trains on."""
+def _add_voicing_flags(p, takes_flag: str = "--train-takes") -> None:
+    """--train-takes (train-hubert: --takes) and --take-voices: which voiced set a command
+    voices or trains on."""
     from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
-    p.add_argument("--train-takes", type=int, default=1, help="voicings of each train passage")
+    p.add_argument(takes_flag, type=int, default=1, help="voicings of each train passage")
     p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
                    help="voices of the extra voicings: train (the six train voices) | more "
                         "(with espeak-ng's female and male variants)")
@@ -238,7 +239,6 @@ def _add_voicing_flags(p) -> None:
 def add_commands(sub) -> None:
     """Registers build-spoken-qa, fit-units, train-spoken-qa, train-hubert and pick-layer."""
     from core.spoken_qa import config  # light: settings only
-    from core.spoken_qa.data import TAKE_POOLS  # light: the text set's constants
     p = sub.add_parser("build-spoken-qa", help="spoken-QA text set (and its espeak-ng audio)")
     p.add_argument("--seed", type=int, default=0, help="question, cut and voice draws")
     p.add_argument("--out", default=str(ROOT / "assets" / "spoken_qa" / "text.jsonl"))
@@ -303,9 +303,7 @@ def add_commands(sub) -> None:
     p.add_argument("--targets-from", default="mfcc",
                    help="the units predicted: mfcc (HuBERT's first iteration) or tiny-hubert "
                         "(its second: the shipped model's own units, its committed codebook)")
-    p.add_argument("--takes", type=int, default=1, help="voicings of each train passage")
-    p.add_argument("--take-voices", default="train", choices=tuple(TAKE_POOLS),
-                   help="voices of the extra voicings (as build-spoken-qa's --take-voices)")
+    _add_voicing_flags(p, "--takes")
     p.add_argument("--warp", type=float, default=0.0,
                    help="vocal-tract-length perturbation: each crop's frequency axis stretched "
                         "by a factor in [1 - warp, 1 + warp] (0 = none)")
