@@ -103,8 +103,8 @@ def answer(context_audio, question_audio, gold=None):
                "passage_units": res.passage.units.tolist(),
                "question_units": res.question.units.tolist(),
                "passage_tokens": res.passage_tokens, "question_tokens": res.question_tokens,
-               "stages": res.stages, "model": {k: res.meta[k] for k in
-                                               ("model", "extractor", "k", "unit_map")}}
+               "stages": res.stages, "warp": res.warp,
+               "model": {k: res.meta[k] for k in ("model", "extractor", "k", "unit_map")}}
     if known:
         details["gold"] = dict({k: known[k] for k in ("id", "answer", "start_s", "end_s")},
                                **held_out.judge((res.start_s, res.end_s), known))
@@ -170,6 +170,8 @@ def tokens_read(details) -> str:
     q = details["question_tokens"]
     shown = " ".join(q[:READ_TOKENS]) + (" ..." if len(q) > READ_TOKENS else "")
     lines = [text("sqa.read_question", locale, n=len(q), tokens=shown)]
+    if details.get("warp"):
+        lines.insert(0, text("sqa.read_warp", locale, **details["warp"]))
     p = details["passage_tokens"]
     for name, span in (details.get("spans") or {}).items():
         a, b = span["first"], span["last"]

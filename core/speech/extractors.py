@@ -7,6 +7,8 @@ Extractors (`register_extractor` adds more):
   - `mfcc`: 13 MFCCs + deltas + delta-deltas (39 dims), the targets HuBERT's first
     iteration clusters; numpy/scipy only.
   - `tiny-hubert`: the lab's own HuBERT-style model (core.speech.tiny_hubert).
+  - `tiny-hubert-vtln`: the same model after a per-clip frequency warp that normalises the
+    voice (core.speech.vtln); it reads tiny-hubert's codebooks.
   - `hubert-base` (paper profile): facebook/hubert-base-ls960 through transformers, the
     output of one transformer layer, chosen by measurement (core.speech.hubert).
 Codebooks: assets/speech/<extractor>-k<k>.npy, fitted by `python -m core fit-units`.
@@ -22,20 +24,19 @@ from typing import Callable
 import numpy as np
 
 from core.common.errors import InputError
-from core.common.paths import ASSETS
 from core.speech.audio import load_audio
 from core.speech.frames import N_MFCC, SAMPLE_RATE, Extractor, MfccExtractor
 from core.speech.hubert import HUBERT_BASE_REPO, layer_note, load_hubert
 from core.speech.units import (
     MAX_FIT_FRAMES,
     Runs,
+    codebook_file,
     fit_codebook,
     read_codebook,
     save_codebook,
     speech_units,
 )
 
-CODEBOOK_DIR = ASSETS / "speech"  # <extractor>-k<k>.npy: python -m core fit-units
 CODEBOOK_KS = (64, 128, 512)  # DUAL's unit inventories
 
 
@@ -45,6 +46,7 @@ class ExtractorSpec:
     dims: int  # feature width
     profile: str  # "embedded" (no network) | "paper" (hub weights)
     about: str  # one line for the UI
+    codebooks_of: str = ""  # another extractor whose codebooks it reads (same feature space)
 
 
 EXTRACTORS: dict[str, ExtractorSpec] = {
@@ -66,9 +68,22 @@ def _load_tiny_hubert() -> Extractor:
 EXTRACTORS["tiny-hubert"] = ExtractorSpec(
     "tiny-hubert", 256, "embedded", "the lab's own HuBERT-style model (masked prediction of MFCC "
     "units on espeak-ng speech; assets/speech/tiny-hubert, `python -m core train-hubert`)")
+
+
+def _load_vtln() -> Extractor:
+    from core.speech.vtln import load_extractor
+
+    return load_extractor()
+
+
+EXTRACTORS["tiny-hubert-vtln"] = ExtractorSpec(
+    "tiny-hubert-vtln", 256, "embedded", "tiny-hubert after vocal-tract-length normalisation: "
+    "each clip's frequency axis warped by the factor (0.75-1.1) whose features sit closest to "
+    "tiny-hubert's k=512 codebook (core.speech.vtln)", codebooks_of="tiny-hubert")
 _FACTORIES: dict[str, Callable[[], Extractor]] = {"mfcc": MfccExtractor,
                                                   "hubert-base": load_hubert,
-                                                  "tiny-hubert": _load_tiny_hubert}
+                                                  "tiny-hubert": _load_tiny_hubert,
+                                                  "tiny-hubert-vtln": _load_vtln}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -101,7 +116,8 @@ def _load_cached(name: str) -> Extractor:
 # --------------------------------------------------------------------------- codebooks
 def codebook_path(extractor: str, k: int) -> Path:
     """Where the codebook of `extractor` with k units lives (shipped or fitted locally)."""
-    return CODEBOOK_DIR / f"{extractor}-k{k}.npy"
+    spec = EXTRACTORS.get(extractor)
+    return codebook_file((spec and spec.codebooks_of) or extractor, k)
 
 
 def load_codebook(extractor: str, k: int) -> np.ndarray:
@@ -151,6 +167,10 @@ def fit_unit_codebooks(extractor, outputs: dict, audio_paths, *, seed: int = 0,
                        max_frames: int = MAX_FIT_FRAMES) -> list[CodebookInfo]:
     """fit_units for several k ({k: out_path}) from one pass of feature extraction."""
     ex = load_extractor(extractor) if isinstance(extractor, str) else extractor
+    owner = EXTRACTORS.get(ex.name)
+    if owner and owner.codebooks_of:
+        raise InputError(f"{ex.name} reads {owner.codebooks_of}'s codebooks; fit those with "
+                         f"`python -m core fit-units --extractor {owner.codebooks_of}`")
     paths = [Path(p) for p in audio_paths]
     if not paths:
         raise InputError("fit-units needs at least one audio file")

@@ -155,9 +155,12 @@ class TinyHubertExtractor:
         self.layer = int(layer or model.config.feature_layer)
         self.dims = model.config.hidden
 
-    @torch.no_grad()
     def __call__(self, wave: np.ndarray) -> np.ndarray:
-        mels = torch.from_numpy(normalised_mels(wave))  # (T, 40)
+        return self.from_mels(torch.from_numpy(normalised_mels(wave)))
+
+    @torch.no_grad()
+    def from_mels(self, mels: torch.Tensor) -> np.ndarray:
+        """(T, 40) normalised (perhaps warped) log mels -> (T, H) features."""
         device = next(self.model.parameters()).device
         parts = []
         for lo in range(0, len(mels), HUBERT_CHUNK_FRAMES):  # bounded attention memory

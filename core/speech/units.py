@@ -14,8 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from core.common.errors import InputError
+from core.common.paths import ASSETS
 from core.speech.frames import HOP_S, Extractor
 
+CODEBOOK_DIR = ASSETS / "speech"  # <extractor>-k<k>.npy: python -m core fit-units
 MAX_FIT_FRAMES = 200_000  # frames k-means sees at most (~67 min of speech), drawn by seed
 KMEANS_BATCH = 4_096  # MiniBatchKMeans batch size
 
@@ -27,6 +29,12 @@ class Runs(NamedTuple):
     counts: np.ndarray  # (R,) int64 frames in each run; sums to T
     start_s: np.ndarray  # (R,) float64 start of each run in seconds
     end_s: np.ndarray  # (R,) float64 end of each run; end_s[i] == start_s[i + 1]
+
+
+def codebook_file(owner: str, k: int) -> Path:
+    """The .npy of `owner`'s codebook with k units (core.speech.extractors.codebook_path says
+    which extractor owns the codebooks another one reads)."""
+    return CODEBOOK_DIR / f"{owner}-k{k}.npy"
 
 
 def fit_codebook(features: np.ndarray, k: int, seed: int = 0) -> np.ndarray:

@@ -95,11 +95,13 @@ SAVE_EVERY = 200  # audio files read between saves of the unit cache
 
 def _extractor_files(extractor: str) -> tuple[Path, ...]:
     """The files besides the codebook that decide an extractor's units (its weights)."""
-    if extractor == "tiny-hubert":
-        from core.speech import tiny_hubert
+    if extractor in ("tiny-hubert", "tiny-hubert-vtln"):
+        from core.speech import tiny_hubert, vtln
 
-        return (tiny_hubert.MODEL_DIR / tiny_hubert.WEIGHTS,
-                tiny_hubert.MODEL_DIR / tiny_hubert.CONFIG)
+        weights = (tiny_hubert.MODEL_DIR / tiny_hubert.WEIGHTS,
+                   tiny_hubert.MODEL_DIR / tiny_hubert.CONFIG)
+        # the warp is judged by a codebook, which may differ from the one units come from
+        return weights + ((vtln.reference_codebook_path(),) if extractor == vtln.NAME else ())
     if extractor == "hubert-base":
         from core.speech.hubert import LAYER_FILE
 

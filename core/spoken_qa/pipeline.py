@@ -18,7 +18,8 @@ import numpy as np
 
 from core.speech.audio import check_duration, check_speech, cut
 from core.speech.extractors import load_codebook, load_extractor
-from core.speech.units import Runs, speech_units
+from core.speech.units import Runs
+from core.speech.vtln import clip_factor, runs_at
 from core.spoken_qa import model as sqa
 from core.spoken_qa.config import UNIT_KEYS, twin_folder  # noqa: F401 - part of this API
 from core.spoken_qa.ship import RANDOM_SHIP_DIR, SHIP_DIR, load_shipped, qa_config_of
@@ -56,6 +57,8 @@ class Answer:
     meta: dict  # qa.json of the model used
     spans: dict  # start ("pretrained", "random") -> {start_s, end_s, confidence, first, last}:
     #             this answer, and the shipped random-init twin's when one is shipped
+    warp: dict | None = None  # {"passage": factor, "question": factor} when the extractor
+    #                          normalises the voice (core.speech.vtln), else None
 
 
 def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str = str(SHIP_DIR),
@@ -83,8 +86,13 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
         t = now
 
     with _LOCK:
-        p_runs = speech_units(passage_wave, extractor, codebook)
-        q_runs = speech_units(question_wave, extractor, codebook)
+        p_warp, q_warp = clip_factor(extractor, passage_wave), clip_factor(extractor, question_wave)
+        warp = None if p_warp is None else {"passage": p_warp, "question": q_warp}
+        if warp:
+            stage("voice normalisation: each clip's frequency warp (nearest to the codebook)",
+                  f"passage x{p_warp:.2f}, question x{q_warp:.2f} (1.00 = unchanged)")
+        p_runs = runs_at(passage_wave, extractor, codebook, p_warp)
+        q_runs = runs_at(question_wave, extractor, codebook, q_warp)
         frames = int(p_runs.counts.sum()) + int(q_runs.counts.sum())
         stage(f"{meta['extractor']} features -> k-means units (k={meta['k']})",
               f"{frames} frames of 20 ms -> {len(p_runs.units)} passage + "
@@ -111,4 +119,4 @@ def answer(passage_wave: np.ndarray, question_wave: np.ndarray, *, folder: str =
     stage("units -> seconds (cumulative run lengths)",
           f"{pred.start_s:.2f}-{pred.end_s:.2f} s")
     return Answer(pred.start_s, pred.end_s, pred.confidence, clip, p_runs, q_runs, p_tokens,
-                  q_tokens, pred.windows, pred.first, pred.last, stages, meta, spans)
+                  q_tokens, pred.windows, pred.first, pred.last, stages, meta, spans, warp)

@@ -121,7 +121,8 @@ def test_rates_give_the_same_frames_and_units(tmp_path, waves, extractors, mfcc_
 def test_registry_lists_choices():
     assert registry.available_extractors()[0] == "mfcc"  # embedded first
     assert {"mfcc", "hubert-base"} <= set(registry.available_extractors())
-    with pytest.raises(InputError, match="choose one of mfcc, tiny-hubert, hubert-base"):
+    with pytest.raises(InputError,
+                       match="choose one of mfcc, tiny-hubert, tiny-hubert-vtln, hubert-base"):
         registry.load_extractor("wav2vec9")
     assert registry.load_extractor("mfcc") is registry.load_extractor("mfcc")  # cached
 
