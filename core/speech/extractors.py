@@ -137,6 +137,16 @@ def runs_of(wave: np.ndarray, extractor: str, k: int) -> Runs:
     return speech_units(wave, load_extractor(extractor), load_codebook(extractor, k))
 
 
+def warped_runs_of(wave: np.ndarray, extractor: str, k: int) -> tuple[Runs, float | None]:
+    """runs_of, and the clip's warp factor where the extractor normalises the voice (else None:
+    core.speech.vtln)."""
+    from core.speech.vtln import clip_factor, runs_at
+
+    ex = load_extractor(extractor)
+    factor = clip_factor(ex, wave)
+    return runs_at(wave, ex, load_codebook(extractor, k), factor), factor
+
+
 @dataclass(frozen=True)
 class CodebookInfo:
     path: Path  # where the .npy was written

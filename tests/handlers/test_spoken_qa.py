@@ -174,6 +174,18 @@ def test_units_have_contiguous_times_that_add_up(clips):
     assert all(a["unit"] != b["unit"] for a, b in zip(runs, runs[1:]))  # repeats merged
     with pytest.raises(gr.Error, match="no mfcc codebook with k=100"):
         tab.units(clips[1], "mfcc", 100)
+    assert out["warp"] is None  # MFCC reads every voice as it is
+
+
+def test_a_high_voice_is_read_after_a_warp_the_units_say(tmp_path):
+    wav = audio.write_wav(tmp_path / "f3.wav", voice.voice(
+        "The mayor promised seventy percent of the money before the summer.", "en-us+f3"))
+    out = tab.units(str(wav), "tiny-hubert-vtln", 128)
+    assert out["warp"] <= 0.85 and out["k"] == 128 and all(0 <= r["unit"] < 128
+                                                            for r in out["units"])
+    plain = tab.units(str(wav), "tiny-hubert", 128)
+    assert plain["warp"] is None and plain["frames"] == out["frames"]
+    assert [r["unit"] for r in plain["units"]] != [r["unit"] for r in out["units"]]
 
 
 def test_voicing_gives_audio_or_says_how_to_get_espeak(monkeypatch):

@@ -43,7 +43,8 @@ def test_shipped_model_is_small_and_scores_what_the_trained_one_did(ref, init, f
     assert abs(shipped["ff1"] - trained["ff1"]) <= 0.02
     assert abs(shipped["aos"] - trained["aos"]) <= 0.02
     cfg = ref["config"]  # the reference run is the one the shipped model came from
-    assert meta["extractor"] == cfg["extractor"] == lab.DEFAULT_EXTRACTOR
+    assert meta["extractor"] == cfg["extractor"]
+    assert extractors.EXTRACTORS[cfg["extractor"]].profile == "embedded"  # the lab's own units
     assert meta["k"] == cfg["k"] and meta["unit_map"] == cfg["unit_map"] == "offset"
     default = settings_of(lab.SpokenQARunConfig())  # settings added since: their default
 
