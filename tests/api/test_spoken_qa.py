@@ -24,7 +24,9 @@ def test_voice_answer_units_and_train_over_the_api(spoken_qa_url, tmp_path):
                                                     api_name="/speech_qa_answer")
     assert isinstance(start, float) and 0 <= start < end <= length + 1e-6
     assert abs(audio.duration_s(audio.load_audio(clip)) - (end - start)) < 0.002
-    assert "plot" in fig and len(details["stages"]) == 5  # + the random-init twin's answer
+    # + the voice warp (tiny-hubert-vtln) and the random-init twin's answer
+    assert "plot" in fig and len(details["stages"]) == 6
+    assert set(details["warp"]) == {"passage", "question"}
     assert details["spans"]["pretrained"]["start_s"] == start
     assert 0 <= details["spans"]["random"]["start_s"] < details["spans"]["random"]["end_s"]
     units = client.predict(handle_file(q), "mfcc", "128", api_name="/speech_qa_units")

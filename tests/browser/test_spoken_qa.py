@@ -42,6 +42,10 @@ def test_an_example_click_voices_it_and_the_answer_is_drawn(page, artifacts):
     assert verdict.inner_text().startswith(("Pretrained start: hit", "Pretrained start: miss"))
     assert "Random init: " in verdict.inner_text()  # both starts answer, both are judged
     page.locator("#sqa-answer-plot text", has_text="random init").first.wait_for(timeout=30_000)
+    # each clip's voice warp, before what the text model read
+    read = page.locator("#sqa-read")
+    read.get_by_text("Voice normalisation.").wait_for(timeout=30_000)
+    assert "What the text model read." in read.inner_text()
     page.get_by_role("button", name="Download the examples", exact=False).click()
     files = page.locator("#sqa-example-files")
     files.get_by_text("examples.json").wait_for(timeout=60_000)  # and a wav per clip

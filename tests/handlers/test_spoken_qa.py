@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.speech import audio, voice
-from core.spoken_qa import config, lab
+from core.speech import audio, voice, vtln
+from core.spoken_qa import config
 from core.spoken_qa.data import examples, load_records
 from demos import spoken_qa
 from demos import spoken_qa_handlers as tab
@@ -46,9 +46,11 @@ def test_answer_is_a_span_of_the_passage_with_its_clip_and_stages(clips):
     assert 0 <= first <= last < len(details["passage_units"])
     assert 0 < details["confidence"] <= 1
     rows = tab.stage_rows(details)
-    assert details["model"]["extractor"] == lab.DEFAULT_EXTRACTOR  # the shipped model's units
-    assert [r[0].split()[0] for r in rows] == [lab.DEFAULT_EXTRACTOR, "units", "all-minilm-l6-v2",
+    assert details["model"]["extractor"] == vtln.NAME  # the shipped model's units
+    assert [r[0].split()[0] for r in rows] == ["voice", vtln.NAME, "units", "all-minilm-l6-v2",
                                                "the", "units"]
+    warp = details["warp"]  # each clip's own factor, judged apart
+    assert set(warp) == {"passage", "question"} and {*warp.values()} <= set(vtln.GRID)
     shaded = [s for s in fig.layout.shapes if s.type == "rect"]
     assert any(s.x0 == pytest.approx(start) for s in shaded)
     # the same question answered by the shipped random-init twin, shaded beside it
@@ -63,6 +65,8 @@ def test_answer_is_a_span_of_the_passage_with_its_clip_and_stages(clips):
     assert any(t.startswith("random init ") for t in labels)
     assert "random init" in tab.verdict(details)
     read = tab.tokens_read(details)  # what the text model read: question and both answers
+    assert read.startswith("**Voice normalisation.**")
+    assert f"passage x{warp['passage']:.2f}, question x{warp['question']:.2f}" in read
     assert " ".join(details["question_tokens"][:5]) in read
     a, b = details["answer_units"]
     assert f"runs {a}-{b} of {len(details['passage_tokens'])}" in read
