@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.speech import audio, voice
-from core.speech.extractors import CODEBOOK_KS, available_extractors
+from core.speech.extractors import CODEBOOK_KS, VTLN, available_extractors
 from core.spoken_qa import config, held_out, view
 from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
@@ -32,7 +32,8 @@ def intro(ref: dict | None, meta: dict | None, twin: dict | None = None,
     parts = [text("sqa.finding", locale)]
     if meta is not None:
         parts.append(text("sqa.here", locale, extractor=meta["extractor"], k=meta["k"],
-                          unit_map=meta["unit_map"], model=meta["model"]))
+                          unit_map=meta["unit_map"], model=meta["model"])
+                     + (text("sqa.here_vtln", locale) if meta["extractor"] == VTLN else ""))
     expect = [text("sqa.expect_title", locale)]
     if ref is not None and {"pretrained", "random"} <= set(ref["runs"]):
         p, r, cfg = ref["runs"]["pretrained"], ref["runs"]["random"], ref["config"]

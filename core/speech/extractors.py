@@ -76,14 +76,15 @@ def _load_vtln() -> Extractor:
     return load_extractor()
 
 
-EXTRACTORS["tiny-hubert-vtln"] = ExtractorSpec(
-    "tiny-hubert-vtln", 256, "embedded", "tiny-hubert after vocal-tract-length normalisation: "
+VTLN = "tiny-hubert-vtln"  # core.speech.vtln.NAME (that module loads torch; this one does not)
+EXTRACTORS[VTLN] = ExtractorSpec(
+    VTLN, 256, "embedded", "tiny-hubert after vocal-tract-length normalisation: "
     "each clip's frequency axis warped by the factor (0.75-1.1) whose features sit closest to "
     "tiny-hubert's k=512 codebook (core.speech.vtln)", codebooks_of="tiny-hubert")
 _FACTORIES: dict[str, Callable[[], Extractor]] = {"mfcc": MfccExtractor,
                                                   "hubert-base": load_hubert,
                                                   "tiny-hubert": _load_tiny_hubert,
-                                                  "tiny-hubert-vtln": _load_vtln}
+                                                  VTLN: _load_vtln}
 _LOAD_LOCK = threading.Lock()
 
 

@@ -59,6 +59,7 @@ def test_normalising_makes_the_female_voice_say_words_in_the_other_voices_units(
 
 
 def test_it_reads_tiny_huberts_codebooks_and_refuses_to_fit_its_own(tmp_path):
+    assert extractors.VTLN == vtln.NAME and extractors.EXTRACTORS[vtln.NAME].profile == "embedded"
     for k in extractors.CODEBOOK_KS:
         assert extractors.codebook_path(vtln.NAME, k) == extractors.codebook_path("tiny-hubert", k)
     wav = write_wav(tmp_path / "a.wav", voice.voice("seven people", "en-us"))

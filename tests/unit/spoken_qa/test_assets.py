@@ -87,6 +87,7 @@ def test_tab_intro_states_the_committed_scores_and_units(ref):
         r = ref["runs"][init]
         assert f"{r['ff1']:.3f} / " in text and f"{r['aos']:.3f}" in text
     assert f"{meta['extractor']} units (k={meta['k']})" in text
+    assert ("vocal-tract-length normalisation" in text) == (meta["extractor"] == extractors.VTLN)
     assert f"test FF1 {meta['shipped_test']['ff1']:.3f}" in text
     assert "Finding" in intro(None, None) and "reference run" not in intro(None, None)
 
