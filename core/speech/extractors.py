@@ -128,8 +128,9 @@ def load_codebook(extractor: str, k: int) -> np.ndarray:
                          f"{', '.join(available_extractors())}")
     path = codebook_path(extractor, k)
     if not path.is_file():
+        owner = EXTRACTORS[extractor].codebooks_of or extractor  # whose codebooks it reads
         raise InputError(f"no {extractor} codebook with k={k} (looked for {path}); fit it with "
-                         f"`python -m core fit-units --extractor {extractor} --k {k}`")
+                         f"`python -m core fit-units --extractor {owner} --k {k}`")
     return read_codebook(path)
 
 

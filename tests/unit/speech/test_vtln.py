@@ -66,6 +66,8 @@ def test_it_reads_tiny_huberts_codebooks_and_refuses_to_fit_its_own(tmp_path):
     with pytest.raises(InputError, match="reads tiny-hubert's codebooks"):
         extractors.fit_units(vtln.NAME, 16, [wav], tmp_path / "out.npy")
     assert not (tmp_path / "out.npy").exists()
+    with pytest.raises(InputError, match="fit-units --extractor tiny-hubert --k 100`"):
+        extractors.load_codebook(vtln.NAME, 100)
 
 
 def test_its_unit_cache_is_its_own_and_keyed_on_the_codebook_that_judges_the_warp():
