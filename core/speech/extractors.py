@@ -26,7 +26,7 @@ import numpy as np
 from core.common.errors import InputError
 from core.speech.audio import load_audio
 from core.speech.frames import N_MFCC, SAMPLE_RATE, Extractor, MfccExtractor
-from core.speech.hubert import HUBERT_BASE_REPO, layer_note, load_hubert
+from core.speech.hubert import HUBERT_BASE_REPO, LAYER_FILE, layer_note, load_hubert
 from core.speech.units import (
     MAX_FIT_FRAMES,
     Runs,
@@ -47,6 +47,20 @@ class ExtractorSpec:
     profile: str  # "embedded" (no network) | "paper" (hub weights)
     about: str  # one line for the UI
     codebooks_of: str = ""  # another extractor whose codebooks it reads (same feature space)
+    files: Callable[[], tuple[Path, ...]] | None = None  # besides the codebook, the files that
+    #   decide its units (weights): cached units are keyed on their bytes (core.spoken_qa.items)
+
+
+def _tiny_hubert_files() -> tuple[Path, ...]:
+    from core.speech import tiny_hubert
+
+    return tiny_hubert.MODEL_DIR / tiny_hubert.WEIGHTS, tiny_hubert.MODEL_DIR / tiny_hubert.CONFIG
+
+
+def _vtln_files() -> tuple[Path, ...]:
+    from core.speech import vtln  # the warp is judged by a codebook the units may not come from
+
+    return _tiny_hubert_files() + (vtln.reference_codebook_path(),)
 
 
 EXTRACTORS: dict[str, ExtractorSpec] = {
@@ -55,7 +69,7 @@ EXTRACTORS: dict[str, ExtractorSpec] = {
                           "targets); no model"),
     "hubert-base": ExtractorSpec("hubert-base", 768, "paper",
                                  f"{HUBERT_BASE_REPO}, {layer_note()} (the papers' "
-                                 "speech model)"),
+                                 "speech model)", files=lambda: (LAYER_FILE,)),
 }
 
 
@@ -67,7 +81,8 @@ def _load_tiny_hubert() -> Extractor:
 
 EXTRACTORS["tiny-hubert"] = ExtractorSpec(
     "tiny-hubert", 256, "embedded", "the lab's own HuBERT-style model (masked prediction of MFCC "
-    "units on espeak-ng speech; assets/speech/tiny-hubert, `python -m core train-hubert`)")
+    "units on espeak-ng speech; assets/speech/tiny-hubert, `python -m core train-hubert`)",
+    files=_tiny_hubert_files)
 
 
 def _load_vtln() -> Extractor:
@@ -80,7 +95,8 @@ VTLN = "tiny-hubert-vtln"  # core.speech.vtln.NAME (that module loads torch; thi
 EXTRACTORS[VTLN] = ExtractorSpec(
     VTLN, 256, "embedded", "tiny-hubert after vocal-tract-length normalisation: "
     "each clip's frequency axis warped by the factor (0.75-1.1) whose features sit closest to "
-    "tiny-hubert's k=512 codebook (core.speech.vtln)", codebooks_of="tiny-hubert")
+    "tiny-hubert's k=512 codebook (core.speech.vtln)", codebooks_of="tiny-hubert",
+    files=_vtln_files)
 _FACTORIES: dict[str, Callable[[], Extractor]] = {"mfcc": MfccExtractor,
                                                   "hubert-base": load_hubert,
                                                   "tiny-hubert": _load_tiny_hubert,
@@ -89,7 +105,8 @@ _LOAD_LOCK = threading.Lock()
 
 
 def register_extractor(spec: ExtractorSpec, factory: Callable[[], Extractor]) -> None:
-    """Adds (or replaces) an extractor; `factory()` builds it on first use."""
+    """Adds (or replaces) an extractor; `factory()` builds it on first use. Give the spec
+    `files` (its weights) so that units cached for a voiced set follow a retrained model."""
     EXTRACTORS[spec.name] = spec
     _FACTORIES[spec.name] = factory
     _load_cached.cache_clear()

@@ -23,6 +23,7 @@ import numpy as np
 from core.common.errors import InputError
 from core.common.paths import cache_dir
 from core.speech.extractors import (
+    EXTRACTORS,
     CodebookInfo,
     codebook_path,
     fit_unit_codebooks,
@@ -95,18 +96,8 @@ SAVE_EVERY = 200  # audio files read between saves of the unit cache
 
 def _extractor_files(extractor: str) -> tuple[Path, ...]:
     """The files besides the codebook that decide an extractor's units (its weights)."""
-    if extractor in ("tiny-hubert", "tiny-hubert-vtln"):
-        from core.speech import tiny_hubert, vtln
-
-        weights = (tiny_hubert.MODEL_DIR / tiny_hubert.WEIGHTS,
-                   tiny_hubert.MODEL_DIR / tiny_hubert.CONFIG)
-        # the warp is judged by a codebook, which may differ from the one units come from
-        return weights + ((vtln.reference_codebook_path(),) if extractor == vtln.NAME else ())
-    if extractor == "hubert-base":
-        from core.speech.hubert import LAYER_FILE
-
-        return (LAYER_FILE,)
-    return ()
+    spec = EXTRACTORS.get(extractor)
+    return tuple(spec.files()) if spec is not None and spec.files is not None else ()
 
 
 class UnitCache:

@@ -98,13 +98,21 @@ def test_units_are_read_once_per_audio_file_and_kept_on_disk(monkeypatch):
 
 
 def test_units_of_retrained_weights_are_kept_apart(monkeypatch, tmp_path):
+    """An extractor registered with the files that decide its units (its weights) caches
+    them apart once those files change; the shipped ones name theirs."""
+    from core.speech import extractors
+
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(b"one")
-    monkeypatch.setattr(items, "_extractor_files", lambda name: (weights,))
-    before = items.unit_cache_path("tiny-hubert", "c0ffee", 1)
+    monkeypatch.setitem(extractors.EXTRACTORS, "mine", extractors.ExtractorSpec(
+        "mine", 4, "embedded", "a test extractor", files=lambda: (weights,)))
+    before = items.unit_cache_path("mine", "c0ffee", 1)
     weights.write_bytes(b"two")
-    assert items.unit_cache_path("tiny-hubert", "c0ffee", 1) != before
-    assert items.unit_cache_path("tiny-hubert", "c0ffee", 1).parent == items.voiced_dir(1)
+    assert items.unit_cache_path("mine", "c0ffee", 1) != before
+    assert items.unit_cache_path("mine", "c0ffee", 1).parent == items.voiced_dir(1)
+    assert all(p.is_file() for name in ("tiny-hubert", "tiny-hubert-vtln")
+               for p in items._extractor_files(name))
+    assert len(items._extractor_files("tiny-hubert-vtln")) == 3  # + the warp's codebook
 
 
 def test_fit_units_fits_on_the_voiced_set_it_is_told(monkeypatch, capsys):
