@@ -16,7 +16,7 @@ from core.common.errors import InputError
 from core.common.export import export_folder
 from core.common.timing import UI_BUDGET_S, Eta
 from core.speech import audio, voice
-from core.speech.extractors import warped_runs_of
+from core.speech.extractors import runs_of
 from core.spoken_qa import config, held_out, live, view
 from core.spoken_qa.config import RANDOM_SHIP_DIR, shipped_meta, twin_folder
 from core.spoken_qa.data import load_records
@@ -201,7 +201,7 @@ def units(audio_in, extractor=config.DEFAULT_EXTRACTOR, k=config.DEFAULT_K):
         raise InputError("give a clip to read as units")
     wave = _clip(audio_in, "passage")
     k = whole(k, "k", 1)
-    runs, factor = warped_runs_of(wave, extractor, k)
+    runs, factor = runs_of(wave, extractor, k)
     return {"extractor": extractor, "k": k, "duration_s": audio.duration_s(wave),
             "frames": int(runs.counts.sum()), "warp": factor,
             "units": [{"unit": int(u), "start_s": round(float(a), 3), "end_s": round(float(b), 3),

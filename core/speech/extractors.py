@@ -1,7 +1,8 @@
 """The speech extractors (a registry) and their unit codebooks: wave -> deduplicated runs.
 
-    runs = runs_of(wave, "tiny-hubert", 128)   # extractor + shipped codebook + dedup, one call
-    runs.units, runs.start_s                    # (R,) unit ids, (R,) seconds
+    runs, warp = runs_of(wave, "tiny-hubert", 128)  # extractor + codebook + dedup, one call
+    runs.units, runs.start_s                        # (R,) unit ids, (R,) seconds; warp: None
+                                                    # (a factor for tiny-hubert-vtln)
 
 Extractors (`register_extractor` adds more):
   - `mfcc`: 13 MFCCs + deltas + delta-deltas (39 dims), the targets HuBERT's first
@@ -34,7 +35,6 @@ from core.speech.units import (
     fit_codebook,
     read_codebook,
     save_codebook,
-    speech_units,
 )
 
 CODEBOOK_KS = (64, 128, 512)  # DUAL's unit inventories
@@ -151,13 +151,9 @@ def load_codebook(extractor: str, k: int) -> np.ndarray:
     return read_codebook(path)
 
 
-def runs_of(wave: np.ndarray, extractor: str, k: int) -> Runs:
-    """wave -> the registered extractor's features -> its k-unit codebook -> runs, one call."""
-    return speech_units(wave, load_extractor(extractor), load_codebook(extractor, k))
-
-
-def warped_runs_of(wave: np.ndarray, extractor: str, k: int) -> tuple[Runs, float | None]:
-    """runs_of, and the clip's warp factor where the extractor normalises the voice (else None:
+def runs_of(wave: np.ndarray, extractor: str, k: int) -> tuple[Runs, float | None]:
+    """wave -> the registered extractor's features -> its k-unit codebook -> runs, one call;
+    with the clip's warp factor where the extractor normalises the voice (else None:
     core.speech.vtln)."""
     from core.speech.vtln import clip_factor, runs_at
 

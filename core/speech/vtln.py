@@ -36,7 +36,7 @@ from core.speech.tiny_hubert import (
     normalised_mels,
     warp_mels,
 )
-from core.speech.units import Runs, codebook_file, dedup, read_codebook, units
+from core.speech.units import Runs, codebook_file, dedup, read_codebook, speech_units, units
 
 NAME = "tiny-hubert-vtln"
 BASE = "tiny-hubert"  # whose model and codebooks it uses
@@ -65,24 +65,31 @@ class VtlnExtractor:
     def distances(self, wave: np.ndarray) -> np.ndarray:
         """(len(grid),) mean squared distance of the warped probe's features to the nearest
         reference centroid, one per factor (lower = the codebook knows this voice better)."""
-        probe = torch.from_numpy(normalised_mels(wave)[: self.probe_frames])
-        out = []
-        for f in self.grid:
-            h = torch.from_numpy(self.base.from_mels(warp_mels(probe[None], np.array([f]))[0]))
-            out.append(float(torch.cdist(h, self.reference).min(dim=1).values.pow(2).mean()))
-        return np.array(out)
+        return self._distances(torch.from_numpy(normalised_mels(wave)))
 
     def factor(self, wave: np.ndarray) -> float:
         """The grid factor this clip is warped by."""
-        return float(self.grid[int(np.argmin(self.distances(wave)))])
+        return self._best(self.distances(wave))
 
     def features(self, wave: np.ndarray, factor: float) -> np.ndarray:
         """(T, H) tiny-hubert features of the clip warped by `factor`."""
-        mels = torch.from_numpy(normalised_mels(wave))
-        return self.base.from_mels(warp_mels(mels[None], np.array([float(factor)]))[0])
+        return self._warped(torch.from_numpy(normalised_mels(wave)), factor)
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
-        return self.features(wave, self.factor(wave))
+        mels = torch.from_numpy(normalised_mels(wave))  # once: it picks the factor and is read
+        return self._warped(mels, self._best(self._distances(mels)))
+
+    def _distances(self, mels: torch.Tensor) -> np.ndarray:
+        probe = mels[: self.probe_frames]
+        return np.array([float(torch.cdist(torch.from_numpy(self._warped(probe, f)),
+                                           self.reference).min(dim=1).values.pow(2).mean())
+                         for f in self.grid])
+
+    def _best(self, distances: np.ndarray) -> float:
+        return float(self.grid[int(np.argmin(distances))])
+
+    def _warped(self, mels: torch.Tensor, factor: float) -> np.ndarray:
+        return self.base.from_mels(warp_mels(mels[None], np.array([float(factor)]))[0])
 
 
 def clip_factor(extractor: Extractor, wave: np.ndarray) -> float | None:
@@ -94,7 +101,7 @@ def runs_at(wave: np.ndarray, extractor: Extractor, codebook: np.ndarray,
             factor: float | None = None) -> Runs:
     """The clip's runs; a warping extractor uses `factor` (None: its own estimate)."""
     if factor is None or not isinstance(extractor, VtlnExtractor):
-        return dedup(units(extractor(wave), codebook))
+        return speech_units(wave, extractor, codebook)
     return dedup(units(extractor.features(wave, factor), codebook))
 
 

@@ -38,6 +38,7 @@ def test_warped_features_are_the_plain_ones_at_factor_one_and_keep_the_frame_cou
     plain = extractors.load_extractor("tiny-hubert")(wave)
     assert np.allclose(ex.features(wave, 1.0), plain, atol=1e-5)
     lowered = ex.features(wave, 0.8)
+    assert np.array_equal(ex(wave), ex.features(wave, ex.factor(wave)))  # one call, same read
     assert lowered.shape == plain.shape and not np.allclose(lowered, plain, atol=1e-3)
     codebook = extractors.load_codebook(vtln.NAME, 128)
     assert np.array_equal(vtln.runs_at(wave, ex, codebook, 1.0).units,
